@@ -1,0 +1,60 @@
+/* gemm.c: the row-major GEMM helper over CLBlast or our tiled kernel, and its C reference. */
+#include "gancl/gemm.h"
+
+#include <clblast_c.h>
+
+static void matmul_launch(const gancl_runtime *rt, int ta, int tb, size_t M, size_t N, size_t K,
+                          float alpha, cl_mem A, size_t a_off, cl_mem B, size_t b_off, float beta,
+                          cl_mem C, size_t c_off) {
+    cl_kernel k = gancl_kernel(rt, "matmul");
+    cl_int m = (cl_int)M, n = (cl_int)N, kk = (cl_int)K, cta = ta, ctb = tb;
+    cl_uint ao = (cl_uint)a_off, bo = (cl_uint)b_off, co = (cl_uint)c_off;
+    GANCL_ARG(k, 0, m);
+    GANCL_ARG(k, 1, n);
+    GANCL_ARG(k, 2, kk);
+    GANCL_ARG(k, 3, cta);
+    GANCL_ARG(k, 4, ctb);
+    GANCL_ARG(k, 5, alpha);
+    GANCL_ARG(k, 6, A);
+    GANCL_ARG(k, 7, ao);
+    GANCL_ARG(k, 8, B);
+    GANCL_ARG(k, 9, bo);
+    GANCL_ARG(k, 10, beta);
+    GANCL_ARG(k, 11, C);
+    GANCL_ARG(k, 12, co);
+    size_t t = (size_t)rt->matmul_tile;
+    size_t local[2] = {t, t};
+    size_t global[2] = {(N + t - 1) / t * t, (M + t - 1) / t * t};
+    CL_CHECK(clEnqueueNDRangeKernel(rt->queue, k, 2, NULL, global, local, 0, NULL, NULL));
+}
+
+void gancl_gemm(const gancl_runtime *rt, gancl_gemm_backend backend, int ta, int tb, size_t M,
+                size_t N, size_t K, float alpha, cl_mem A, size_t a_off, cl_mem B, size_t b_off,
+                float beta, cl_mem C, size_t c_off) {
+    if (M == 0 || N == 0) return;
+    if (backend == GANCL_GEMM_MATMUL || K == 0) {
+        matmul_launch(rt, ta, tb, M, N, K, alpha, A, a_off, B, b_off, beta, C, c_off);
+        return;
+    }
+    cl_command_queue q = rt->queue;
+    CLBLAST_CHECK(CLBlastSgemm(CLBlastLayoutRowMajor, ta ? CLBlastTransposeYes : CLBlastTransposeNo,
+                               tb ? CLBlastTransposeYes : CLBlastTransposeNo, M, N, K, alpha, A,
+                               a_off, ta ? M : K, B, b_off, tb ? K : N, beta, C, c_off, N, &q,
+                               NULL));
+}
+
+void gancl_gemm_ref(int ta, int tb, size_t M, size_t N, size_t K, float alpha, const float *A,
+                    const float *B, float beta, float *C) {
+    for (size_t i = 0; i < M; i++)
+        for (size_t j = 0; j < N; j++) {
+            double acc = 0;
+            for (size_t k = 0; k < K; k++)
+                acc += (double)(ta ? A[k * M + i] : A[i * K + k]) * (tb ? B[j * K + k] : B[k * N + j]);
+            double prev = beta == 0.0f ? 0.0 : (double)beta * C[i * N + j];
+            C[i * N + j] = (float)(alpha * acc + prev);
+        }
+}
+
+const char *gancl_gemm_backend_name(gancl_gemm_backend b) {
+    return b == GANCL_GEMM_MATMUL ? "matmul" : "clblast";
+}

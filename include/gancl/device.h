@@ -1,0 +1,83 @@
+/* device.h: OpenCL devices and the runtime gan-cl computes with.
+ * Devices are listed in one flat index over all platforms. A gancl_runtime owns the context,
+ * the in-order queue, the compiled program of every kernel in cl/ and the GEMM back end. */
+#ifndef GANCL_DEVICE_H
+#define GANCL_DEVICE_H
+
+#include "gancl/check.h"
+
+#include <stddef.h>
+#include <stdio.h>
+
+typedef struct {
+    cl_platform_id platform;
+    cl_device_id id;
+    char platform_name[128], platform_version[128];
+    char name[128], vendor[128], driver_version[64], version[128], c_version[64];
+    cl_device_type type;
+    cl_uint compute_units;
+    cl_ulong global_mem, max_alloc, local_mem;
+    size_t max_work_group;
+    int fp16, fp64;
+} gancl_device_info;
+
+/* All devices of all platforms. A missing ICD or platform is 0 devices, not an error.
+ * The array is malloc'd (free it); returns -1 only on out-of-memory. */
+int gancl_devices_list(gancl_device_info **devices, int *count);
+/* Index of the default device: the first GPU, else the first device. -1 when count == 0. */
+int gancl_devices_default(const gancl_device_info *devices, int count);
+/* Resolves --device: NULL → default, digits → index, otherwise a case-insensitive substring of
+ * the device name. -1 with `err` when out of range, no match or no devices. */
+int gancl_devices_select(const gancl_device_info *devices, int count, const char *spec, char *err);
+/* "GPU", "CPU", "ACCEL" or "OTHER". */
+const char *gancl_device_type_name(cl_device_type type);
+/* Prints the table shown by --list-devices. */
+void gancl_devices_print(FILE *out, const gancl_device_info *devices, int count);
+/* The install hint printed when no device is found. */
+extern const char *const GANCL_NO_DEVICE_HINT;
+
+typedef enum { GANCL_GEMM_CLBLAST = 0, GANCL_GEMM_MATMUL = 1 } gancl_gemm_backend;
+
+typedef enum {
+    GANCL_CACHE_OFF = 0,   /* no cache directory available */
+    GANCL_CACHE_HIT,       /* loaded a valid binary */
+    GANCL_CACHE_MISS,      /* built from source, entry written */
+    GANCL_CACHE_REBUILT,   /* an entry existed but was corrupt or stale: rebuilt and replaced */
+} gancl_cache_status;
+
+typedef struct {
+    cl_kernel kernel;
+    char name[64];
+} gancl_named_kernel;
+
+typedef struct {
+    gancl_device_info dev;
+    cl_context context;
+    cl_command_queue queue;
+    cl_program program;
+    gancl_named_kernel *kernels; /* every kernel of the program, by name */
+    int n_kernels;
+    size_t wg_size;    /* 1-D work-group size used for element-wise launches */
+    int matmul_tile;   /* tile edge of cl/matmul.cl, chosen from the device's limits */
+    gancl_gemm_backend gemm;
+    gancl_cache_status cache_status;
+    char cache_path[4096]; /* cache entry used ("" when the cache is off) */
+} gancl_runtime;
+
+/* Creates the context and queue on `dev` and builds (or loads from cache) all kernels.
+ * Failures that a user can cause (no device memory, build failure) print a message and exit. */
+void gancl_runtime_init(gancl_runtime *rt, const gancl_device_info *dev, gancl_gemm_backend gemm);
+void gancl_runtime_free(gancl_runtime *rt);
+/* The kernel named `name`; exits with a message when the program has no such kernel. */
+cl_kernel gancl_kernel(const gancl_runtime *rt, const char *name);
+/* Enqueues a 1-D launch of `n` work items, rounded up to the runtime's work-group size. */
+void gancl_launch_1d(const gancl_runtime *rt, cl_kernel k, size_t n);
+/* Device buffers: create (exits with a hint when the device has no memory), write, read. */
+cl_mem gancl_buffer(const gancl_runtime *rt, size_t bytes);
+void gancl_write(const gancl_runtime *rt, cl_mem buf, size_t byte_off, size_t bytes, const void *src);
+void gancl_read(const gancl_runtime *rt, cl_mem buf, size_t byte_off, size_t bytes, void *dst);
+
+/* Sets kernel argument i to the value x (an lvalue). */
+#define GANCL_ARG(k, i, x) CL_CHECK(clSetKernelArg((k), (i), sizeof(x), &(x)))
+
+#endif

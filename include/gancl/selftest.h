@@ -1,0 +1,31 @@
+/* selftest.h: device checks behind `gan-cl --self-test` and the opencl test suite. Each check
+ * runs one kernel or GEMM path on small random data (odd sizes, non-zero offsets) and returns
+ * the largest error against its C reference. */
+#ifndef GANCL_SELFTEST_H
+#define GANCL_SELFTEST_H
+
+#include "gancl/device.h"
+
+#include <stdint.h>
+#include <stdio.h>
+
+typedef double (*gancl_check_fn)(const gancl_runtime *rt);
+
+typedef struct {
+    const char *name;
+    gancl_check_fn run; /* returns the max error (relative where the check says so) */
+    double tol;
+} gancl_check;
+
+extern const gancl_check GANCL_CHECKS[];
+extern const int GANCL_N_CHECKS;
+
+/* Runs every check, printing "name  max error  PASS/FAIL" per line; returns the failure count. */
+int gancl_selftest_run(const gancl_runtime *rt, FILE *out);
+
+/* Deterministic host random numbers for checks and tests (splitmix64). */
+uint64_t gancl_splitmix64(uint64_t *state);
+/* Uniform in [lo, hi). */
+float gancl_uniform(uint64_t *state, float lo, float hi);
+
+#endif
