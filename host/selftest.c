@@ -1,6 +1,7 @@
 /* selftest.c: the table of device checks (kernel vs C reference) and their runner. */
 #include "gancl/selftest.h"
 #include "gancl/gemm.h"
+#include "gancl/layers.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -72,6 +73,210 @@ GEMM_CHECK(MATMUL, 0, 1)
 GEMM_CHECK(MATMUL, 1, 0)
 GEMM_CHECK(MATMUL, 1, 1)
 
+/* ---- helpers for the layer checks: tensors sit at an odd offset after garbage ---- */
+
+#define PAD 5
+#define GANCL_N_ACC_CHECK 3
+
+static void fill(double *x, size_t n, uint64_t *rng, double lo, double hi) {
+    for (size_t i = 0; i < n; i++) x[i] = gancl_uniform(rng, (float)lo, (float)hi);
+}
+
+/* A device buffer holding PAD garbage floats then x[n] (as float); *p points at x. */
+static gancl_ptr upload(const gancl_runtime *rt, const double *x, size_t n) {
+    float *f = malloc((PAD + n) * sizeof *f);
+    if (!f) gancl_die("out of host memory");
+    for (size_t i = 0; i < PAD; i++) f[i] = 1e30f;
+    for (size_t i = 0; i < n; i++) f[PAD + i] = (float)x[i];
+    gancl_ptr p = {gancl_buffer(rt, (PAD + n) * sizeof *f), PAD};
+    gancl_write(rt, p.mem, 0, (PAD + n) * sizeof *f, f);
+    free(f);
+    return p;
+}
+
+/* max |device - ref| / (1 + |ref|) over n elements; releases the buffer. */
+static double compare(const gancl_runtime *rt, gancl_ptr p, const double *ref, size_t n) {
+    float *f = malloc((PAD + n) * sizeof *f);
+    if (!f) gancl_die("out of host memory");
+    gancl_read(rt, p.mem, 0, (PAD + n) * sizeof *f, f);
+    double worst = 0;
+    for (size_t i = 0; i < n; i++) {
+        double e = fabs((double)f[PAD + i] - ref[i]) / (1.0 + fabs(ref[i]));
+        if (!(e <= worst)) worst = e;
+    }
+    for (size_t i = 0; i < PAD; i++) /* nothing may write before the tensor */
+        if (f[i] != 1e30f) worst = INFINITY;
+    clReleaseMemObject(p.mem);
+    free(f);
+    return worst;
+}
+
+static double max2(double a, double b) { return a > b || a != a ? a : b; }
+
+#define ALLOC(n) calloc((n), sizeof(double))
+
+static double linear_check(const gancl_runtime *rt, gancl_act act, int backward) {
+    const int B = 7, IN = 13, OUT = 11;
+    const double slope = 0.2;
+    uint64_t rng = 99 + (uint64_t)act;
+    double *x = ALLOC(B * IN), *w = ALLOC(OUT * IN), *b = ALLOC(OUT), *y = ALLOC(B * OUT);
+    double *dy = ALLOC(B * OUT), *dx = ALLOC(B * IN), *dw = ALLOC(OUT * IN), *db = ALLOC(OUT);
+    fill(x, B * IN, &rng, -1, 1);
+    fill(w, OUT * IN, &rng, -0.5, 0.5);
+    fill(b, OUT, &rng, -0.5, 0.5);
+    fill(dy, B * OUT, &rng, -1, 1);
+    fill(dw, OUT * IN, &rng, -1, 1); /* accumulated into */
+    fill(db, OUT, &rng, -1, 1);
+    gancl_ptr px = upload(rt, x, B * IN), pw = upload(rt, w, OUT * IN), pb = upload(rt, b, OUT);
+    gancl_ptr py = upload(rt, y, B * OUT);
+    linear_forward(rt, py, px, pw, pb, B, IN, OUT, act, (float)slope);
+    linear_forward_ref(y, x, w, b, B, IN, OUT, act, slope);
+    double err;
+    if (!backward) {
+        err = compare(rt, py, y, B * OUT);
+    } else {
+        gancl_ptr pdy = upload(rt, dy, B * OUT), pdx = upload(rt, dx, B * IN);
+        gancl_ptr pdw = upload(rt, dw, OUT * IN), pdb = upload(rt, db, OUT);
+        linear_backward(rt, pdx, pdw, pdb, pdy, py, px, pw, B, IN, OUT, act, (float)slope);
+        linear_backward_ref(dx, dw, db, dy, y, x, w, B, IN, OUT, act, slope);
+        err = max2(max2(compare(rt, pdx, dx, B * IN), compare(rt, pdw, dw, OUT * IN)),
+                   max2(compare(rt, pdb, db, OUT), compare(rt, pdy, dy, B * OUT)));
+        clReleaseMemObject(py.mem);
+    }
+    clReleaseMemObject(px.mem);
+    clReleaseMemObject(pw.mem);
+    clReleaseMemObject(pb.mem);
+    free(x); free(w); free(b); free(y); free(dy); free(dx); free(dw); free(db);
+    return err;
+}
+
+static double check_linear_leaky(const gancl_runtime *rt) { return linear_check(rt, GANCL_ACT_LEAKY, 0); }
+static double check_linear_tanh(const gancl_runtime *rt) { return linear_check(rt, GANCL_ACT_TANH, 0); }
+static double check_linear_none(const gancl_runtime *rt) { return linear_check(rt, GANCL_ACT_NONE, 0); }
+static double check_linear_leaky_bw(const gancl_runtime *rt) { return linear_check(rt, GANCL_ACT_LEAKY, 1); }
+static double check_linear_tanh_bw(const gancl_runtime *rt) { return linear_check(rt, GANCL_ACT_TANH, 1); }
+static double check_linear_none_bw(const gancl_runtime *rt) { return linear_check(rt, GANCL_ACT_NONE, 1); }
+
+static double batchnorm_check(const gancl_runtime *rt, int mode /* 0 train, 1 eval, 2 backward */) {
+    const int B = 9, N = 17;
+    uint64_t rng = 7 + (uint64_t)mode;
+    double *x = ALLOC(B * N), *gb = ALLOC(2 * N), *y = ALLOC(B * N), *saved = ALLOC(2 * N);
+    double *run = ALLOC(2 * N), *dy = ALLOC(B * N), *dx = ALLOC(B * N), *dgb = ALLOC(2 * N);
+    fill(x, B * N, &rng, -2, 3);
+    fill(gb, 2 * N, &rng, 0.5, 1.5);
+    fill(run, N, &rng, -0.5, 0.5);
+    fill(run + N, N, &rng, 0.5, 2);
+    fill(dy, B * N, &rng, -1, 1);
+    fill(dgb, 2 * N, &rng, -1, 1);
+    gancl_ptr px = upload(rt, x, B * N), pg = upload(rt, gb, 2 * N), py = upload(rt, y, B * N);
+    gancl_ptr ps = upload(rt, saved, 2 * N), pr = upload(rt, run, 2 * N);
+    batchnorm_forward(rt, py, px, pg, ps, pr, B, N, 1e-3f, 0.2f, mode != 1);
+    batchnorm_forward_ref(y, saved, run, x, gb, B, N, 1e-3, 0.2, mode != 1);
+    double err;
+    if (mode == 0) {
+        err = max2(max2(compare(rt, py, y, B * N), compare(rt, ps, saved, 2 * N)),
+                   compare(rt, pr, run, 2 * N));
+    } else if (mode == 1) {
+        err = compare(rt, py, y, B * N);
+        clReleaseMemObject(ps.mem);
+        clReleaseMemObject(pr.mem);
+    } else {
+        gancl_ptr pdy = upload(rt, dy, B * N), pdgb = upload(rt, dgb, 2 * N);
+        batchnorm_backward(rt, pdy, pdgb, pdy, px, pg, ps, B, N); /* in place, as G uses it */
+        batchnorm_backward_ref(dx, dgb, dy, x, gb, saved, B, N);
+        err = max2(compare(rt, pdy, dx, B * N), compare(rt, pdgb, dgb, 2 * N));
+        clReleaseMemObject(py.mem);
+        clReleaseMemObject(ps.mem);
+        clReleaseMemObject(pr.mem);
+    }
+    clReleaseMemObject(px.mem);
+    clReleaseMemObject(pg.mem);
+    free(x); free(gb); free(y); free(saved); free(run); free(dy); free(dx); free(dgb);
+    return err;
+}
+
+static double check_bn_train(const gancl_runtime *rt) { return batchnorm_check(rt, 0); }
+static double check_bn_eval(const gancl_runtime *rt) { return batchnorm_check(rt, 1); }
+static double check_bn_backward(const gancl_runtime *rt) { return batchnorm_check(rt, 2); }
+
+static double check_bce(const gancl_runtime *rt) {
+    const int n = 37;
+    uint64_t rng = 3;
+    double l[37], dl[37], acc[GANCL_N_ACC_CHECK] = {0.25, -1, 0.5};
+    fill(l, n, &rng, -30, 30); /* large logits: the stable form must not overflow */
+    l[0] = 0;
+    gancl_ptr pl = upload(rt, l, n), pd = upload(rt, l, n);
+    cl_mem pacc = gancl_buffer(rt, sizeof(float) * GANCL_N_ACC_CHECK);
+    float facc[GANCL_N_ACC_CHECK] = {0.25f, -1.0f, 0.5f};
+    gancl_write(rt, pacc, 0, sizeof facc, facc);
+    bce_forward_backward(rt, pd, pl, n, 1.0f, 0.5f / n, pacc, 0, 0.5f, 2);
+    double loss = bce_ref(dl, l, n, 1.0, 0.5 / n), prob = 0;
+    for (int i = 0; i < n; i++) prob += 1.0 / (1.0 + exp(-l[i]));
+    acc[0] += 0.5 * loss;
+    acc[2] += prob / n;
+    gancl_read(rt, pacc, 0, sizeof facc, facc);
+    double err = compare(rt, pd, dl, n);
+    for (int i = 0; i < GANCL_N_ACC_CHECK; i++)
+        err = max2(err, fabs(facc[i] - acc[i]) / (1 + fabs(acc[i])));
+    clReleaseMemObject(pl.mem);
+    clReleaseMemObject(pacc);
+    return err;
+}
+
+static double check_adam(const gancl_runtime *rt) {
+    const size_t n = 1001;
+    uint64_t rng = 5;
+    double *buf = ALLOC(4 * n);
+    fill(buf, 2 * n, &rng, -1, 1);
+    fill(buf + 2 * n, n, &rng, -0.1, 0.1);
+    fill(buf + 3 * n, n, &rng, 0, 0.01);
+    gancl_ptr p = upload(rt, buf, 4 * n);
+    /* the kernel sees the buffer from its start: give it one without the PAD prefix */
+    cl_mem whole = gancl_buffer(rt, 4 * n * sizeof(float));
+    CL_CHECK(clEnqueueCopyBuffer(rt->queue, p.mem, whole, PAD * sizeof(float), 0, 4 * n * sizeof(float), 0, NULL, NULL));
+    adam_update(rt, whole, n, 1e-3f, 0.5f, 0.999f, 1e-8f, 3);
+    CL_CHECK(clEnqueueCopyBuffer(rt->queue, whole, p.mem, 0, PAD * sizeof(float), 4 * n * sizeof(float), 0, NULL, NULL));
+    clReleaseMemObject(whole);
+    for (size_t i = 0; i < 4 * n; i++) buf[i] = (float)buf[i]; /* start from the same floats */
+    adam_ref(buf, buf + n, buf + 2 * n, buf + 3 * n, n, 1e-3, 0.5, 0.999, 1e-8, 3);
+    double err = compare(rt, p, buf, 4 * n);
+    free(buf);
+    return err;
+}
+
+static double check_randn(const gancl_runtime *rt) {
+    const size_t n = 4099; /* not a multiple of 4: the tail is guarded */
+    float *ref = malloc(n * sizeof *ref);
+    double *r = ALLOC(n);
+    randn_ref(ref, n, 0x12345678u, 0x9abcdef0u, 7, 11);
+    for (size_t i = 0; i < n; i++) r[i] = ref[i];
+    gancl_ptr p = upload(rt, r, n);
+    randn_fill(rt, p, n, 0x12345678u, 0x9abcdef0u, 7, 11);
+    double err = compare(rt, p, r, n);
+    free(ref);
+    free(r);
+    return err;
+}
+
+static double check_gather(const gancl_runtime *rt) {
+    const int count = 10, D = 13, B = 5;
+    uint8_t img[130];
+    int perm[2 + 5] = {0, 0, 7, 2, 9, 0, 4};
+    double ref[65], zero[65] = {0};
+    for (int i = 0; i < count * D; i++) img[i] = (uint8_t)(i * 37 + 3);
+    for (int b = 0; b < B; b++)
+        for (int k = 0; k < D; k++) ref[b * D + k] = img[perm[2 + b] * D + k] / 127.5 - 1.0;
+    cl_mem dimg = gancl_buffer(rt, sizeof img), dperm = gancl_buffer(rt, sizeof perm);
+    gancl_write(rt, dimg, 0, sizeof img, img);
+    gancl_write(rt, dperm, 0, sizeof perm, perm);
+    gancl_ptr p = upload(rt, zero, (size_t)B * D);
+    gather_images(rt, p, dimg, dperm, 2, B, D);
+    double err = compare(rt, p, ref, (size_t)B * D);
+    clReleaseMemObject(dimg);
+    clReleaseMemObject(dperm);
+    return err;
+}
+
 const gancl_check GANCL_CHECKS[] = {
     {"gemm clblast A B", check_CLBLAST_00, 1e-4},
     {"gemm clblast A B^T", check_CLBLAST_01, 1e-4},
@@ -81,6 +286,19 @@ const gancl_check GANCL_CHECKS[] = {
     {"gemm matmul A B^T", check_MATMUL_01, 1e-4},
     {"gemm matmul A^T B", check_MATMUL_10, 1e-4},
     {"gemm matmul A^T B^T", check_MATMUL_11, 1e-4},
+    {"linear+leaky forward", check_linear_leaky, 1e-5},
+    {"linear+tanh forward", check_linear_tanh, 1e-5},
+    {"linear forward", check_linear_none, 1e-5},
+    {"linear+leaky backward", check_linear_leaky_bw, 1e-5},
+    {"linear+tanh backward", check_linear_tanh_bw, 1e-5},
+    {"linear backward", check_linear_none_bw, 1e-5},
+    {"batchnorm forward (train)", check_bn_train, 1e-5},
+    {"batchnorm forward (eval)", check_bn_eval, 1e-5},
+    {"batchnorm backward", check_bn_backward, 1e-5},
+    {"bce on logits", check_bce, 1e-5},
+    {"adam", check_adam, 1e-5},
+    {"randn (philox)", check_randn, 1e-5},
+    {"gather images", check_gather, 1e-6},
 };
 const int GANCL_N_CHECKS = sizeof GANCL_CHECKS / sizeof *GANCL_CHECKS;
 

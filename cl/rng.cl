@@ -1,0 +1,29 @@
+/* rng.cl: counter-based random numbers (Philox4x32-10, Salmon et al. 2011) and standard
+ * normals by Box-Muller. Work item i turns the counter (i, c1, c2, 0) under key (k0, k1) into
+ * four normals out[4i .. 4i+3], so any element can be recomputed without state. */
+
+uint4 philox4x32_10(uint4 ctr, uint2 key) {
+    for (int r = 0; r < 10; r++) {
+        const uint lo0 = 0xD2511F53u * ctr.x, hi0 = mul_hi(0xD2511F53u, ctr.x);
+        const uint lo1 = 0xCD9E8D57u * ctr.z, hi1 = mul_hi(0xCD9E8D57u, ctr.z);
+        ctr = (uint4)(hi1 ^ ctr.y ^ key.x, lo1, hi0 ^ ctr.w ^ key.y, lo0);
+        key += (uint2)(0x9E3779B9u, 0xBB67AE85u);
+    }
+    return ctr;
+}
+
+/* A uniform in (0, 1) from the top 24 bits: exactly representable, never 0 or 1. */
+float u01(const uint r) { return ((float)(r >> 8) + 0.5f) * (1.0f / 16777216.0f); }
+
+__kernel void randn(__global float *out, const uint off, const uint n, const uint k0,
+                    const uint k1, const uint c1, const uint c2) {
+    const uint i = get_global_id(0);
+    if (4 * i >= n) return;
+    const uint4 r = philox4x32_10((uint4)(i, c1, c2, 0), (uint2)(k0, k1));
+    const float two_pi = 6.283185307179586f;
+    const float ra = sqrt(-2.0f * log(u01(r.x))), rb = sqrt(-2.0f * log(u01(r.z)));
+    const float z[4] = {ra * cos(two_pi * u01(r.y)), ra * sin(two_pi * u01(r.y)),
+                        rb * cos(two_pi * u01(r.w)), rb * sin(two_pi * u01(r.w))};
+    for (int k = 0; k < 4; k++)
+        if (4 * i + k < n) out[off + 4 * i + k] = z[k];
+}

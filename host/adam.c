@@ -1,0 +1,30 @@
+/* adam.c: the Adam optimiser, one launch per network over its flat buffer (cl/adam.cl). */
+#include "gancl/layers.h"
+
+#include <math.h>
+
+void adam_update(const gancl_runtime *rt, cl_mem buf, size_t n, float lr, float beta1,
+                 float beta2, float eps, long t) {
+    cl_kernel k = gancl_kernel(rt, "adam");
+    cl_uint nn = (cl_uint)n;
+    float bc1 = (float)(1.0 - pow(beta1, (double)t)), bc2 = (float)(1.0 - pow(beta2, (double)t));
+    GANCL_ARG(k, 0, buf);
+    GANCL_ARG(k, 1, nn);
+    GANCL_ARG(k, 2, lr);
+    GANCL_ARG(k, 3, beta1);
+    GANCL_ARG(k, 4, beta2);
+    GANCL_ARG(k, 5, eps);
+    GANCL_ARG(k, 6, bc1);
+    GANCL_ARG(k, 7, bc2);
+    gancl_launch_1d(rt, k, n);
+}
+
+void adam_ref(double *p, const double *g, double *m, double *v, size_t n, double lr,
+              double beta1, double beta2, double eps, long t) {
+    double bc1 = 1.0 - pow(beta1, (double)t), bc2 = 1.0 - pow(beta2, (double)t);
+    for (size_t i = 0; i < n; i++) {
+        m[i] = beta1 * m[i] + (1 - beta1) * g[i];
+        v[i] = beta2 * v[i] + (1 - beta2) * g[i] * g[i];
+        p[i] -= (lr / bc1) * m[i] / (sqrt(v[i]) / sqrt(bc2) + eps);
+    }
+}

@@ -1,0 +1,272 @@
+/* gan.c: the MLP GAN: parameter tables, buffers, G and D forward/backward and one training
+ * iteration. Dimensions: B = batch, Z = latent, H = hidden widths, I = image pixels. */
+#include "gancl/gan.h"
+#include "gancl/selftest.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+gancl_gan_dims gancl_gan_default_dims(int latent) {
+    gancl_gan_dims d = {latent, 784, {256, 512, 1024}, {512, 256}, 0.2f, 1e-3f, 0.2f};
+    return d;
+}
+
+static void add(gancl_param_table *t, const char *name, int d0, int d1) {
+    if (t->n >= GANCL_MAX_TENSORS) gancl_die("too many tensors");
+    gancl_tensor_info *ti = &t->t[t->n++];
+    snprintf(ti->name, sizeof ti->name, "%s", name);
+    ti->ndim = d1 ? 2 : 1;
+    ti->shape[0] = d0;
+    ti->shape[1] = d1;
+    ti->off = t->size;
+    ti->numel = (size_t)d0 * (d1 ? d1 : 1);
+    t->size += ti->numel;
+}
+
+/* Tensor index in G's table: per hidden layer i, weight 4i, bias 4i+1, BatchNorm gamma 4i+2,
+ * beta 4i+3 (adjacent, as the batchnorm kernels expect); the output layer 12 and 13.
+ * Names are those of the equivalent nn.Sequential: Linear at 0, 3, 6, 9; BatchNorm at 2, 5, 8. */
+static void build_tables(gancl_gan *gan) {
+    const gancl_gan_dims *d = &gan->dims;
+    char name[64];
+    int in = d->latent;
+    for (int i = 0; i < 3; i++) {
+        int h = d->g_hidden[i];
+        snprintf(name, sizeof name, "generator.%d.weight", 3 * i);
+        add(&gan->g, name, h, in);
+        snprintf(name, sizeof name, "generator.%d.bias", 3 * i);
+        add(&gan->g, name, h, 0);
+        snprintf(name, sizeof name, "generator.%d.weight", 3 * i + 2);
+        add(&gan->g, name, h, 0);
+        snprintf(name, sizeof name, "generator.%d.bias", 3 * i + 2);
+        add(&gan->g, name, h, 0);
+        snprintf(name, sizeof name, "generator.%d.running_mean", 3 * i + 2);
+        add(&gan->g_running, name, h, 0);
+        snprintf(name, sizeof name, "generator.%d.running_var", 3 * i + 2);
+        add(&gan->g_running, name, h, 0);
+        in = h;
+    }
+    add(&gan->g, "generator.9.weight", d->image, in);
+    add(&gan->g, "generator.9.bias", d->image, 0);
+    in = d->image;
+    for (int i = 0; i < 3; i++) {
+        int out = i < 2 ? d->d_hidden[i] : 1;
+        snprintf(name, sizeof name, "discriminator.%d.weight", 2 * i);
+        add(&gan->d, name, out, in);
+        snprintf(name, sizeof name, "discriminator.%d.bias", 2 * i);
+        add(&gan->d, name, out, 0);
+        in = out;
+    }
+}
+
+void gancl_gan_init(gancl_gan *gan, const gancl_runtime *rt, gancl_gan_dims dims, int batch,
+                    int g_rows) {
+    memset(gan, 0, sizeof *gan);
+    gan->rt = rt;
+    gan->dims = dims;
+    gan->batch = batch;
+    gan->g_rows = g_rows > batch ? g_rows : batch;
+    build_tables(gan);
+    const int B = batch, R = gan->g_rows, Z = dims.latent, I = dims.image;
+    size_t o = 0;
+#define TAKE(field, n) (gan->field = o, o += (size_t)(n))
+    TAKE(z, (size_t)R * Z);
+    for (int i = 0; i < 3; i++) {
+        TAKE(g_a[i], (size_t)R * dims.g_hidden[i]);
+        TAKE(g_x[i], (size_t)R * dims.g_hidden[i]);
+        TAKE(g_saved[i], 2 * dims.g_hidden[i]);
+        TAKE(g_d[i], (size_t)B * dims.g_hidden[i]);
+    }
+    TAKE(g_out, (size_t)R * I);
+    TAKE(d_x, (size_t)2 * B * I);
+    TAKE(d_dx, (size_t)B * I);
+    for (int i = 0; i < 2; i++) {
+        TAKE(d_h[i], (size_t)2 * B * dims.d_hidden[i]);
+        TAKE(d_dh[i], (size_t)2 * B * dims.d_hidden[i]);
+    }
+    TAKE(d_logit, 2 * B);
+    TAKE(d_dlogit, 2 * B);
+#undef TAKE
+    gan->acts_size = o;
+    gan->acts = gancl_buffer(rt, o * sizeof(float));
+    gan->g_buf = gancl_buffer(rt, 4 * gan->g.size * sizeof(float));
+    gan->d_buf = gancl_buffer(rt, 4 * gan->d.size * sizeof(float));
+    gan->running = gancl_buffer(rt, gan->g_running.size * sizeof(float));
+    gan->acc = gancl_buffer(rt, GANCL_ACC_N * sizeof(float));
+    float zero = 0.0f;
+    CL_CHECK(clEnqueueFillBuffer(rt->queue, gan->acts, &zero, sizeof zero, 0, o * sizeof(float), 0, NULL, NULL));
+    CL_CHECK(clEnqueueFillBuffer(rt->queue, gan->acc, &zero, sizeof zero, 0, GANCL_ACC_N * sizeof(float), 0, NULL, NULL));
+}
+
+void gancl_gan_free(gancl_gan *gan) {
+    cl_mem mems[] = {gan->acts, gan->g_buf, gan->d_buf, gan->running, gan->acc};
+    for (size_t i = 0; i < sizeof mems / sizeof *mems; i++)
+        if (mems[i]) clReleaseMemObject(mems[i]);
+    memset(gan, 0, sizeof *gan);
+}
+
+static void init_table(float *p, const gancl_param_table *t, uint64_t *rng) {
+    for (int i = 0; i < t->n; i++) {
+        const gancl_tensor_info *ti = &t->t[i];
+        float *dst = p + ti->off;
+        int is_linear = strstr(ti->name, "generator.") == ti->name
+                            ? (atoi(ti->name + 10) % 3 == 0) : 1;
+        if (is_linear) {
+            /* weight [out, in] or bias [out]: both U(-1/sqrt(in), 1/sqrt(in)), in from the weight */
+            int fan_in = ti->ndim == 2 ? ti->shape[1] : t->t[i - 1].shape[1];
+            float bound = 1.0f / sqrtf((float)fan_in);
+            for (size_t k = 0; k < ti->numel; k++) dst[k] = gancl_uniform(rng, -bound, bound);
+        } else {
+            int is_gamma = strstr(ti->name, ".weight") != NULL;
+            for (size_t k = 0; k < ti->numel; k++) dst[k] = is_gamma ? 1.0f : 0.0f;
+        }
+    }
+}
+
+void gancl_gan_init_params(gancl_gan *gan, uint64_t seed) {
+    const gancl_runtime *rt = gan->rt;
+    uint64_t rng = seed ^ 0x6a09e667f3bcc908ull;
+    size_t gn = gan->g.size, dn = gan->d.size;
+    float *g = calloc(4 * gn, sizeof *g), *d = calloc(4 * dn, sizeof *d);
+    float *run = malloc(gan->g_running.size * sizeof *run);
+    if (!g || !d || !run) gancl_die("out of host memory");
+    init_table(g, &gan->g, &rng);
+    init_table(d, &gan->d, &rng);
+    for (int i = 0; i < gan->g_running.n; i++) {
+        const gancl_tensor_info *ti = &gan->g_running.t[i];
+        float v = strstr(ti->name, "running_var") ? 1.0f : 0.0f;
+        for (size_t k = 0; k < ti->numel; k++) run[ti->off + k] = v;
+    }
+    gancl_write(rt, gan->g_buf, 0, 4 * gn * sizeof *g, g);
+    gancl_write(rt, gan->d_buf, 0, 4 * dn * sizeof *d, d);
+    gancl_write(rt, gan->running, 0, gan->g_running.size * sizeof *run, run);
+    gan->g_step = gan->d_step = 0;
+    free(g);
+    free(d);
+    free(run);
+}
+
+gancl_ptr gancl_gan_act(const gancl_gan *gan, size_t off) {
+    gancl_ptr p = {gan->acts, off};
+    return p;
+}
+
+gancl_ptr gancl_gan_param(cl_mem buf, const gancl_param_table *t, int index, int which) {
+    gancl_ptr p = {buf, (size_t)which * t->size + t->t[index].off};
+    return p;
+}
+
+static const gancl_ptr NONE = {NULL, 0};
+#define A(off) gancl_gan_act(gan, (off))
+#define GP(i) gancl_gan_param(gan->g_buf, &gan->g, (i), 0)
+#define GG(i) gancl_gan_param(gan->g_buf, &gan->g, (i), 1)
+#define DP(i) gancl_gan_param(gan->d_buf, &gan->d, (i), 0)
+#define DG(i) gancl_gan_param(gan->d_buf, &gan->d, (i), 1)
+
+void gan_generator_forward(gancl_gan *gan, gancl_ptr out, int n, int training) {
+    const gancl_runtime *rt = gan->rt;
+    const gancl_gan_dims *d = &gan->dims;
+    gancl_ptr running = {gan->running, 0};
+    gancl_ptr x = A(gan->z); // [n, Z]
+    int in = d->latent;
+    for (int i = 0; i < 3; i++) {
+        int h = d->g_hidden[i];
+        // a_i[n, h] = leaky(x @ W^T + b)
+        linear_forward(rt, A(gan->g_a[i]), x, GP(4 * i), GP(4 * i + 1), n, in, h, GANCL_ACT_LEAKY, d->slope);
+        // x_{i+1}[n, h] = batchnorm(a_i)
+        batchnorm_forward(rt, A(gan->g_x[i]), A(gan->g_a[i]), GP(4 * i + 2), A(gan->g_saved[i]),
+                          gancl_at(running, gan->g_running.t[2 * i].off), n, h, d->bn_eps,
+                          d->bn_momentum, training);
+        x = A(gan->g_x[i]);
+        in = h;
+    }
+    // out[n, I] = tanh(x @ W^T + b)
+    linear_forward(rt, out, x, GP(12), GP(13), n, in, d->image, GANCL_ACT_TANH, 0.0f);
+}
+
+void gan_generator_backward(gancl_gan *gan, gancl_ptr dout, gancl_ptr out) {
+    const gancl_runtime *rt = gan->rt;
+    const gancl_gan_dims *d = &gan->dims;
+    const int B = gan->batch;
+    // output layer: dx_3[B, H2] from dout[B, I]
+    linear_backward(rt, A(gan->g_d[2]), GG(12), GG(13), dout, out, A(gan->g_x[2]), GP(12), B,
+                    d->g_hidden[2], d->image, GANCL_ACT_TANH, 0.0f);
+    for (int i = 2; i >= 0; i--) {
+        int h = d->g_hidden[i], in = i ? d->g_hidden[i - 1] : d->latent;
+        // da_i[B, h] from dx_{i+1}, in place
+        batchnorm_backward(rt, A(gan->g_d[i]), GG(4 * i + 2), A(gan->g_d[i]), A(gan->g_a[i]),
+                           GP(4 * i + 2), A(gan->g_saved[i]), B, h);
+        // dx_i[B, in] (none for z), dW, db
+        gancl_ptr dinp = i ? A(gan->g_d[i - 1]) : NONE;
+        gancl_ptr inp = i ? A(gan->g_x[i - 1]) : A(gan->z);
+        linear_backward(rt, dinp, GG(4 * i), GG(4 * i + 1), A(gan->g_d[i]), A(gan->g_a[i]), inp,
+                        GP(4 * i), B, in, h, GANCL_ACT_LEAKY, d->slope);
+    }
+}
+
+void gan_discriminator_forward(gancl_gan *gan, int row0, int n) {
+    const gancl_runtime *rt = gan->rt;
+    const gancl_gan_dims *d = &gan->dims;
+    const int I = d->image, H0 = d->d_hidden[0], H1 = d->d_hidden[1];
+    // h0[n, H0] = leaky(x @ W0^T + b0); h1[n, H1] = leaky(h0 @ W1^T + b1); logit[n] = h1 @ W2^T + b2
+    linear_forward(rt, A(gan->d_h[0] + (size_t)row0 * H0), A(gan->d_x + (size_t)row0 * I), DP(0),
+                   DP(1), n, I, H0, GANCL_ACT_LEAKY, d->slope);
+    linear_forward(rt, A(gan->d_h[1] + (size_t)row0 * H1), A(gan->d_h[0] + (size_t)row0 * H0),
+                   DP(2), DP(3), n, H0, H1, GANCL_ACT_LEAKY, d->slope);
+    linear_forward(rt, A(gan->d_logit + row0), A(gan->d_h[1] + (size_t)row0 * H1), DP(4), DP(5),
+                   n, H1, 1, GANCL_ACT_NONE, 0.0f);
+}
+
+void gan_discriminator_backward(gancl_gan *gan, int row0, int n, int dweights, int dinput) {
+    const gancl_runtime *rt = gan->rt;
+    const gancl_gan_dims *d = &gan->dims;
+    const int I = d->image, H0 = d->d_hidden[0], H1 = d->d_hidden[1];
+    const size_t r0 = (size_t)row0;
+#define W(x) (dweights ? (x) : NONE)
+    linear_backward(rt, A(gan->d_dh[1] + r0 * H1), W(DG(4)), W(DG(5)), A(gan->d_dlogit + r0),
+                    A(gan->d_logit + r0), A(gan->d_h[1] + r0 * H1), DP(4), n, H1, 1,
+                    GANCL_ACT_NONE, 0.0f);
+    linear_backward(rt, A(gan->d_dh[0] + r0 * H0), W(DG(2)), W(DG(3)), A(gan->d_dh[1] + r0 * H1),
+                    A(gan->d_h[1] + r0 * H1), A(gan->d_h[0] + r0 * H0), DP(2), n, H0, H1,
+                    GANCL_ACT_LEAKY, d->slope);
+    linear_backward(rt, dinput ? A(gan->d_dx) : NONE, W(DG(0)), W(DG(1)), A(gan->d_dh[0] + r0 * H0),
+                    A(gan->d_h[0] + r0 * H0), A(gan->d_x + r0 * I), DP(0), n, I, H0,
+                    GANCL_ACT_LEAKY, d->slope);
+#undef W
+}
+
+static void zero_grads(const gancl_runtime *rt, cl_mem buf, size_t n) {
+    float zero = 0.0f;
+    CL_CHECK(clEnqueueFillBuffer(rt->queue, buf, &zero, sizeof zero, n * sizeof(float),
+                                 n * sizeof(float), 0, NULL, NULL));
+}
+
+void gancl_gan_step(gancl_gan *gan, const gancl_adam_config *opt) {
+    const gancl_runtime *rt = gan->rt;
+    const int B = gan->batch, I = gan->dims.image;
+    gancl_ptr fake = A(gan->d_x + (size_t)B * I); // D's rows [B, 2B)
+
+    // ---- G step: minimise BCE(D(G(z)), 1) ----
+    gan_generator_forward(gan, fake, B, 1);
+    gan_discriminator_forward(gan, B, B);
+    bce_forward_backward(rt, A(gan->d_dlogit + B), A(gan->d_logit + B), B, 1.0f, 1.0f / B,
+                         gan->acc, GANCL_ACC_G_LOSS, 1.0f, GANCL_ACC_D_FAKE);
+    gan_discriminator_backward(gan, B, B, 0, 1); // only dL/dfake, into d_dx
+    zero_grads(rt, gan->g_buf, gan->g.size);
+    gan_generator_backward(gan, A(gan->d_dx), fake);
+    adam_update(rt, gan->g_buf, gan->g.size, opt->lr_g, opt->beta1, opt->beta2, opt->eps,
+                ++gan->g_step);
+
+    // ---- D step: minimise (BCE(D(x), 1) + BCE(D(G(z)), 0)) / 2; D(G(z)) is reused ----
+    gan_discriminator_forward(gan, 0, B);
+    bce_forward_backward(rt, A(gan->d_dlogit), A(gan->d_logit), B, 1.0f, 0.5f / B, gan->acc,
+                         GANCL_ACC_D_LOSS, 0.5f, GANCL_ACC_D_REAL);
+    bce_forward_backward(rt, A(gan->d_dlogit + B), A(gan->d_logit + B), B, 0.0f, 0.5f / B,
+                         gan->acc, GANCL_ACC_D_LOSS, 0.5f, -1);
+    zero_grads(rt, gan->d_buf, gan->d.size);
+    gan_discriminator_backward(gan, 0, 2 * B, 1, 0);
+    adam_update(rt, gan->d_buf, gan->d.size, opt->lr_d, opt->beta1, opt->beta2, opt->eps,
+                ++gan->d_step);
+}

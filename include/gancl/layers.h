@@ -1,0 +1,83 @@
+/* layers.h: the building blocks of the networks, each a _forward/_backward pair that enqueues
+ * device work (no host waits), plus a C reference in double for tests and the self-test.
+ * Conventions (as in llm.c): outputs first, gradients prefixed d, parameter gradients are
+ * accumulated (+=), activation gradients are written. Every tensor is a gancl_ptr: a buffer
+ * and an element offset, so a whole network can live in one allocation.
+ * Dimensions: B = batch rows, IN/OUT = features in/out, N = features. Row-major [B, N]. */
+#ifndef GANCL_LAYERS_H
+#define GANCL_LAYERS_H
+
+#include "gancl/device.h"
+
+#include <stdint.h>
+
+typedef struct {
+    cl_mem mem;
+    size_t off; /* in elements */
+} gancl_ptr;
+
+static inline gancl_ptr gancl_at(gancl_ptr p, size_t elems) {
+    p.off += elems;
+    return p;
+}
+
+typedef enum { GANCL_ACT_NONE = 0, GANCL_ACT_LEAKY = 1, GANCL_ACT_TANH = 2 } gancl_act;
+
+/* ---- linear: out[B, OUT] = act(inp[B, IN] @ weight[OUT, IN]^T + bias[OUT]) ----
+ * weight has PyTorch's nn.Linear layout; bias.mem may be NULL (no bias). */
+void linear_forward(const gancl_runtime *rt, gancl_ptr out, gancl_ptr inp, gancl_ptr weight,
+                    gancl_ptr bias, int B, int IN, int OUT, gancl_act act, float slope);
+/* dout[B, OUT] is overwritten with the gradient before the activation. dinp (written),
+ * dweight and dbias (accumulated) may each have mem == NULL to skip them. */
+void linear_backward(const gancl_runtime *rt, gancl_ptr dinp, gancl_ptr dweight, gancl_ptr dbias,
+                     gancl_ptr dout, gancl_ptr out, gancl_ptr inp, gancl_ptr weight, int B,
+                     int IN, int OUT, gancl_act act, float slope);
+
+/* ---- batchnorm (per feature over the batch) ----
+ * gb: gamma[N], beta[N]; saved: mean[N], invstd[N]; running: mean[N], var[N] (unbiased).
+ * Training: batch statistics, saved and running updated (running = (1-momentum)*running +
+ * momentum*batch). Otherwise the running statistics normalise. */
+void batchnorm_forward(const gancl_runtime *rt, gancl_ptr out, gancl_ptr inp, gancl_ptr gb,
+                       gancl_ptr saved, gancl_ptr running, int B, int N, float eps,
+                       float momentum, int training);
+/* dinp written (may equal dout); dgb accumulated. */
+void batchnorm_backward(const gancl_runtime *rt, gancl_ptr dinp, gancl_ptr dgb, gancl_ptr dout,
+                        gancl_ptr inp, gancl_ptr gb, gancl_ptr saved, int B, int N);
+
+/* ---- binary cross-entropy on logits against a constant target ----
+ * dlogit[n] = (sigmoid(logit) - target) * grad_scale; acc[loss_slot] += weight * mean loss,
+ * acc[prob_slot] += mean sigmoid (prob_slot < 0: not recorded). */
+void bce_forward_backward(const gancl_runtime *rt, gancl_ptr dlogit, gancl_ptr logit, int n,
+                          float target, float grad_scale, cl_mem acc, int loss_slot,
+                          float weight, int prob_slot);
+
+/* ---- Adam over buf = params[n] | grads[n] | m[n] | v[n]; t = step number from 1 ---- */
+void adam_update(const gancl_runtime *rt, cl_mem buf, size_t n, float lr, float beta1,
+                 float beta2, float eps, long t);
+
+/* ---- random normals: out[n] from Philox4x32-10 under key (k0, k1), stream (c1, c2) ---- */
+void randn_fill(const gancl_runtime *rt, gancl_ptr out, size_t n, uint32_t k0, uint32_t k1,
+                uint32_t c1, uint32_t c2);
+
+/* ---- out[B, D] = images[perm[perm_off + b]] / 127.5 - 1 (images: uint8 [count, D]) ---- */
+void gather_images(const gancl_runtime *rt, gancl_ptr out, cl_mem images, cl_mem perm,
+                   size_t perm_off, int B, int D);
+
+/* ---- C references (double) ---- */
+void linear_forward_ref(double *out, const double *inp, const double *weight, const double *bias,
+                        int B, int IN, int OUT, gancl_act act, double slope);
+void linear_backward_ref(double *dinp, double *dweight, double *dbias, double *dout,
+                         const double *out, const double *inp, const double *weight, int B,
+                         int IN, int OUT, gancl_act act, double slope);
+void batchnorm_forward_ref(double *out, double *saved, double *running, const double *inp,
+                           const double *gb, int B, int N, double eps, double momentum,
+                           int training);
+void batchnorm_backward_ref(double *dinp, double *dgb, const double *dout, const double *inp,
+                            const double *gb, const double *saved, int B, int N);
+double bce_ref(double *dlogit, const double *logit, int n, double target, double grad_scale);
+void adam_ref(double *p, const double *g, double *m, double *v, size_t n, double lr,
+              double beta1, double beta2, double eps, long t);
+void philox4x32_10_ref(const uint32_t ctr[4], const uint32_t key[2], uint32_t out[4]);
+void randn_ref(float *out, size_t n, uint32_t k0, uint32_t k1, uint32_t c1, uint32_t c2);
+
+#endif
