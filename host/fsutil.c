@@ -80,7 +80,13 @@ int gancl_write_file_atomic(const char *path, const void *data, size_t n, char *
     return gancl_atomic_commit(&f, err);
 }
 
+static volatile sig_atomic_t g_soft = 0, g_stop = 0;
+
 static void on_fatal_signal(int sig) {
+    if (g_soft && !g_stop && sig != SIGHUP) {
+        g_stop = sig;
+        return;
+    }
     if (g_tmp_live) unlink(g_tmp_path); /* async-signal-safe */
     signal(sig, SIG_DFL);
     _exit(128 + sig);
@@ -95,6 +101,10 @@ void gancl_signals_install(void) {
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGHUP, &sa, NULL);
 }
+
+void gancl_signals_soft(int on) { g_soft = on; }
+
+int gancl_stop_requested(void) { return g_stop; }
 
 int gancl_read_file(const char *path, uint8_t **data, size_t *n, char *err) {
     *data = NULL;

@@ -1,12 +1,16 @@
-/* main.c: the gan-cl command line. Parses flags, picks the device and dispatches to the
- * library; all real work lives in the gancl_ modules. */
+/* main.c: the gan-cl command line. Parses and validates flags, picks the device and
+ * dispatches to the library; all real work lives in the gancl_ modules. */
 #define _POSIX_C_SOURCE 200809L
 #include "gancl/device.h"
 #include "gancl/fsutil.h"
 #include "gancl/gemm.h"
 #include "gancl/mnist.h"
 #include "gancl/selftest.h"
+#include "gancl/train.h"
 
+#include <errno.h>
+#include <stdarg.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,85 +21,189 @@
 #endif
 
 static const char USAGE[] =
-    "usage: gan-cl [command] [options]\n"
+    "usage: gan-cl [options]                 train the GAN (the main job)\n"
+    "       gan-cl generate --checkpoint FILE --out FILE [--count N] [--seed S] [--format png|idx]\n"
+    "       gan-cl download [--data DIR]     fetch and verify MNIST, report what is there\n"
+    "       gan-cl --list-devices | --self-test | --version | --help\n"
     "\n"
-    "Trains Generative Adversarial Networks on MNIST on any OpenCL device.\n"
+    "Trains a Generative Adversarial Network on MNIST on any OpenCL device.\n"
     "\n"
-    "commands:\n"
-    "  download              fetch and verify the MNIST files, then report what is there\n"
+    "training:\n"
+    "  --epochs N            epochs to train, counting resumed ones (default 30)\n"
+    "  --steps N             stop after N iterations in total (default: no limit)\n"
+    "  --batch-size N        images per iteration (default 64)\n"
+    "  --latent-dim N        size of the noise vector z (default 100)\n"
+    "  --lr X                Adam learning rate of G and D (default 0.0002)\n"
+    "  --beta1 X, --beta2 X  Adam betas (default 0.5, 0.999)\n"
+    "  --seed N              seed of initialisation, data order and noise (default 1)\n"
+    "  --out DIR             run directory (default runs/YYYYmmdd-HHMMSS; on --resume, the\n"
+    "                        checkpoint's directory)\n"
+    "  --sample-every N      write a sample grid every N epochs (default 1)\n"
+    "  --checkpoint-every N  write the checkpoint every N epochs (default 1)\n"
+    "  --log-every N         read the losses every N iterations (default 50)\n"
+    "  --resume FILE         continue from a checkpoint (its settings are kept)\n"
+    "  --quiet               print only errors and warnings\n"
     "\n"
-    "options:\n"
-    "  --list-devices        list the OpenCL devices (one index over all platforms) and exit\n"
-    "  --self-test           check every kernel and both GEMM paths on the device against C\n"
-    "                        references; exits non-zero on any failure\n"
+    "generate:\n"
+    "  --checkpoint FILE     a checkpoint.safetensors written by training\n"
+    "  --out FILE            the PNG grid or IDX file to write\n"
+    "  --count N             number of images (default 64)\n"
+    "  --seed N              noise seed (default 1)\n"
+    "  --format png|idx      PNG grid (default) or IDX file of uint8 28x28 images\n"
+    "\n"
+    "data:\n"
+    "  --data DIR            MNIST directory (default: $GANCL_DATA, else ~/.cache/gan-cl/mnist);\n"
+    "                        any 28x28 IDX data set with the MNIST file names works\n"
+    "  --mirror URL          download from this base URL only (default: $GANCL_MNIST_MIRROR,\n"
+    "                        else the built-in mirrors)\n"
+    "  --offline             never download; fail with a hint when files are missing\n"
+    "\n"
+    "device:\n"
+    "  --list-devices        list the OpenCL devices (one index over all platforms)\n"
     "  --device N|NAME       device index from --list-devices, or part of its name\n"
     "                        (default: the first GPU, else the first device)\n"
     "  --gemm clblast|matmul GEMM back end: CLBlast (default) or gan-cl's own tiled kernel\n"
-    "  --data DIR            MNIST directory (default: $GANCL_DATA, else ~/.cache/gan-cl/mnist)\n"
-    "  --mirror URL          download from this base URL only (default: $GANCL_MNIST_MIRROR,\n"
-    "                        else the built-in mirror list)\n"
-    "  --offline             never download; fail with a hint when files are missing\n"
-    "  --quiet               no progress display\n"
-    "  --version             print gan-cl's version and its libraries' versions\n"
-    "  -h, --help            show this help\n"
+    "  --self-test           check every kernel and both GEMM paths on the device against C\n"
+    "                        references; exits non-zero on any failure\n"
+    "\n"
+    "  --version             gan-cl's version and its libraries' versions\n"
+    "  -h, --help            this help\n"
     "\n"
     "environment:\n"
     "  GANCL_DATA            data directory (overridden by --data)\n"
     "  GANCL_MNIST_MIRROR    download base URL (overridden by --mirror)\n"
     "  GANCL_KERNEL_DIR      load the .cl kernels from this directory instead of the built-in copy\n"
-    "  XDG_CACHE_HOME        cache root (kernel binaries, data): $XDG_CACHE_HOME/gan-cl\n";
+    "  XDG_CACHE_HOME        cache root (kernel binaries, data): $XDG_CACHE_HOME/gan-cl\n"
+    "\n"
+    "exit status: 0 success, 1 error, 2 bad command line, 130 stopped by Ctrl-C (checkpoint saved)\n";
+
+enum { CMD_TRAIN = 1, CMD_GENERATE = 2, CMD_DOWNLOAD = 4, CMD_SELFTEST = 8, CMD_LIST = 16 };
+#define DEVICE_CMDS (CMD_TRAIN | CMD_GENERATE | CMD_SELFTEST)
+#define DATA_CMDS (CMD_TRAIN | CMD_DOWNLOAD)
+
+/* Every option: its name, whether it takes a value, and the commands it applies to. */
+static const struct {
+    const char *name;
+    int value;
+    int cmds;
+} OPTIONS[] = {
+    {"--epochs", 1, CMD_TRAIN}, {"--steps", 1, CMD_TRAIN}, {"--batch-size", 1, CMD_TRAIN},
+    {"--latent-dim", 1, CMD_TRAIN}, {"--lr", 1, CMD_TRAIN}, {"--beta1", 1, CMD_TRAIN},
+    {"--beta2", 1, CMD_TRAIN}, {"--seed", 1, CMD_TRAIN | CMD_GENERATE},
+    {"--out", 1, CMD_TRAIN | CMD_GENERATE}, {"--sample-every", 1, CMD_TRAIN},
+    {"--checkpoint-every", 1, CMD_TRAIN}, {"--log-every", 1, CMD_TRAIN}, {"--resume", 1, CMD_TRAIN},
+    {"--quiet", 0, CMD_TRAIN | CMD_DOWNLOAD}, {"--checkpoint", 1, CMD_GENERATE},
+    {"--count", 1, CMD_GENERATE}, {"--format", 1, CMD_GENERATE}, {"--data", 1, DATA_CMDS},
+    {"--mirror", 1, DATA_CMDS}, {"--offline", 0, DATA_CMDS}, {"--device", 1, DEVICE_CMDS},
+    {"--gemm", 1, DEVICE_CMDS},
+};
+#define N_OPTIONS (int)(sizeof OPTIONS / sizeof *OPTIONS)
 
 typedef struct {
-    const char *command; /* NULL or "download" */
-    int list_devices, self_test, version, help, offline, quiet;
-    const char *device, *data, *mirror;
-    gancl_gemm_backend gemm;
+    int cmd;
+    const char *value[N_OPTIONS]; /* value given ("" for switches), or NULL */
 } cli;
 
-static _Noreturn void usage_error(const char *fmt, const char *arg) {
+static _Noreturn void usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static _Noreturn void usage_error(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
     fprintf(stderr, "gan-cl: error: ");
-    fprintf(stderr, fmt, arg);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
     fprintf(stderr, "\n  hint: gan-cl --help lists the commands and options\n");
     exit(2);
 }
 
-/* Matches "--name value" and "--name=value"; advances *i past a separate value. */
-static const char *value_of(int argc, char **argv, int *i, const char *name) {
-    size_t n = strlen(name);
-    const char *a = argv[*i];
-    if (strncmp(a, name, n) != 0) return NULL;
-    if (a[n] == '=') {
-        if (!a[n + 1]) usage_error("option %s needs a value", name);
-        return a + n + 1;
+static int option_index(const char *name) {
+    for (int i = 0; i < N_OPTIONS; i++)
+        if (!strcmp(OPTIONS[i].name, name)) return i;
+    return -1;
+}
+
+static const char *opt(const cli *c, const char *name) { return c->value[option_index(name)]; }
+
+static const char *cmd_name(int cmd) {
+    switch (cmd) {
+    case CMD_GENERATE: return "generate";
+    case CMD_DOWNLOAD: return "download";
+    case CMD_SELFTEST: return "--self-test";
+    case CMD_LIST: return "--list-devices";
+    default: return "training";
     }
-    if (a[n] != 0) return NULL;
-    if (*i + 1 >= argc || argv[*i + 1][0] == 0) usage_error("option %s needs a value", name);
-    return argv[++*i];
 }
 
 static cli parse(int argc, char **argv) {
     cli c;
     memset(&c, 0, sizeof c);
     for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) c.help = 1;
-        else if (!strcmp(a, "--version") || !strcmp(a, "-V")) c.version = 1;
-        else if (!strcmp(a, "--list-devices")) c.list_devices = 1;
-        else if (!strcmp(a, "--self-test")) c.self_test = 1;
-        else if (!strcmp(a, "--offline")) c.offline = 1;
-        else if (!strcmp(a, "--quiet")) c.quiet = 1;
-        else if ((v = value_of(argc, argv, &i, "--device"))) c.device = v;
-        else if ((v = value_of(argc, argv, &i, "--data"))) c.data = v;
-        else if ((v = value_of(argc, argv, &i, "--mirror"))) c.mirror = v;
-        else if ((v = value_of(argc, argv, &i, "--gemm"))) {
-            if (!strcmp(v, "clblast")) c.gemm = GANCL_GEMM_CLBLAST;
-            else if (!strcmp(v, "matmul")) c.gemm = GANCL_GEMM_MATMUL;
-            else usage_error("--gemm %s: expected clblast or matmul", v);
-        } else if (a[0] == '-') usage_error("unknown option '%s'", a);
-        else if (!c.command && !strcmp(a, "download")) c.command = a;
-        else usage_error("unexpected argument '%s'", a);
+        const char *a = argv[i];
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            fputs(USAGE, stdout);
+            exit(0);
+        }
     }
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        int cmd = 0;
+        if (!strcmp(a, "--version") || !strcmp(a, "-V")) cmd = -1;
+        else if (!strcmp(a, "--list-devices")) cmd = CMD_LIST;
+        else if (!strcmp(a, "--self-test")) cmd = CMD_SELFTEST;
+        else if (!strcmp(a, "generate")) cmd = CMD_GENERATE;
+        else if (!strcmp(a, "download")) cmd = CMD_DOWNLOAD;
+        if (cmd) {
+            if (c.cmd && c.cmd != cmd) usage_error("'%s' cannot be combined with '%s'", a, cmd_name(c.cmd));
+            c.cmd = cmd;
+            continue;
+        }
+        if (a[0] != '-') usage_error("unexpected argument '%s'", a);
+        char name[64];
+        const char *eq = strchr(a, '=');
+        snprintf(name, sizeof name, "%.*s", eq ? (int)(eq - a) : (int)strlen(a), a);
+        int k = option_index(name);
+        if (k < 0) usage_error("unknown option '%s'", name);
+        if (c.value[k]) usage_error("option %s given twice", name);
+        if (!OPTIONS[k].value) {
+            if (eq) usage_error("option %s takes no value", name);
+            c.value[k] = "";
+        } else if (eq) {
+            c.value[k] = eq + 1;
+        } else {
+            if (i + 1 >= argc) usage_error("option %s needs a value", name);
+            c.value[k] = argv[++i];
+        }
+        if (OPTIONS[k].value && !c.value[k][0]) usage_error("option %s needs a value", name);
+    }
+    if (c.cmd == -1) return c;
+    if (!c.cmd) c.cmd = CMD_TRAIN;
+    for (int k = 0; k < N_OPTIONS; k++)
+        if (c.value[k] && !(OPTIONS[k].cmds & c.cmd))
+            usage_error("option %s does not apply to %s", OPTIONS[k].name, cmd_name(c.cmd));
     return c;
+}
+
+/* A whole number in [lo, hi]; a usage error otherwise. */
+static long long int_arg(const cli *c, const char *name, long long dflt, long long lo, long long hi) {
+    const char *v = opt(c, name);
+    if (!v) return dflt;
+    char *end;
+    errno = 0;
+    long long x = strtoll(v, &end, 10);
+    if (*end || errno || end == v) usage_error("%s %s: not a whole number", name, v);
+    if (x < lo || x > hi) usage_error("%s %s: must be between %lld and %lld", name, v, lo, hi);
+    return x;
+}
+
+static float float_arg(const cli *c, const char *name, float dflt, double lo, double hi, int lo_open) {
+    const char *v = opt(c, name);
+    if (!v) return dflt;
+    char *end;
+    errno = 0;
+    double x = strtod(v, &end);
+    if (*end || errno || end == v || !isfinite(x)) usage_error("%s %s: not a number", name, v);
+    if (x < lo || x > hi || (lo_open && x == lo))
+        usage_error("%s %s: must be %s %g and at most %g", name, v, lo_open ? "above" : "at least", lo, hi);
+    return (float)x;
 }
 
 static void print_version(void) {
@@ -124,20 +232,28 @@ static void print_version(void) {
     }
 }
 
-/* Lists devices and picks the one --device names; exits with the list on failure. */
-static gancl_device_info pick_device(const cli *c, int *n_out, gancl_device_info **all) {
+/* Picks the device --device names and sets up the runtime; exits with the list on failure. */
+static void open_runtime(const cli *c, gancl_runtime *rt) {
     char err[GANCL_ERR_LEN];
-    if (gancl_devices_list(all, n_out)) gancl_die("out of host memory");
-    int idx = gancl_devices_select(*all, *n_out, c->device, err);
+    gancl_device_info *all;
+    int n;
+    if (gancl_devices_list(&all, &n)) gancl_die("out of host memory");
+    int idx = gancl_devices_select(all, n, opt(c, "--device"), err);
     if (idx < 0) {
         fprintf(stderr, "gan-cl: error: %s\n", err);
-        if (*n_out) {
+        if (n) {
             fprintf(stderr, "available devices:\n");
-            gancl_devices_print(stderr, *all, *n_out);
+            gancl_devices_print(stderr, all, n);
         }
         exit(1);
     }
-    return (*all)[idx];
+    gancl_gemm_backend gemm = GANCL_GEMM_CLBLAST;
+    const char *g = opt(c, "--gemm");
+    if (g && !strcmp(g, "matmul")) gemm = GANCL_GEMM_MATMUL;
+    else if (g && strcmp(g, "clblast")) usage_error("--gemm %s: expected clblast or matmul", g);
+    gancl_device_info dev = all[idx];
+    free(all);
+    gancl_runtime_init(rt, &dev, gemm);
 }
 
 static int cmd_list_devices(void) {
@@ -154,13 +270,9 @@ static int cmd_list_devices(void) {
 }
 
 static int cmd_self_test(const cli *c) {
-    gancl_device_info *all;
-    int n;
-    gancl_device_info dev = pick_device(c, &n, &all);
-    free(all);
-    printf("self-test on %s (%s, driver %s)\n", dev.name, dev.platform_name, dev.driver_version);
     gancl_runtime rt;
-    gancl_runtime_init(&rt, &dev, c->gemm);
+    open_runtime(c, &rt);
+    printf("self-test on %s (%s, driver %s)\n", rt.dev.name, rt.dev.platform_name, rt.dev.driver_version);
     static const char *cache_words[] = {"off (no cache directory)", "hit", "miss (built and stored)",
                                         "corrupt or stale entry rebuilt"};
     printf("kernel cache: %s%s%s\n", cache_words[rt.cache_status], rt.cache_path[0] ? " " : "",
@@ -175,11 +287,20 @@ static int cmd_self_test(const cli *c) {
     return failures ? 1 : 0;
 }
 
+/* The data directory, with the files downloaded when missing (unless --offline). */
+static void ensure_data(const cli *c, char *dir, size_t len) {
+    char err[GANCL_ERR_LEN];
+    if (gancl_data_dir(opt(c, "--data"), dir, len, err)) gancl_die("%s", err);
+    int progress = !opt(c, "--quiet") && isatty(STDERR_FILENO);
+    if (gancl_data_ensure(dir, opt(c, "--mirror"), opt(c, "--offline") != NULL, progress, err))
+        gancl_die("%s", err);
+}
+
 static int cmd_download(const cli *c) {
     char dir[4096], err[GANCL_ERR_LEN];
-    if (gancl_data_dir(c->data, dir, sizeof dir, err)) gancl_die("%s", err);
-    int progress = !c->quiet && isatty(STDERR_FILENO);
-    int rc = gancl_data_ensure(dir, c->mirror, c->offline, progress, err);
+    if (gancl_data_dir(opt(c, "--data"), dir, sizeof dir, err)) gancl_die("%s", err);
+    int progress = !opt(c, "--quiet") && isatty(STDERR_FILENO);
+    int rc = gancl_data_ensure(dir, opt(c, "--mirror"), opt(c, "--offline") != NULL, progress, err);
     if (rc) fprintf(stderr, "gan-cl: error: %s\n", err);
     printf("data directory: %s\n", dir);
     int bad = rc != 0;
@@ -205,21 +326,69 @@ static int cmd_download(const cli *c) {
     return bad ? 1 : 0;
 }
 
+static int cmd_train(const cli *c) {
+    gancl_train_config cfg = gancl_train_defaults();
+    cfg.epochs = (int)int_arg(c, "--epochs", cfg.epochs, 1, 100000);
+    cfg.steps = int_arg(c, "--steps", 0, 1, 1000000000000LL);
+    cfg.batch = (int)int_arg(c, "--batch-size", cfg.batch, 1, 65536);
+    cfg.latent = (int)int_arg(c, "--latent-dim", cfg.latent, 1, 10000);
+    cfg.lr = float_arg(c, "--lr", cfg.lr, 0, 1, 1);
+    cfg.beta1 = float_arg(c, "--beta1", cfg.beta1, 0, 0.999999, 0);
+    cfg.beta2 = float_arg(c, "--beta2", cfg.beta2, 0, 0.999999, 0);
+    cfg.seed = (uint64_t)int_arg(c, "--seed", 1, 0, 9007199254740991LL);
+    cfg.sample_every = (int)int_arg(c, "--sample-every", cfg.sample_every, 1, 100000);
+    cfg.checkpoint_every = (int)int_arg(c, "--checkpoint-every", cfg.checkpoint_every, 1, 100000);
+    cfg.log_every = (int)int_arg(c, "--log-every", cfg.log_every, 1, 1000000);
+    cfg.quiet = opt(c, "--quiet") != NULL;
+    cfg.resume = opt(c, "--resume");
+    cfg.set_latent = opt(c, "--latent-dim") != NULL;
+    cfg.set_batch = opt(c, "--batch-size") != NULL;
+    cfg.set_lr = opt(c, "--lr") != NULL;
+    cfg.set_beta1 = opt(c, "--beta1") != NULL;
+    cfg.set_beta2 = opt(c, "--beta2") != NULL;
+    cfg.set_seed = opt(c, "--seed") != NULL;
+    if (opt(c, "--out")) snprintf(cfg.out_dir, sizeof cfg.out_dir, "%s", opt(c, "--out"));
+    if (cfg.resume && !gancl_file_exists(cfg.resume))
+        gancl_die("--resume %s: no such file", cfg.resume);
+
+    char dir[4096], err[GANCL_ERR_LEN];
+    ensure_data(c, dir, sizeof dir);
+    gancl_dataset ds;
+    if (gancl_dataset_load(dir, 1, &ds, err)) gancl_die("%s", err);
+    gancl_runtime rt;
+    open_runtime(c, &rt);
+    int status = gancl_train(&rt, &cfg, &ds);
+    gancl_runtime_free(&rt);
+    gancl_dataset_free(&ds);
+    return status;
+}
+
+static int cmd_generate(const cli *c) {
+    const char *ck = opt(c, "--checkpoint"), *out = opt(c, "--out"), *f = opt(c, "--format");
+    if (!ck) usage_error("generate needs --checkpoint FILE");
+    if (!out) usage_error("generate needs --out FILE");
+    gancl_image_format format = GANCL_FORMAT_PNG;
+    if (f && !strcmp(f, "idx")) format = GANCL_FORMAT_IDX;
+    else if (f && strcmp(f, "png")) usage_error("--format %s: expected png or idx", f);
+    int count = (int)int_arg(c, "--count", 64, 1, format == GANCL_FORMAT_PNG ? 10000 : 1000000);
+    uint64_t seed = (uint64_t)int_arg(c, "--seed", 1, 0, 9007199254740991LL);
+    if (!gancl_file_exists(ck)) gancl_die("--checkpoint %s: no such file", ck);
+    gancl_runtime rt;
+    open_runtime(c, &rt);
+    int status = gancl_generate(&rt, ck, count, seed, out, format);
+    gancl_runtime_free(&rt);
+    return status;
+}
+
 int main(int argc, char **argv) {
     gancl_signals_install();
     cli c = parse(argc, argv);
-    if (c.help) {
-        fputs(USAGE, stdout);
-        return 0;
+    switch (c.cmd) {
+    case -1: print_version(); return 0;
+    case CMD_LIST: return cmd_list_devices();
+    case CMD_SELFTEST: return cmd_self_test(&c);
+    case CMD_DOWNLOAD: return cmd_download(&c);
+    case CMD_GENERATE: return cmd_generate(&c);
+    default: return cmd_train(&c);
     }
-    if (c.version) {
-        print_version();
-        return 0;
-    }
-    if (c.list_devices) return cmd_list_devices();
-    if (c.self_test) return cmd_self_test(&c);
-    if (c.command && !strcmp(c.command, "download")) return cmd_download(&c);
-    fputs(USAGE, stderr);
-    fprintf(stderr, "\ngan-cl: error: no command given\n");
-    return 2;
 }

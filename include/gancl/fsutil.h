@@ -24,8 +24,13 @@ void gancl_atomic_abort(gancl_atomic_file *f);
 int gancl_write_file_atomic(const char *path, const void *data, size_t n, char *err);
 
 /* Installs SIGINT/SIGTERM/SIGHUP handlers that delete any open atomic temporary file and exit
- * with 128+signal, unless a handler set by gancl_signals_soft took over. */
+ * with 128+signal. */
 void gancl_signals_install(void);
+/* While on, the first SIGINT/SIGTERM only sets a flag (training finishes its step, saves and
+ * exits); a second one exits at once as above. */
+void gancl_signals_soft(int on);
+/* The signal number that asked for a soft stop, or 0. */
+int gancl_stop_requested(void);
 
 /* Reads a whole file into a malloc'd buffer; -1 with `err` ("<path>: <reason>") on failure. */
 int gancl_read_file(const char *path, uint8_t **data, size_t *n, char *err);

@@ -1,0 +1,152 @@
+/* metrics.c: the loss log as CSV and as an SVG plot. */
+#define _POSIX_C_SOURCE 200809L
+#include "gancl/metrics.h"
+#include "gancl/check.h"
+#include "gancl/fsutil.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CSV_HEADER "epoch,step,d_loss,g_loss,d_real,d_fake,img_per_s,elapsed_s"
+
+int gancl_metrics_add(gancl_metrics *m, gancl_metric_row row) {
+    if (m->n == m->cap) {
+        size_t cap = m->cap ? 2 * m->cap : 256;
+        gancl_metric_row *g = realloc(m->rows, cap * sizeof *g);
+        if (!g) return -1;
+        m->rows = g;
+        m->cap = cap;
+    }
+    m->rows[m->n++] = row;
+    return 0;
+}
+
+void gancl_metrics_free(gancl_metrics *m) {
+    free(m->rows);
+    memset(m, 0, sizeof *m);
+}
+
+int gancl_metrics_load(gancl_metrics *m, const char *path, long max_step, char *err) {
+    FILE *f = fopen(path, "r");
+    if (!f) return 0;
+    char line[512];
+    int lineno = 0, rc = 0;
+    while (fgets(line, sizeof line, f)) {
+        lineno++;
+        if (lineno == 1) {
+            if (strncmp(line, CSV_HEADER, strlen(CSV_HEADER))) {
+                snprintf(err, GANCL_ERR_LEN, "%s: not a gan-cl metrics file (unexpected header)", path);
+                rc = -1;
+                break;
+            }
+            continue;
+        }
+        gancl_metric_row r;
+        if (sscanf(line, "%d,%ld,%lf,%lf,%lf,%lf,%lf,%lf", &r.epoch, &r.step, &r.d_loss, &r.g_loss,
+                   &r.d_real, &r.d_fake, &r.img_per_s, &r.elapsed_s) != 8) {
+            snprintf(err, GANCL_ERR_LEN, "%s:%d: malformed line", path, lineno);
+            rc = -1;
+            break;
+        }
+        if (r.step <= max_step && gancl_metrics_add(m, r)) {
+            snprintf(err, GANCL_ERR_LEN, "out of host memory");
+            rc = -1;
+            break;
+        }
+    }
+    fclose(f);
+    return rc;
+}
+
+int gancl_metrics_write_csv(const gancl_metrics *m, const char *path, char *err) {
+    gancl_atomic_file f;
+    if (gancl_atomic_open(&f, path, err)) return -1;
+    fprintf(f.fp, CSV_HEADER "\n");
+    for (size_t i = 0; i < m->n; i++) {
+        const gancl_metric_row *r = &m->rows[i];
+        fprintf(f.fp, "%d,%ld,%.6f,%.6f,%.6f,%.6f,%.1f,%.3f\n", r->epoch, r->step, r->d_loss,
+                r->g_loss, r->d_real, r->d_fake, r->img_per_s, r->elapsed_s);
+    }
+    return gancl_atomic_commit(&f, err);
+}
+
+/* One panel: series (offsets into the row struct) as polylines, with axes and a legend. */
+typedef struct {
+    const char *label;
+    size_t field; /* offsetof into gancl_metric_row */
+    const char *colour;
+} series;
+
+static double field(const gancl_metric_row *r, size_t off) { return *(const double *)((const char *)r + off); }
+
+static void panel(FILE *f, const gancl_metrics *m, const series *s, int ns, int y0, const char *ylabel,
+                  double lo_fixed, double hi_fixed) {
+    const int x0 = 70, w = 660, h = 220;
+    double lo = lo_fixed, hi = hi_fixed;
+    if (lo >= hi) { /* autoscale, ignoring non-finite values */
+        lo = INFINITY;
+        hi = -INFINITY;
+        for (size_t i = 0; i < m->n; i++)
+            for (int k = 0; k < ns; k++) {
+                double v = field(&m->rows[i], s[k].field);
+                if (isfinite(v)) {
+                    lo = v < lo ? v : lo;
+                    hi = v > hi ? v : hi;
+                }
+            }
+        if (!(lo < hi)) {
+            lo = isfinite(lo) ? lo - 1 : 0;
+            hi = lo + 2;
+        }
+        lo = lo > 0 ? 0 : lo;
+    }
+    long s0 = m->n ? m->rows[0].step : 0, s1 = m->n ? m->rows[m->n - 1].step : 1;
+    if (s1 <= s0) s1 = s0 + 1;
+    fprintf(f, "<rect x='%d' y='%d' width='%d' height='%d' fill='white' stroke='#888'/>\n", x0, y0, w, h);
+    for (int t = 0; t <= 4; t++) {
+        double v = lo + (hi - lo) * t / 4;
+        int y = y0 + h - h * t / 4;
+        fprintf(f, "<line x1='%d' y1='%d' x2='%d' y2='%d' stroke='#eee'/>", x0, y, x0 + w, y);
+        fprintf(f, "<text x='%d' y='%d' text-anchor='end' font-size='11'>%.3g</text>\n", x0 - 5, y + 4, v);
+    }
+    fprintf(f, "<text x='15' y='%d' font-size='12' transform='rotate(-90 15 %d)' text-anchor='middle'>%s</text>\n",
+            y0 + h / 2, y0 + h / 2, ylabel);
+    fprintf(f, "<text x='%d' y='%d' font-size='11'>step %ld</text><text x='%d' y='%d' font-size='11' "
+               "text-anchor='end'>step %ld</text>\n", x0, y0 + h + 15, s0, x0 + w, y0 + h + 15, s1);
+    for (int k = 0; k < ns; k++) {
+        fprintf(f, "<polyline fill='none' stroke='%s' stroke-width='1.5' points='", s[k].colour);
+        for (size_t i = 0; i < m->n; i++) {
+            double v = field(&m->rows[i], s[k].field);
+            if (!isfinite(v)) continue;
+            v = v < lo ? lo : v > hi ? hi : v;
+            fprintf(f, "%.1f,%.1f ", x0 + (double)w * (m->rows[i].step - s0) / (s1 - s0),
+                    y0 + h - h * (v - lo) / (hi - lo));
+        }
+        fprintf(f, "'/>\n<text x='%d' y='%d' font-size='12' fill='%s'>%s</text>\n", x0 + 10 + 120 * k,
+                y0 - 6, s[k].colour, s[k].label);
+    }
+}
+
+int gancl_metrics_write_svg(const gancl_metrics *m, const char *path, const char *title, char *err) {
+    gancl_atomic_file f;
+    if (gancl_atomic_open(&f, path, err)) return -1;
+    fprintf(f.fp, "<svg xmlns='http://www.w3.org/2000/svg' width='760' height='580' "
+                  "font-family='sans-serif'>\n<rect width='100%%' height='100%%' fill='#fafafa'/>\n");
+    fprintf(f.fp, "<text x='380' y='22' text-anchor='middle' font-size='15'>");
+    for (const char *c = title; *c; c++) { /* escape for XML */
+        if (*c == '<') fputs("&lt;", f.fp);
+        else if (*c == '&') fputs("&amp;", f.fp);
+        else fputc(*c, f.fp);
+    }
+    fputs("</text>\n", f.fp);
+    const series losses[] = {{"D loss", offsetof(gancl_metric_row, d_loss), "#1f77b4"},
+                             {"G loss", offsetof(gancl_metric_row, g_loss), "#d62728"}};
+    const series probs[] = {{"D(x)", offsetof(gancl_metric_row, d_real), "#2ca02c"},
+                            {"D(G(z))", offsetof(gancl_metric_row, d_fake), "#ff7f0e"}};
+    panel(f.fp, m, losses, 2, 50, "loss", 0, 0);
+    panel(f.fp, m, probs, 2, 330, "D output (probability)", 0, 1);
+    fputs("</svg>\n", f.fp);
+    return gancl_atomic_commit(&f, err);
+}

@@ -1,0 +1,478 @@
+/* train.c: the training job: data on the device, the iteration loop, progress, sample grids,
+ * the loss log, checkpoints, resume and Ctrl-C. */
+#define _POSIX_C_SOURCE 200809L
+#include "gancl/train.h"
+#include "gancl/checkpoint.h"
+#include "gancl/fsutil.h"
+#include "gancl/gan.h"
+#include "gancl/image.h"
+#include "gancl/metrics.h"
+#include "gancl/selftest.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Philox streams (counter word c2) so no two uses of the seed share random numbers. */
+#define STREAM_TRAIN_Z 0x10000u
+#define STREAM_FIXED_Z 0x20000u
+#define SAMPLE_GRID 8 /* 8 x 8 sample grid */
+
+gancl_train_config gancl_train_defaults(void) {
+    gancl_train_config c;
+    memset(&c, 0, sizeof c);
+    c.latent = 100;
+    c.batch = 64;
+    c.lr = 2e-4f;
+    c.beta1 = 0.5f;
+    c.beta2 = 0.999f;
+    c.seed = 1;
+    c.epochs = 30;
+    c.sample_every = 1;
+    c.checkpoint_every = 1;
+    c.log_every = 50;
+    return c;
+}
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* Everything the loop needs besides the model. */
+typedef struct {
+    const gancl_runtime *rt;
+    gancl_train_config *cfg;
+    gancl_gan gan;
+    cl_mem images, perm, fixed_z;
+    int n_images, iters_per_epoch;
+    long step;
+    gancl_metrics metrics;
+    char path_ckpt[4200], path_csv[4200], path_svg[4200], samples_dir[4200];
+    int tty;
+    double t_start, t_last_log;
+    long step_last_log;
+    gancl_metric_row last;
+    double last_draw;
+    long saved_step, sampled_step; /* last step a checkpoint / sample grid was written at */
+} trainer;
+
+static void fill_meta(const trainer *t, gancl_meta *m) {
+    const gancl_train_config *c = t->cfg;
+    memset(m, 0, sizeof *m);
+    gancl_meta_set(m, "format", "gan-cl");
+    gancl_meta_set(m, "format_version", "1");
+    gancl_meta_set(m, "gan_cl_version", "%s", GANCL_VERSION);
+    gancl_meta_set(m, "model", "mlp");
+    gancl_meta_set(m, "loss", "bce");
+    gancl_meta_set(m, "latent_dim", "%d", c->latent);
+    gancl_meta_set(m, "batch_size", "%d", c->batch);
+    gancl_meta_set(m, "lr_g", "%.9g", c->lr);
+    gancl_meta_set(m, "lr_d", "%.9g", c->lr);
+    gancl_meta_set(m, "beta1", "%.9g", c->beta1);
+    gancl_meta_set(m, "beta2", "%.9g", c->beta2);
+    gancl_meta_set(m, "adam_eps", "1e-08");
+    gancl_meta_set(m, "leaky_slope", "%.9g", t->gan.dims.slope);
+    gancl_meta_set(m, "bn_eps", "%.9g", t->gan.dims.bn_eps);
+    gancl_meta_set(m, "bn_momentum", "%.9g", t->gan.dims.bn_momentum);
+    gancl_meta_set(m, "seed", "%llu", (unsigned long long)c->seed);
+    gancl_meta_set(m, "rng", "philox4x32-10, key = seed, counter = (index, step, stream)");
+    gancl_meta_set(m, "train_images", "%d", t->n_images);
+    gancl_meta_set(m, "iters_per_epoch", "%d", t->iters_per_epoch);
+    gancl_meta_set(m, "step", "%ld", t->step);
+    gancl_meta_set(m, "epoch", "%ld", t->step / t->iters_per_epoch);
+    gancl_meta_set(m, "g_adam_step", "%ld", t->gan.g_step);
+    gancl_meta_set(m, "d_adam_step", "%ld", t->gan.d_step);
+    gancl_meta_set(m, "device", "%s", t->rt->dev.name);
+}
+
+static int save_checkpoint(trainer *t) {
+    gancl_meta m;
+    char err[GANCL_ERR_LEN];
+    fill_meta(t, &m);
+    if (gancl_checkpoint_save(t->path_ckpt, &t->gan, &m, err)) {
+        fprintf(stderr, "\ngan-cl: error: checkpoint not written: %s\n", err);
+        return -1;
+    }
+    t->saved_step = t->step;
+    return 0;
+}
+
+static void write_config(const trainer *t) {
+    char path[4200], err[GANCL_ERR_LEN];
+    snprintf(path, sizeof path, "%s/config.json", t->cfg->out_dir);
+    gancl_meta m;
+    fill_meta(t, &m);
+    gancl_meta_set(&m, "epochs", "%d", t->cfg->epochs);
+    gancl_meta_set(&m, "steps", "%ld", t->cfg->steps);
+    gancl_meta_set(&m, "sample_every", "%d", t->cfg->sample_every);
+    gancl_meta_set(&m, "checkpoint_every", "%d", t->cfg->checkpoint_every);
+    gancl_meta_set(&m, "log_every", "%d", t->cfg->log_every);
+    gancl_meta_set(&m, "gemm", "%s", t->rt->gemm == GANCL_GEMM_MATMUL ? "matmul" : "clblast");
+    gancl_meta_set(&m, "platform", "%s (%s)", t->rt->dev.platform_name, t->rt->dev.platform_version);
+    gancl_meta_set(&m, "driver", "%s", t->rt->dev.driver_version);
+    gancl_meta_set(&m, "clblast_version", "%s", GANCL_CLBLAST_VERSION);
+    gancl_meta_set(&m, "resumed_from", "%s", t->cfg->resume ? t->cfg->resume : "");
+    gancl_atomic_file f;
+    if (gancl_atomic_open(&f, path, err) == 0) {
+        fputs("{\n", f.fp);
+        for (int i = 0; i < m.n; i++) {
+            fputs("  ", f.fp);
+            gancl_json_write_string(f.fp, m.kv[i].key);
+            fputs(": ", f.fp);
+            gancl_json_write_string(f.fp, m.kv[i].value);
+            fputs(i + 1 < m.n ? ",\n" : "\n", f.fp);
+        }
+        fputs("}\n", f.fp);
+        if (gancl_atomic_commit(&f, err) == 0) return;
+    }
+    fprintf(stderr, "gan-cl: warning: %s\n", err);
+}
+
+/* The order of the training set in epoch e: Fisher-Yates from (seed, e). */
+static void upload_permutation(trainer *t, long epoch) {
+    int *perm = malloc((size_t)t->n_images * sizeof *perm);
+    if (!perm) gancl_die("out of host memory");
+    uint64_t rng = t->cfg->seed * 0x9E3779B97F4A7C15ull + (uint64_t)epoch + 1;
+    for (int i = 0; i < t->n_images; i++) perm[i] = i;
+    for (int i = t->n_images - 1; i > 0; i--) {
+        int j = (int)(gancl_splitmix64(&rng) % (uint64_t)(i + 1));
+        int tmp = perm[i];
+        perm[i] = perm[j];
+        perm[j] = tmp;
+    }
+    gancl_write(t->rt, t->perm, 0, (size_t)t->n_images * sizeof *perm, perm);
+    free(perm);
+}
+
+static void write_samples(trainer *t, const char *name) {
+    const gancl_runtime *rt = t->rt;
+    gancl_gan *g = &t->gan;
+    const int n = SAMPLE_GRID * SAMPLE_GRID, I = g->dims.image;
+    CL_CHECK(clEnqueueCopyBuffer(rt->queue, t->fixed_z, g->acts, 0, g->z * sizeof(float),
+                                 (size_t)n * g->dims.latent * sizeof(float), 0, NULL, NULL));
+    gan_generator_forward(g, gancl_gan_act(g, g->g_out), n, 0);
+    float *img = malloc((size_t)n * I * sizeof *img);
+    int gw = gancl_grid_width(SAMPLE_GRID, 28, 2), gh = gancl_grid_height(SAMPLE_GRID, 28, 2);
+    uint8_t *px = malloc((size_t)gw * gh);
+    if (!img || !px) gancl_die("out of host memory");
+    gancl_read(rt, g->acts, g->g_out * sizeof(float), (size_t)n * I * sizeof *img, img);
+    gancl_grid(px, img, n, SAMPLE_GRID, SAMPLE_GRID, 28, 28, 2);
+    char path[4400], err[GANCL_ERR_LEN];
+    snprintf(path, sizeof path, "%s/%s.png", t->samples_dir, name);
+    if (gancl_png_write(path, px, gw, gh, err)) fprintf(stderr, "\ngan-cl: warning: %s\n", err);
+    t->sampled_step = t->step;
+    free(img);
+    free(px);
+}
+
+static void write_log_files(trainer *t) {
+    char err[GANCL_ERR_LEN], title[300];
+    if (gancl_metrics_write_csv(&t->metrics, t->path_csv, err))
+        fprintf(stderr, "\ngan-cl: warning: %s\n", err);
+    snprintf(title, sizeof title, "gan-cl: MLP GAN on %.200s, batch %d", t->rt->dev.name, t->cfg->batch);
+    if (gancl_metrics_write_svg(&t->metrics, t->path_svg, title, err))
+        fprintf(stderr, "\ngan-cl: warning: %s\n", err);
+}
+
+static void fmt_time(double s, char *out, size_t n) {
+    long v = (long)(s + 0.5);
+    if (v >= 3600) snprintf(out, n, "%ld:%02ld:%02ld", v / 3600, v / 60 % 60, v % 60);
+    else snprintf(out, n, "%ld:%02ld", v / 60, v % 60);
+}
+
+/* The live line (terminal) or nothing (the plain per-epoch line is printed elsewhere). */
+static void draw_progress(trainer *t, long total_steps, double img_s) {
+    if (!t->tty || t->cfg->quiet) return;
+    long in_epoch = t->step - (t->step - 1) / t->iters_per_epoch * t->iters_per_epoch;
+    long epoch = (t->step - 1) / t->iters_per_epoch + 1;
+    double frac = (double)in_epoch / t->iters_per_epoch;
+    char bar[21], eta[32];
+    for (int i = 0; i < 20; i++) bar[i] = i < (int)(frac * 20) ? '=' : ' ';
+    bar[20] = 0;
+    fmt_time(img_s > 0 ? (double)(total_steps - t->step) * t->cfg->batch / img_s : 0, eta, sizeof eta);
+    fprintf(stdout, "\r\033[Kepoch %ld/%d [%s] %ld/%d  %.0f img/s  ETA %s  D %.3f  G %.3f  D(x) %.2f  D(G(z)) %.2f",
+            epoch, t->cfg->epochs, bar, in_epoch, t->iters_per_epoch, img_s, eta, t->last.d_loss,
+            t->last.g_loss, t->last.d_real, t->last.d_fake);
+    fflush(stdout);
+}
+
+/* Reads and clears the device's loss sums; appends a row. -1 when a loss is not finite. */
+static int log_step(trainer *t) {
+    float acc[GANCL_ACC_N];
+    gancl_read(t->rt, t->gan.acc, 0, sizeof acc, acc);
+    float zero = 0.0f;
+    CL_CHECK(clEnqueueFillBuffer(t->rt->queue, t->gan.acc, &zero, sizeof zero, 0, sizeof acc, 0, NULL, NULL));
+    long n = t->step - t->step_last_log;
+    double now = now_s();
+    gancl_metric_row r = {(int)((t->step - 1) / t->iters_per_epoch + 1), t->step,
+                          acc[GANCL_ACC_D_LOSS] / n, acc[GANCL_ACC_G_LOSS] / n,
+                          acc[GANCL_ACC_D_REAL] / n, acc[GANCL_ACC_D_FAKE] / n,
+                          n * t->cfg->batch / (now - t->t_last_log), now - t->t_start};
+    t->t_last_log = now;
+    t->step_last_log = t->step;
+    t->last = r;
+    if (gancl_metrics_add(&t->metrics, r)) gancl_die("out of host memory");
+    for (int i = 0; i < GANCL_ACC_N; i++)
+        if (!isfinite(acc[i])) return -1;
+    return 0;
+}
+
+/* Applies the checkpoint's configuration to cfg; explicit flags must agree with it. */
+static int adopt_checkpoint_config(gancl_train_config *cfg, const gancl_checkpoint *ck, char *err) {
+    const gancl_meta *m = &ck->meta;
+    const char *model = gancl_meta_get(m, "model");
+    if (!model || strcmp(model, "mlp")) {
+        snprintf(err, GANCL_ERR_LEN, "%s: a checkpoint of model '%s', this run trains 'mlp'", ck->path, model ? model : "?");
+        return -1;
+    }
+    struct { const char *key; int set; int is_int; int *ival; float *fval; const char *flag; } fields[] = {
+        {"latent_dim", cfg->set_latent, 1, &cfg->latent, NULL, "--latent-dim"},
+        {"batch_size", cfg->set_batch, 1, &cfg->batch, NULL, "--batch-size"},
+        {"lr_g", cfg->set_lr, 0, NULL, &cfg->lr, "--lr"},
+        {"beta1", cfg->set_beta1, 0, NULL, &cfg->beta1, "--beta1"},
+        {"beta2", cfg->set_beta2, 0, NULL, &cfg->beta2, "--beta2"},
+    };
+    for (size_t i = 0; i < sizeof fields / sizeof *fields; i++) {
+        const char *v = gancl_meta_get(m, fields[i].key);
+        if (!v) {
+            snprintf(err, GANCL_ERR_LEN, "%s: metadata lacks '%s'", ck->path, fields[i].key);
+            return -1;
+        }
+        if (fields[i].is_int) {
+            int x = atoi(v);
+            if (fields[i].set && x != *fields[i].ival) goto conflict;
+            *fields[i].ival = x;
+        } else {
+            float x = strtof(v, NULL);
+            if (fields[i].set && x != *fields[i].fval) goto conflict;
+            *fields[i].fval = x;
+        }
+        continue;
+    conflict:
+        snprintf(err, GANCL_ERR_LEN, "%s %s conflicts with the checkpoint (%s = %s)\n"
+                 "  hint: leave %s out to continue with the checkpoint's value", fields[i].flag,
+                 "", fields[i].key, v, fields[i].flag);
+        return -1;
+    }
+    const char *seed = gancl_meta_get(m, "seed");
+    if (!seed) {
+        snprintf(err, GANCL_ERR_LEN, "%s: metadata lacks 'seed'", ck->path);
+        return -1;
+    }
+    unsigned long long s = strtoull(seed, NULL, 10);
+    if (cfg->set_seed && s != cfg->seed) {
+        snprintf(err, GANCL_ERR_LEN, "--seed conflicts with the checkpoint (seed = %s)", seed);
+        return -1;
+    }
+    cfg->seed = s;
+    if (cfg->latent <= 0 || cfg->latent > 100000 || cfg->batch <= 0) {
+        snprintf(err, GANCL_ERR_LEN, "%s: implausible metadata (latent_dim %d, batch_size %d)", ck->path, cfg->latent, cfg->batch);
+        return -1;
+    }
+    return 0;
+}
+
+static int prepare_dirs(trainer *t, char *err) {
+    gancl_train_config *c = t->cfg;
+    if (!c->out_dir[0]) {
+        if (c->resume) {
+            snprintf(c->out_dir, sizeof c->out_dir, "%s", c->resume);
+            char *slash = strrchr(c->out_dir, '/');
+            if (slash) *slash = 0;
+            else strcpy(c->out_dir, ".");
+        } else {
+            time_t now = time(NULL);
+            struct tm tm;
+            localtime_r(&now, &tm);
+            char stamp[32];
+            strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
+            snprintf(c->out_dir, sizeof c->out_dir, "runs/%s", stamp);
+            struct stat st;
+            for (int k = 2; stat(c->out_dir, &st) == 0; k++) /* two runs in one second */
+                snprintf(c->out_dir, sizeof c->out_dir, "runs/%s-%d", stamp, k);
+        }
+    }
+    snprintf(t->samples_dir, sizeof t->samples_dir, "%s/samples", c->out_dir);
+    if (gancl_mkdirs(t->samples_dir, err)) return -1;
+    snprintf(t->path_ckpt, sizeof t->path_ckpt, "%s/checkpoint.safetensors", c->out_dir);
+    snprintf(t->path_csv, sizeof t->path_csv, "%s/metrics.csv", c->out_dir);
+    snprintf(t->path_svg, sizeof t->path_svg, "%s/losses.svg", c->out_dir);
+    return 0;
+}
+
+int gancl_train(const gancl_runtime *rt, gancl_train_config *cfg, const gancl_dataset *train) {
+    trainer t;
+    memset(&t, 0, sizeof t);
+    t.rt = rt;
+    t.cfg = cfg;
+    t.tty = isatty(STDOUT_FILENO);
+    char err[GANCL_ERR_LEN];
+    int status = 1;
+    gancl_checkpoint ck;
+    int have_ck = 0;
+    if (cfg->resume) {
+        if (gancl_checkpoint_open(cfg->resume, &ck, err) || adopt_checkpoint_config(cfg, &ck, err)) {
+            if (ck.file) gancl_checkpoint_close(&ck);
+            fprintf(stderr, "gan-cl: error: %s\n", err);
+            return 1;
+        }
+        have_ck = 1;
+    }
+    t.n_images = (int)train->images.count;
+    if (cfg->batch > t.n_images) {
+        fprintf(stderr, "gan-cl: error: --batch-size %d is larger than the training set (%d images)\n",
+                cfg->batch, t.n_images);
+        goto out;
+    }
+    t.iters_per_epoch = t.n_images / cfg->batch;
+    if (have_ck) {
+        const char *n_img = gancl_meta_get(&ck.meta, "train_images");
+        const char *st = gancl_meta_get(&ck.meta, "step");
+        if (!n_img || atoi(n_img) != t.n_images || !st) {
+            fprintf(stderr, "gan-cl: error: %s was trained on %s images, this data set has %d\n"
+                    "  hint: resume with the same --data\n", cfg->resume, n_img ? n_img : "?", t.n_images);
+            goto out;
+        }
+        t.step = atol(st);
+    }
+    if (prepare_dirs(&t, err)) {
+        fprintf(stderr, "gan-cl: error: %s\n", err);
+        goto out;
+    }
+
+    gancl_gan_init(&t.gan, rt, gancl_gan_default_dims(cfg->latent), cfg->batch, SAMPLE_GRID * SAMPLE_GRID);
+    if (have_ck) {
+        if (gancl_checkpoint_load_into(&ck, &t.gan, err)) {
+            fprintf(stderr, "gan-cl: error: %s\n", err);
+            goto out_gan;
+        }
+        if (gancl_metrics_load(&t.metrics, t.path_csv, t.step, err))
+            fprintf(stderr, "gan-cl: warning: earlier metrics not kept: %s\n", err);
+    } else {
+        gancl_gan_init_params(&t.gan, cfg->seed);
+    }
+    /* the training set, once, as uint8; batches are gathered on the device */
+    size_t img_bytes = (size_t)t.n_images * 784;
+    t.images = gancl_buffer(rt, img_bytes);
+    gancl_write(rt, t.images, 0, img_bytes, train->images.data);
+    t.perm = gancl_buffer(rt, (size_t)t.n_images * sizeof(int));
+    const int nz = SAMPLE_GRID * SAMPLE_GRID * cfg->latent;
+    t.fixed_z = gancl_buffer(rt, (size_t)nz * sizeof(float));
+    gancl_ptr fz = {t.fixed_z, 0};
+    randn_fill(rt, fz, (size_t)nz, (uint32_t)cfg->seed, (uint32_t)(cfg->seed >> 32), 0, STREAM_FIXED_Z);
+    write_config(&t);
+
+    long total = (long)cfg->epochs * t.iters_per_epoch;
+    if (cfg->steps > 0 && cfg->steps < total) total = cfg->steps;
+    if (t.step >= total) {
+        fprintf(stderr, "gan-cl: nothing to do: the checkpoint is at step %ld, the target is step %ld\n"
+                        "  hint: raise --epochs or --steps\n", t.step, total);
+        status = 0;
+        goto out_bufs;
+    }
+    if (!cfg->quiet)
+        printf("training the MLP GAN on %s: %d images, batch %d, %d iterations per epoch, %s step %ld of %ld\n"
+               "outputs: %s\n", rt->dev.name, t.n_images, cfg->batch, t.iters_per_epoch,
+               t.step ? "resuming at" : "from", t.step, total, cfg->out_dir);
+    fflush(stdout);
+
+    gancl_adam_config opt = {cfg->lr, cfg->lr, cfg->beta1, cfg->beta2, 1e-8f};
+    const int B = cfg->batch, I = 784;
+    gancl_ptr z = gancl_gan_act(&t.gan, t.gan.z), real = gancl_gan_act(&t.gan, t.gan.d_x);
+    t.t_start = t.t_last_log = t.last_draw = now_s();
+    t.step_last_log = t.saved_step = t.sampled_step = t.step;
+    const long first_step = t.step;
+    long perm_epoch = -1;
+    int stopped = 0;
+    gancl_signals_soft(1);
+    while (t.step < total) {
+        long epoch = t.step / t.iters_per_epoch, it = t.step % t.iters_per_epoch;
+        if (epoch != perm_epoch) {
+            upload_permutation(&t, epoch);
+            perm_epoch = epoch;
+        }
+        randn_fill(rt, z, (size_t)B * cfg->latent, (uint32_t)cfg->seed, (uint32_t)(cfg->seed >> 32),
+                   (uint32_t)t.step, STREAM_TRAIN_Z | (uint32_t)(t.step >> 32));
+        gather_images(rt, real, t.images, t.perm, (size_t)it * B, B, I);
+        gancl_gan_step(&t.gan, &opt);
+        t.step++;
+        int epoch_end = t.step % t.iters_per_epoch == 0;
+        stopped = gancl_stop_requested() != 0;
+        if (t.step % cfg->log_every == 0 || epoch_end || t.step == total || stopped) {
+            if (log_step(&t)) {
+                fprintf(stderr, "\ngan-cl: error: training diverged: a loss is NaN or infinite at step %ld "
+                        "(D %.4g, G %.4g)\n  hint: the last good checkpoint is %s; try a lower --lr\n",
+                        t.step, t.last.d_loss, t.last.g_loss, t.path_ckpt);
+                write_log_files(&t);
+                goto out_bufs;
+            }
+            if (t.step % (cfg->log_every * 10) == 0) write_log_files(&t);
+        }
+        double now = now_s();
+        if (t.tty && !cfg->quiet && now - t.last_draw > 0.5) {
+            CL_CHECK(clFinish(rt->queue)); /* so the count shown is what the device finished */
+            double img_s = (t.step - first_step) * (double)B / (now_s() - t.t_start);
+            draw_progress(&t, total, img_s);
+            t.last_draw = now_s();
+        }
+        if (stopped) break;
+        if (epoch_end) {
+            long e = t.step / t.iters_per_epoch;
+            if (!cfg->quiet) {
+                double img_s = (t.step - first_step) * (double)B / (now_s() - t.t_start);
+                printf("%sepoch %ld/%d  %.0f img/s  D %.4f  G %.4f  D(x) %.3f  D(G(z)) %.3f\n",
+                       t.tty ? "\r\033[K" : "", e, cfg->epochs, img_s, t.last.d_loss, t.last.g_loss,
+                       t.last.d_real, t.last.d_fake);
+                fflush(stdout);
+            }
+            if (e % cfg->sample_every == 0) {
+                char name[32];
+                snprintf(name, sizeof name, "epoch_%03ld", e);
+                write_samples(&t, name);
+                write_log_files(&t);
+            }
+            if (e % cfg->checkpoint_every == 0 && save_checkpoint(&t)) goto out_bufs;
+        }
+    }
+    gancl_signals_soft(0);
+    CL_CHECK(clFinish(rt->queue));
+    double secs = now_s() - t.t_start;
+    write_log_files(&t);
+    if (!stopped && t.sampled_step != t.step) {
+        char name[32];
+        snprintf(name, sizeof name, "step_%07ld", t.step);
+        write_samples(&t, name);
+    }
+    if (t.saved_step != t.step && save_checkpoint(&t)) goto out_bufs;
+    long trained = t.step - first_step;
+    if (t.tty && !cfg->quiet) printf("\r\033[K");
+    if (stopped) {
+        printf("stopped by signal at step %ld; checkpoint saved: %s\n"
+               "  resume with: gan-cl --resume %s\n", t.step, t.path_ckpt, t.path_ckpt);
+        status = 130;
+    } else {
+        if (!cfg->quiet)
+            printf("done: %ld iterations in %.1f s (%.0f img/s, %.2f s/epoch); D %.4f  G %.4f\n"
+                   "outputs in %s: samples/, metrics.csv, losses.svg, config.json, checkpoint.safetensors\n",
+                   trained, secs, trained * (double)B / secs,
+                   secs / ((double)trained / t.iters_per_epoch), t.last.d_loss, t.last.g_loss, cfg->out_dir);
+        status = 0;
+    }
+out_bufs:
+    gancl_signals_soft(0);
+    clReleaseMemObject(t.images);
+    clReleaseMemObject(t.perm);
+    clReleaseMemObject(t.fixed_z);
+out_gan:
+    gancl_gan_free(&t.gan);
+out:
+    gancl_metrics_free(&t.metrics);
+    if (have_ck) gancl_checkpoint_close(&ck);
+    return status;
+}

@@ -1,0 +1,29 @@
+/* metrics.h: the training log: rows of losses and rates, written as metrics.csv and plotted
+ * as losses.svg (both atomically, rewritten whole each time). */
+#ifndef GANCL_METRICS_H
+#define GANCL_METRICS_H
+
+#include <stddef.h>
+
+typedef struct {
+    int epoch;       /* 1-based epoch the step belongs to */
+    long step;       /* global iteration count after the logged interval */
+    double d_loss, g_loss, d_real, d_fake; /* means over the interval */
+    double img_per_s, elapsed_s;
+} gancl_metric_row;
+
+typedef struct {
+    gancl_metric_row *rows;
+    size_t n, cap;
+} gancl_metrics;
+
+int gancl_metrics_add(gancl_metrics *m, gancl_metric_row row);
+void gancl_metrics_free(gancl_metrics *m);
+/* Reads rows with step <= max_step from an existing metrics.csv (to continue after --resume);
+ * a missing file is no error, a malformed line is. */
+int gancl_metrics_load(gancl_metrics *m, const char *path, long max_step, char *err);
+int gancl_metrics_write_csv(const gancl_metrics *m, const char *path, char *err);
+/* Two panels over steps: D and G loss; D(x) and D(G(z)). Readable in any browser. */
+int gancl_metrics_write_svg(const gancl_metrics *m, const char *path, const char *title, char *err);
+
+#endif

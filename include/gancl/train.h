@@ -1,0 +1,43 @@
+/* train.h: the training job (gan-cl's main command) and sample generation from a checkpoint.
+ * Outputs of a run directory: samples/epoch_NNN.png, metrics.csv, losses.svg, config.json,
+ * checkpoint.safetensors. */
+#ifndef GANCL_TRAIN_H
+#define GANCL_TRAIN_H
+
+#include "gancl/device.h"
+#include "gancl/mnist.h"
+
+#include <stdint.h>
+
+typedef struct {
+    int latent, batch;
+    float lr, beta1, beta2;
+    uint64_t seed;
+    int epochs;          /* total epochs to reach (counting resumed ones) */
+    long steps;          /* total iterations to reach; 0 = no limit */
+    int sample_every;    /* epochs between sample grids */
+    int checkpoint_every; /* epochs between checkpoints */
+    int log_every;       /* iterations between reads of the losses */
+    int quiet;
+    const char *resume;  /* checkpoint to continue from, or NULL */
+    char out_dir[4096];  /* "" = runs/YYYYmmdd-HHMMSS, or the checkpoint's directory on resume */
+    /* flags given on the command line, which a resumed checkpoint must not contradict */
+    int set_latent, set_batch, set_lr, set_beta1, set_beta2, set_seed;
+} gancl_train_config;
+
+/* Defaults: latent 100, batch 64, lr 2e-4, betas (0.5, 0.999), seed 1, 30 epochs,
+ * samples and checkpoints every epoch, losses read every 50 iterations. */
+gancl_train_config gancl_train_defaults(void);
+
+/* Trains on `train` (the 28x28 training split). Returns the process exit status:
+ * 0 done, 1 error (message printed), 130 stopped by a signal after saving a checkpoint. */
+int gancl_train(const gancl_runtime *rt, gancl_train_config *cfg, const gancl_dataset *train);
+
+typedef enum { GANCL_FORMAT_PNG, GANCL_FORMAT_IDX } gancl_image_format;
+
+/* Writes `count` images from the checkpoint's generator (running BatchNorm statistics) to
+ * `out`: a PNG grid or an IDX file of uint8 28x28 images. Returns 0 or 1 (message printed). */
+int gancl_generate(const gancl_runtime *rt, const char *checkpoint, int count, uint64_t seed,
+                   const char *out, gancl_image_format format);
+
+#endif
