@@ -1,0 +1,99 @@
+#!/usr/bin/python3
+"""Writes tests/fixtures/mlp_gan_reference.bin: a tiny MLP GAN trained for 3 iterations by
+PyTorch (float64), the independent reference that tests/test_gan.c compares gan-cl against.
+
+Run by hand (Debian: apt-get install python3-torch), from the repository root:
+    /usr/bin/python3 tools/make_reference.py
+The architecture and iteration are gan-cl's (see include/gancl/gan.h): G = Linear, LeakyReLU(0.2),
+BatchNorm1d(eps=1e-3, momentum=0.2) per hidden layer, then Linear and tanh; D = Linear, LeakyReLU
+per hidden layer, then Linear to one logit; BCE on logits; PyTorch-GAN order (G step, then D step
+on the same fakes, detached); Adam for both.
+
+File layout (little-endian): int32 magic 20261127, int32 version 1, int32 B, Z, H0, H1, H2, I,
+DH0, DH1, STEPS, then float32 arrays:
+  g_params0, d_params0             initial parameters in gan-cl's table order
+  z[STEPS][B][Z], x[STEPS][B][I]   the noise and real batch of each iteration
+  losses[STEPS][2]                 (g_loss, d_loss) of each iteration
+  g_grads1, d_grads1               the gradients of iteration 1
+  g_params, d_params, running      after STEPS iterations (running: mean, var per BN layer)
+"""
+import struct
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+torch.set_default_dtype(torch.float64)
+
+B, Z, H, I, DH, STEPS = 4, 3, (4, 5, 6), 7, (5, 4), 3
+LR, BETAS, EPS = 1e-2, (0.5, 0.999), 1e-8
+# A gradient that is zero in exact arithmetic (a Linear bias feeding a unit that is negative for
+# the whole batch, whose shift BatchNorm then removes) makes Adam step by +-lr on rounding noise,
+# so no two implementations agree there. Seeds are tried until every gradient of every
+# iteration is clearly non-zero.
+MIN_GRAD = 1e-6
+
+
+def flat(tensors):
+    return torch.cat([t.detach().reshape(-1) for t in tensors])
+
+
+def train(seed):
+    torch.manual_seed(seed)
+    g_layers, width = [], Z
+    for h in H:
+        g_layers += [nn.Linear(width, h), nn.LeakyReLU(0.2), nn.BatchNorm1d(h, eps=1e-3, momentum=0.2)]
+        width = h
+    G = nn.Sequential(*g_layers, nn.Linear(width, I), nn.Tanh())
+    d_layers, width = [], I
+    for h in DH:
+        d_layers += [nn.Linear(width, h), nn.LeakyReLU(0.2)]
+        width = h
+    D = nn.Sequential(*d_layers, nn.Linear(width, 1))
+    with torch.no_grad():  # non-trivial BatchNorm affine parameters
+        for m in G:
+            if isinstance(m, nn.BatchNorm1d):
+                m.weight.uniform_(0.5, 1.5)
+                m.bias.uniform_(-0.5, 0.5)
+    # gan-cl's table order is PyTorch's parameter order: per hidden layer W, b, gamma, beta
+    out = {'g0': flat(G.parameters()), 'd0': flat(D.parameters())}
+    bce = nn.BCEWithLogitsLoss()
+    opt_g = torch.optim.Adam(G.parameters(), lr=LR, betas=BETAS, eps=EPS)
+    opt_d = torch.optim.Adam(D.parameters(), lr=LR, betas=BETAS, eps=EPS)
+    out['z'] = torch.randn(STEPS, B, Z)
+    out['x'] = torch.rand(STEPS, B, I) * 2 - 1
+    ones, zeros = torch.ones(B, 1), torch.zeros(B, 1)
+    losses, smallest = [], float('inf')
+    for s in range(STEPS):
+        opt_g.zero_grad()
+        fake = G(out['z'][s])
+        g_loss = bce(D(fake), ones)
+        g_loss.backward()
+        g_grads = flat(p.grad for p in G.parameters())
+        opt_g.step()
+        opt_d.zero_grad()
+        d_loss = (bce(D(out['x'][s]), ones) + bce(D(fake.detach()), zeros)) / 2
+        d_loss.backward()
+        d_grads = flat(p.grad for p in D.parameters())
+        opt_d.step()
+        if s == 0:
+            out['gg1'], out['dg1'] = g_grads, d_grads
+        smallest = min(smallest, g_grads.abs().min().item(), d_grads.abs().min().item())
+        losses.append([g_loss.item(), d_loss.item()])
+    out['losses'] = torch.tensor(losses)
+    out['g3'], out['d3'] = flat(G.parameters()), flat(D.parameters())
+    out['run3'] = flat(torch.cat([m.running_mean, m.running_var]) for m in G if isinstance(m, nn.BatchNorm1d))
+    return out, smallest
+
+
+seed = 20261127
+while True:
+    ref, smallest = train(seed)
+    if smallest > MIN_GRAD:
+        break
+    seed += 1
+with open('tests/fixtures/mlp_gan_reference.bin', 'wb') as f:
+    f.write(struct.pack('<11i', 20261127, 1, B, Z, *H, I, *DH, STEPS))
+    for key in ['g0', 'd0', 'z', 'x', 'losses', 'gg1', 'dg1', 'g3', 'd3', 'run3']:
+        f.write(np.asarray(ref[key].numpy(), dtype='<f4').tobytes())
+print(f'seed {seed}, smallest gradient {smallest:.3g}, losses {ref["losses"].tolist()}')
