@@ -1,0 +1,159 @@
+/* test_layers.c: every layer's C reference backward pass against central finite differences
+ * of its C reference forward pass, in double (no device). With the self-test comparing each
+ * device kernel to these references, every device backward is tied to finite differences. */
+#include "testutil.h"
+#include "gancl/layers.h"
+#include "gancl/selftest.h"
+
+#include <math.h>
+
+static void randomize(double *x, size_t n, uint64_t *rng, double lo, double hi) {
+    for (size_t i = 0; i < n; i++) x[i] = gancl_uniform(rng, (float)lo, (float)hi);
+}
+
+/* L = sum(r * y) for a fixed random r: dL/dy = r. */
+static double dot(const double *a, const double *b, size_t n) {
+    double s = 0;
+    for (size_t i = 0; i < n; i++) s += a[i] * b[i];
+    return s;
+}
+
+static void expect_close(const char *what, size_t i, double analytic, double fd) {
+    if (fabs(analytic - fd) > 1e-7 + 1e-6 * fabs(fd))
+        fail_msg("%s[%zu]: backward %.10g, finite differences %.10g", what, i, analytic, fd);
+}
+
+enum { B = 5, IN = 6, OUT = 4, N = 7 };
+
+static void linear_case(gancl_act act) {
+    uint64_t rng = 17 + act;
+    double x[B * IN], w[OUT * IN], b[OUT], y[B * OUT], r[B * OUT], dy[B * OUT];
+    double dx[B * IN], dw[OUT * IN] = {0}, db[OUT] = {0};
+    randomize(x, B * IN, &rng, -1, 1);
+    randomize(w, OUT * IN, &rng, -1, 1);
+    randomize(b, OUT, &rng, -1, 1);
+    randomize(r, B * OUT, &rng, -1, 1);
+    linear_forward_ref(y, x, w, b, B, IN, OUT, act, 0.2);
+    memcpy(dy, r, sizeof dy);
+    linear_backward_ref(dx, dw, db, dy, y, x, w, B, IN, OUT, act, 0.2);
+    const double h = 1e-6;
+    double *params[3] = {x, w, b}, *grads[3] = {dx, dw, db};
+    size_t sizes[3] = {B * IN, OUT * IN, OUT};
+    const char *names[3] = {"dinp", "dweight", "dbias"};
+    for (int p = 0; p < 3; p++)
+        for (size_t i = 0; i < sizes[p]; i++) {
+            double keep = params[p][i];
+            params[p][i] = keep + h;
+            linear_forward_ref(y, x, w, b, B, IN, OUT, act, 0.2);
+            double up = dot(r, y, B * OUT);
+            params[p][i] = keep - h;
+            linear_forward_ref(y, x, w, b, B, IN, OUT, act, 0.2);
+            double down = dot(r, y, B * OUT);
+            params[p][i] = keep;
+            expect_close(names[p], i, grads[p][i], (up - down) / (2 * h));
+        }
+}
+
+static void test_linear_leaky(void **state) { (void)state; linear_case(GANCL_ACT_LEAKY); }
+static void test_linear_tanh(void **state) { (void)state; linear_case(GANCL_ACT_TANH); }
+static void test_linear_none(void **state) { (void)state; linear_case(GANCL_ACT_NONE); }
+
+static void test_batchnorm(void **state) {
+    (void)state;
+    uint64_t rng = 23;
+    double x[B * N], gb[2 * N], y[B * N], r[B * N], saved[2 * N], run[2 * N], dx[B * N], dgb[2 * N] = {0};
+    randomize(x, B * N, &rng, -2, 2);
+    randomize(gb, 2 * N, &rng, 0.5, 1.5);
+    randomize(r, B * N, &rng, -1, 1);
+    batchnorm_forward_ref(y, saved, run, x, gb, B, N, 1e-3, 0.2, 1);
+    batchnorm_backward_ref(dx, dgb, r, x, gb, saved, B, N);
+    const double h = 1e-6;
+    double *params[2] = {x, gb}, *grads[2] = {dx, dgb};
+    size_t sizes[2] = {B * N, 2 * N};
+    for (int p = 0; p < 2; p++)
+        for (size_t i = 0; i < sizes[p]; i++) {
+            double keep = params[p][i];
+            params[p][i] = keep + h;
+            batchnorm_forward_ref(y, saved, run, x, gb, B, N, 1e-3, 0.2, 1);
+            double up = dot(r, y, B * N);
+            params[p][i] = keep - h;
+            batchnorm_forward_ref(y, saved, run, x, gb, B, N, 1e-3, 0.2, 1);
+            double down = dot(r, y, B * N);
+            params[p][i] = keep;
+            expect_close(p ? "dgb" : "dinp", i, grads[p][i], (up - down) / (2 * h));
+        }
+}
+
+static void test_bce(void **state) {
+    (void)state;
+    double l[9] = {-40, -3, -0.5, 0, 0.25, 1, 4, 12, 45}, dl[9];
+    for (int t = 0; t <= 1; t++) {
+        double loss = bce_ref(dl, l, 9, t, 1.0 / 9); /* the gradient of the mean */
+        assert_true(isfinite(loss));
+        for (int i = 0; i < 9; i++) {
+            double h = 1e-6, keep = l[i];
+            l[i] = keep + h;
+            double up = bce_ref(NULL, l, 9, t, 1.0);
+            l[i] = keep - h;
+            double down = bce_ref(NULL, l, 9, t, 1.0);
+            l[i] = keep;
+            expect_close("dlogit", (size_t)i, dl[i], (up - down) / (2 * h));
+        }
+    }
+    /* a value against the textbook formula: BCE(0, target 1) = log 2 */
+    double zero = 0;
+    assert_true(fabs(bce_ref(NULL, &zero, 1, 1, 1) - log(2.0)) < 1e-15);
+}
+
+static void test_philox_known_answer(void **state) {
+    (void)state;
+    /* Random123's published known-answer vectors for philox4x32-10 */
+    uint32_t out[4];
+    const uint32_t c0[4] = {0, 0, 0, 0}, k0[2] = {0, 0};
+    philox4x32_10_ref(c0, k0, out);
+    const uint32_t e0[4] = {0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8};
+    assert_memory_equal(out, e0, sizeof e0);
+    const uint32_t c1[4] = {0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff}, k1[2] = {0xffffffff, 0xffffffff};
+    philox4x32_10_ref(c1, k1, out);
+    const uint32_t e1[4] = {0x408f276d, 0x41c83b0e, 0xa20bc7c6, 0x6d5451fd};
+    assert_memory_equal(out, e1, sizeof e1);
+    const uint32_t c2[4] = {0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344}, k2[2] = {0xa4093822, 0x299f31d0};
+    philox4x32_10_ref(c2, k2, out);
+    const uint32_t e2[4] = {0xd16cfe09, 0x94fdcceb, 0x5001e420, 0x24126ea1};
+    assert_memory_equal(out, e2, sizeof e2);
+}
+
+static void test_randn_moments(void **state) {
+    (void)state;
+    enum { M = 200000 };
+    float *z = malloc(M * sizeof *z);
+    randn_ref(z, M, 1, 2, 3, 4);
+    double s = 0, ss = 0;
+    for (int i = 0; i < M; i++) {
+        s += z[i];
+        ss += (double)z[i] * z[i];
+    }
+    double mean = s / M, var = ss / M - mean * mean;
+    assert_true(fabs(mean) < 0.01); /* 4.5 standard errors */
+    assert_true(fabs(var - 1) < 0.015);
+    free(z);
+}
+
+static void test_adam_first_step(void **state) {
+    (void)state;
+    /* step 1: m = (1-b1) g, v = (1-b2) g^2, so the update is lr * g / (|g| + eps*sqrt(1-b2)) ~ lr*sign(g) */
+    double p[2] = {1.0, -2.0}, g[2] = {0.3, -1e-3}, m[2] = {0}, v[2] = {0};
+    adam_ref(p, g, m, v, 2, 0.1, 0.5, 0.999, 1e-8, 1);
+    assert_true(fabs(p[0] - 0.9) < 1e-6);
+    assert_true(fabs(p[1] - (-1.9)) < 1e-4);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_linear_leaky), cmocka_unit_test(test_linear_tanh),
+        cmocka_unit_test(test_linear_none),  cmocka_unit_test(test_batchnorm),
+        cmocka_unit_test(test_bce),          cmocka_unit_test(test_philox_known_answer),
+        cmocka_unit_test(test_randn_moments), cmocka_unit_test(test_adam_first_step),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,395 @@
+/* test_train.c: the training job end to end through the gan-cl binary, on a small generated
+ * data set: determinism, resume equivalence (at an epoch boundary and mid-epoch), generate,
+ * damaged checkpoints, bad flags, Ctrl-C; and a short run on the real MNIST when
+ * $GANCL_MNIST_DIR is set. */
+#include "testutil.h"
+#include "gancl/check.h"
+#include "gancl/fsutil.h"
+#include "gancl/mnist.h"
+
+#include <math.h>
+#include <signal.h>
+#include <time.h>
+#include <zlib.h>
+
+static char root[512], data[600];
+
+static void sleep_ms(long ms) {
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+static char out[1 << 16];
+
+static int gan(char *const env[], ...) {
+    char *argv[40];
+    int n = 0;
+    argv[n++] = getenv("GANCL_BIN");
+    va_list ap;
+    va_start(ap, env);
+    for (char *a; n < 39 && (a = va_arg(ap, char *));) argv[n++] = a;
+    va_end(ap);
+    argv[n] = NULL;
+    return run_capture(argv, env, out, sizeof out);
+}
+
+#define EXPECT(text) do { if (!strstr(out, text)) fail_msg("expected \"%s\" in:\n%s", text, out); } while (0)
+
+static char *at(const char *sub) {
+    static char p[8][1024];
+    static int k;
+    k = (k + 1) % 8;
+    snprintf(p[k], sizeof p[k], "%s/%s", root, sub);
+    return p[k];
+}
+
+static void put32(uint8_t *p, uint32_t v) {
+    p[0] = (uint8_t)(v >> 24); p[1] = (uint8_t)(v >> 16); p[2] = (uint8_t)(v >> 8); p[3] = (uint8_t)v;
+}
+
+static void write_gz(const char *path, const uint8_t *b, size_t n) {
+    gzFile g = gzopen(path, "wb");
+    assert_non_null(g);
+    assert_int_equal(gzwrite(g, b, (unsigned)n), (int)n);
+    assert_int_equal(gzclose(g), Z_OK);
+}
+
+/* 256 images of a bright bar whose position and length depend on the index. */
+static void make_dataset(void) {
+    const uint32_t n = 256;
+    size_t ni = 16 + (size_t)n * 784, nl = 8 + n;
+    uint8_t *img = calloc(ni, 1), *lab = calloc(nl, 1);
+    put32(img, 2051); put32(img + 4, n); put32(img + 8, 28); put32(img + 12, 28);
+    put32(lab, 2049); put32(lab + 4, n);
+    for (uint32_t i = 0; i < n; i++) {
+        int row = 4 + (int)(i % 20), len = 6 + (int)(i % 13);
+        for (int x = 4; x < 4 + len; x++) {
+            img[16 + i * 784 + row * 28 + x] = 255;
+            img[16 + i * 784 + (row + 1) * 28 + x] = 200;
+        }
+        lab[8 + i] = (uint8_t)(i % 10);
+    }
+    char p[700];
+    const char *names[4] = {"train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
+                            "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"};
+    for (int k = 0; k < 4; k++) {
+        snprintf(p, sizeof p, "%s/%s", data, names[k]);
+        write_gz(p, k % 2 ? lab : img, k % 2 ? nl : ni);
+    }
+    free(img);
+    free(lab);
+}
+
+/* The whole file, with a NUL after it. */
+static uint8_t *slurp(const char *path, size_t *n) {
+    uint8_t *d;
+    char err[GANCL_ERR_LEN];
+    if (gancl_read_file(path, &d, n, err)) fail_msg("%s", err);
+    d = realloc(d, *n + 1);
+    d[*n] = 0;
+    return d;
+}
+
+static void assert_same_file(const char *a, const char *b) {
+    size_t na, nb;
+    uint8_t *da = slurp(a, &na), *db = slurp(b, &nb);
+    if (na != nb || memcmp(da, db, na)) fail_msg("%s and %s differ", a, b);
+    free(da);
+    free(db);
+}
+
+/* The loss columns (3-6) of every row of a metrics.csv, as text. */
+static void loss_columns(const char *path, char *dst, size_t len) {
+    size_t n;
+    uint8_t *d = slurp(path, &n);
+    dst[0] = 0;
+    char *save, *line = strtok_r((char *)d, "\n", &save);
+    for (line = strtok_r(NULL, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        char *c = line;
+        for (int k = 0; k < 2; k++) c = strchr(c, ',') + 1; /* skip epoch, step */
+        char *end = c;
+        for (int k = 0; k < 4; k++) end = strchr(end, ',') + 1;
+        strncat(dst, line, (size_t)(strchr(line, ',') - line) + 1);
+        strncat(dst, c, (size_t)(end - c));
+        strncat(dst, "\n", len - strlen(dst) - 1);
+    }
+    free(d);
+}
+
+#define TRAIN(...) gan(NULL, "--data", data, "--offline", "--batch-size", "32", "--seed", "5", "--quiet", __VA_ARGS__, NULL)
+
+static void test_determinism_and_resume(void **state) {
+    (void)state;
+    assert_int_equal(TRAIN("--steps", "12", "--log-every", "4", "--out", at("A")), 0);
+    assert_int_equal(TRAIN("--steps", "12", "--log-every", "4", "--out", at("B")), 0);
+    assert_same_file(at("A/checkpoint.safetensors"), at("B/checkpoint.safetensors"));
+    static char la[8192], lb[8192];
+    loss_columns(at("A/metrics.csv"), la, sizeof la);
+    loss_columns(at("B/metrics.csv"), lb, sizeof lb);
+    assert_string_equal(la, lb);
+    assert_true(strlen(la) > 40);
+
+    /* 2 epochs in one run == 1 epoch + a resumed epoch == 5 steps + resumed to 2 epochs */
+    assert_int_equal(TRAIN("--epochs", "2", "--out", at("C")), 0);
+    assert_int_equal(TRAIN("--epochs", "1", "--out", at("D")), 0);
+    assert_int_equal(gan(NULL, "--data", data, "--offline", "--quiet", "--epochs", "2", "--resume",
+                         at("D/checkpoint.safetensors"), NULL), 0);
+    assert_same_file(at("C/checkpoint.safetensors"), at("D/checkpoint.safetensors"));
+    assert_int_equal(TRAIN("--steps", "5", "--out", at("E")), 0);
+    assert_int_equal(gan(NULL, "--data", data, "--offline", "--quiet", "--epochs", "2", "--resume",
+                         at("E/checkpoint.safetensors"), NULL), 0);
+    assert_same_file(at("C/checkpoint.safetensors"), at("E/checkpoint.safetensors"));
+    loss_columns(at("C/metrics.csv"), la, sizeof la);
+    loss_columns(at("D/metrics.csv"), lb, sizeof lb);
+    assert_string_equal(la, lb);
+    /* the run directory has its outputs and no temporary files */
+    const char *expect[] = {"C/samples/epoch_001.png", "C/samples/epoch_002.png", "C/metrics.csv",
+                            "C/losses.svg", "C/config.json", "C/checkpoint.safetensors"};
+    for (size_t i = 0; i < sizeof expect / sizeof *expect; i++) assert_true(gancl_file_exists(at(expect[i])));
+    assert_int_equal(count_entries(at("C")), 5);
+    assert_int_equal(count_entries(at("C/samples")), 2);
+    /* nothing left to do */
+    assert_int_equal(gan(NULL, "--data", data, "--offline", "--epochs", "2", "--resume",
+                         at("C/checkpoint.safetensors"), NULL), 0);
+    EXPECT("nothing to do");
+}
+
+static void test_generate(void **state) {
+    (void)state;
+    char ck[1024];
+    snprintf(ck, sizeof ck, "%s", at("C/checkpoint.safetensors"));
+    assert_int_equal(gan(NULL, "generate", "--checkpoint", ck, "--count", "10", "--format", "idx", "--out", at("g1.idx"), NULL), 0);
+    assert_int_equal(gan(NULL, "generate", "--checkpoint", ck, "--count", "10", "--format", "idx", "--out", at("g2.idx"), NULL), 0);
+    assert_int_equal(gan(NULL, "generate", "--checkpoint", ck, "--count", "10", "--format", "idx", "--seed", "9", "--out", at("g3.idx"), NULL), 0);
+    assert_same_file(at("g1.idx"), at("g2.idx"));
+    gancl_idx a, b;
+    char err[GANCL_ERR_LEN];
+    assert_int_equal(gancl_idx_load(at("g1.idx"), &a, err), 0);
+    assert_int_equal(gancl_idx_load(at("g3.idx"), &b, err), 0);
+    assert_int_equal(a.count, 10);
+    assert_int_equal(a.rows, 28);
+    assert_true(memcmp(a.data, b.data, 7840) != 0);
+    gancl_idx_free(&a);
+    gancl_idx_free(&b);
+    assert_int_equal(gan(NULL, "generate", "--checkpoint", ck, "--count", "5", "--out", at("g.png"), NULL), 0);
+    size_t n;
+    uint8_t *png = slurp(at("g.png"), &n);
+    assert_memory_equal(png + 1, "PNG", 3);
+    /* 5 images: a 3 x 2 grid of 28-pixel tiles with 2 pixels of padding */
+    assert_int_equal(png[16] << 24 | png[17] << 16 | png[18] << 8 | png[19], 3 * 28 + 4 * 2);
+    assert_int_equal(png[20] << 24 | png[21] << 16 | png[22] << 8 | png[23], 2 * 28 + 3 * 2);
+    free(png);
+}
+
+/* Writes a variant of the good checkpoint changed by `edit`. */
+static void variant(const char *name, void (*edit)(uint8_t **d, size_t *n)) {
+    size_t n;
+    uint8_t *d = slurp(at("C/checkpoint.safetensors"), &n);
+    edit(&d, &n);
+    write_bytes(at(name), d, n);
+    free(d);
+}
+
+static void cut_half(uint8_t **d, size_t *n) { (void)d; *n /= 2; }
+static void huge_header(uint8_t **d, size_t *n) { (void)n; (*d)[5] = 0x40; }
+static void broken_json(uint8_t **d, size_t *n) { (void)n; (*d)[8] = 'x'; }
+static void to_empty(uint8_t **d, size_t *n) { (void)d; *n = 0; }
+static void swap_shape(uint8_t **d, size_t *n) {
+    (void)n;
+    char *s = strstr((char *)*d + 8, "\"shape\":[256,100]");
+    assert_non_null(s);
+    memcpy(s, "\"shape\":[100,256]", 17); /* same size, other shape */
+}
+static void foreign(uint8_t **d, size_t *n) {
+    const char hdr[] = "{\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}";
+    size_t hl = sizeof hdr - 1;
+    *d = realloc(*d, 8 + hl + 4);
+    memset(*d, 0, 8);
+    (*d)[0] = (uint8_t)hl;
+    memcpy(*d + 8, hdr, hl);
+    memset(*d + 8 + hl, 0, 4);
+    *n = 8 + hl + 4;
+}
+
+static void test_damaged_checkpoints(void **state) {
+    (void)state;
+    struct { const char *name; void (*edit)(uint8_t **, size_t *); const char *msg; } cases[] = {
+        {"half.st", cut_half, "truncated or damaged"},
+        {"huge.st", huge_header, "exceeds the file size"},
+        {"json.st", broken_json, "damaged header: invalid JSON"},
+        {"empty.st", to_empty, "too short"},
+        {"shape.st", swap_shape, "has another shape"},
+        {"foreign.st", foreign, "not a gan-cl checkpoint"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        variant(cases[i].name, cases[i].edit);
+        assert_int_equal(gan(NULL, "generate", "--checkpoint", at(cases[i].name), "--out", at("x.png"), NULL), 1);
+        EXPECT(cases[i].msg);
+        assert_false(gancl_file_exists(at("x.png")));
+        assert_int_equal(gan(NULL, "--data", data, "--offline", "--resume", at(cases[i].name), "--out", at("R"), NULL), 1);
+        EXPECT(cases[i].msg);
+    }
+    assert_int_equal(TRAIN("--epochs", "3", "--latent-dim", "20", "--resume", at("C/checkpoint.safetensors")), 1);
+    EXPECT("--latent-dim");
+    EXPECT("conflicts with the checkpoint (latent_dim = 100)");
+}
+
+static void test_bad_flags(void **state) {
+    (void)state;
+    struct { int status; const char *msg; char *args[8]; } cases[] = {
+        {2, "must be between 1 and", {"--epochs", "0"}},
+        {2, "not a whole number", {"--epochs", "ten"}},
+        {2, "not a whole number", {"--steps", "1e3"}},
+        {2, "must be above 0", {"--lr", "-1"}},
+        {2, "not a number", {"--lr", "nan"}},
+        {2, "must be at least 0", {"--beta1", "-0.5"}},
+        {2, "does not apply to training", {"--count", "5"}},
+        {2, "does not apply to generate", {"generate", "--epochs", "3"}},
+        {2, "expected png or idx", {"generate", "--checkpoint", "x", "--out", "y", "--format", "bmp"}},
+        {2, "generate needs --checkpoint", {"generate", "--out", "y.png"}},
+        {2, "given twice", {"--seed", "1", "--seed", "2"}},
+        {2, "takes no value", {"--offline=yes"}},
+        {1, "no such file", {"--resume", "/nonexistent/checkpoint.safetensors"}},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char *argv[12] = {getenv("GANCL_BIN")};
+        int n = 1;
+        for (int k = 0; k < 8 && cases[i].args[k]; k++) argv[n++] = cases[i].args[k];
+        argv[n] = NULL;
+        int st = run_capture(argv, NULL, out, sizeof out);
+        if (st != cases[i].status || !strstr(out, cases[i].msg))
+            fail_msg("case %zu: status %d, output:\n%s", i, st, out);
+    }
+    assert_int_equal(gan(NULL, "--data", data, "--offline", "--batch-size", "300", NULL), 1);
+    EXPECT("larger than the training set (256 images)");
+    assert_int_equal(gan(NULL, "--data", at("nowhere"), "--offline", NULL), 1);
+    EXPECT("--offline forbids downloading");
+}
+
+static void test_ctrl_c(void **state) {
+    (void)state;
+    char ckpt[1024];
+    snprintf(ckpt, sizeof ckpt, "%s", at("S/checkpoint.safetensors"));
+    int pipefd[2];
+    assert_int_equal(pipe(pipefd), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        dup2(pipefd[1], 1);
+        dup2(pipefd[1], 2);
+        close(pipefd[0]);
+        execl(getenv("GANCL_BIN"), "gan-cl", "--data", data, "--offline", "--batch-size", "32",
+              "--epochs", "100000", "--out", at("S"), (char *)NULL);
+        _exit(127);
+    }
+    close(pipefd[1]);
+    for (int i = 0; i < 600 && !gancl_file_exists(at("S/config.json")); i++) sleep_ms(100);
+    assert_true(gancl_file_exists(at("S/config.json")));
+    sleep_ms(1500); /* some steps, maybe an epoch's checkpoint in flight */
+    kill(pid, SIGINT);
+    size_t len = 0;
+    for (ssize_t r; (r = read(pipefd[0], out + len, sizeof out - 1 - len)) > 0;) len += (size_t)r;
+    out[len] = 0;
+    close(pipefd[0]);
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 130);
+    EXPECT("stopped by signal");
+    EXPECT("checkpoint saved");
+    assert_true(gancl_file_exists(ckpt));
+    assert_int_equal(count_entries(at("S")), 5); /* samples, csv, svg, json, checkpoint: no temp files */
+    assert_int_equal(gan(NULL, "--data", data, "--offline", "--quiet", "--epochs", "100000",
+                         "--steps", "1", "--resume", ckpt, NULL), 0); /* nothing to do: loads fine */
+    EXPECT("nothing to do");
+}
+
+/* 16-bin histogram of pixel values (as fractions) and the mean, over n images. */
+static void histogram(const uint8_t *px, size_t n, double h[16], double *mean) {
+    memset(h, 0, 16 * sizeof *h);
+    double s = 0;
+    for (size_t i = 0; i < n * 784; i++) {
+        h[px[i] / 16] += 1.0 / (n * 784);
+        s += px[i];
+    }
+    *mean = s / (n * 784);
+}
+
+static double l1(const double *a, const double *b) {
+    double s = 0;
+    for (int i = 0; i < 16; i++) s += fabs(a[i] - b[i]);
+    return s;
+}
+
+static void test_real_mnist(void **state) {
+    (void)state;
+    const char *mnist = getenv("GANCL_MNIST_DIR");
+    if (!mnist || !mnist[0]) {
+        print_message("GANCL_MNIST_DIR is not set: skipping training on the real MNIST\n");
+        skip();
+    }
+    char *m = (char *)mnist;
+    assert_int_equal(gan(NULL, "--data", m, "--offline", "--quiet", "--steps", "1", "--out", at("M0"), NULL), 0);
+    assert_int_equal(gan(NULL, "--data", m, "--offline", "--quiet", "--steps", "300", "--out", at("M"), NULL), 0);
+    /* the losses: finite; D tells real from fake early on */
+    size_t n;
+    char *csv = (char *)slurp(at("M/metrics.csv"), &n);
+    int rows = 0;
+    char *save, *line = strtok_r(csv, "\n", &save);
+    for (line = strtok_r(NULL, "\n", &save); line; line = strtok_r(NULL, "\n", &save), rows++) {
+        int e;
+        long s;
+        double dl, gl, dr, df;
+        assert_int_equal(sscanf(line, "%d,%ld,%lf,%lf,%lf,%lf", &e, &s, &dl, &gl, &dr, &df), 6);
+        assert_true(isfinite(dl) && isfinite(gl) && dl > 0 && gl > 0);
+        if (rows == 0) assert_true(dr > df);
+    }
+    assert_int_equal(rows, 6);
+    free(csv);
+    /* generated images move toward the data: mean and histogram closer than at step 1 */
+    assert_int_equal(gan(NULL, "generate", "--checkpoint", at("M0/checkpoint.safetensors"), "--count", "500", "--format", "idx", "--out", at("m0.idx"), NULL), 0);
+    assert_int_equal(gan(NULL, "generate", "--checkpoint", at("M/checkpoint.safetensors"), "--count", "500", "--format", "idx", "--out", at("m.idx"), NULL), 0);
+    gancl_dataset ds;
+    gancl_idx g0, g1;
+    char err[GANCL_ERR_LEN];
+    assert_int_equal(gancl_dataset_load(mnist, 0, &ds, err), 0);
+    assert_int_equal(gancl_idx_load(at("m0.idx"), &g0, err), 0);
+    assert_int_equal(gancl_idx_load(at("m.idx"), &g1, err), 0);
+    double hd[16], h0[16], h1[16], md, m0, m1;
+    histogram(ds.images.data, 2000, hd, &md);
+    histogram(g0.data, 500, h0, &m0);
+    histogram(g1.data, 500, h1, &m1);
+    print_message("pixel mean: data %.1f, step 1 %.1f, step 300 %.1f; histogram L1 to data: %.3f -> %.3f\n",
+                  md, m0, m1, l1(h0, hd), l1(h1, hd));
+    assert_true(fabs(m1 - md) < 0.75 * fabs(m0 - md));
+    assert_true(l1(h1, hd) < 0.95 * l1(h0, hd));
+    gancl_dataset_free(&ds);
+    gancl_idx_free(&g0);
+    gancl_idx_free(&g1);
+}
+
+static int setup(void **state) {
+    (void)state;
+    make_temp_dir(root, sizeof root);
+    snprintf(data, sizeof data, "%s/data", root);
+    assert_int_equal(mkdir(data, 0755), 0);
+    make_dataset();
+    return 0;
+}
+
+static int teardown(void **state) {
+    (void)state;
+    remove_tree(root);
+    return 0;
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_determinism_and_resume),
+        cmocka_unit_test(test_generate),
+        cmocka_unit_test(test_damaged_checkpoints),
+        cmocka_unit_test(test_bad_flags),
+        cmocka_unit_test(test_ctrl_c),
+        cmocka_unit_test(test_real_mnist),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
