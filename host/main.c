@@ -179,6 +179,9 @@ static cli parse(int argc, char **argv) {
     for (int k = 0; k < N_OPTIONS; k++)
         if (c.value[k] && !(OPTIONS[k].cmds & c.cmd))
             usage_error("option %s does not apply to %s", OPTIONS[k].name, cmd_name(c.cmd));
+    const char *g = opt(&c, "--gemm"), *f = opt(&c, "--format");
+    if (g && strcmp(g, "clblast") && strcmp(g, "matmul")) usage_error("--gemm %s: expected clblast or matmul", g);
+    if (f && strcmp(f, "png") && strcmp(f, "idx")) usage_error("--format %s: expected png or idx", f);
     return c;
 }
 
@@ -247,10 +250,8 @@ static void open_runtime(const cli *c, gancl_runtime *rt) {
         }
         exit(1);
     }
-    gancl_gemm_backend gemm = GANCL_GEMM_CLBLAST;
     const char *g = opt(c, "--gemm");
-    if (g && !strcmp(g, "matmul")) gemm = GANCL_GEMM_MATMUL;
-    else if (g && strcmp(g, "clblast")) usage_error("--gemm %s: expected clblast or matmul", g);
+    gancl_gemm_backend gemm = g && !strcmp(g, "matmul") ? GANCL_GEMM_MATMUL : GANCL_GEMM_CLBLAST;
     gancl_device_info dev = all[idx];
     free(all);
     gancl_runtime_init(rt, &dev, gemm);
@@ -367,9 +368,7 @@ static int cmd_generate(const cli *c) {
     const char *ck = opt(c, "--checkpoint"), *out = opt(c, "--out"), *f = opt(c, "--format");
     if (!ck) usage_error("generate needs --checkpoint FILE");
     if (!out) usage_error("generate needs --out FILE");
-    gancl_image_format format = GANCL_FORMAT_PNG;
-    if (f && !strcmp(f, "idx")) format = GANCL_FORMAT_IDX;
-    else if (f && strcmp(f, "png")) usage_error("--format %s: expected png or idx", f);
+    gancl_image_format format = f && !strcmp(f, "idx") ? GANCL_FORMAT_IDX : GANCL_FORMAT_PNG;
     int count = (int)int_arg(c, "--count", 64, 1, format == GANCL_FORMAT_PNG ? 10000 : 1000000);
     uint64_t seed = (uint64_t)int_arg(c, "--seed", 1, 0, 9007199254740991LL);
     if (!gancl_file_exists(ck)) gancl_die("--checkpoint %s: no such file", ck);
