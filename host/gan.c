@@ -107,6 +107,11 @@ void gancl_gan_free(gancl_gan *gan) {
     memset(gan, 0, sizeof *gan);
 }
 
+size_t gancl_gan_device_bytes(const gancl_gan *gan) {
+    return sizeof(float) * (gan->acts_size + 4 * gan->g.size + 4 * gan->d.size +
+                            gan->g_running.size + GANCL_ACC_N);
+}
+
 static void init_table(float *p, const gancl_param_table *t, uint64_t *rng) {
     for (int i = 0; i < t->n; i++) {
         const gancl_tensor_info *ti = &t->t[i];

@@ -376,10 +376,15 @@ int gancl_train(const gancl_runtime *rt, gancl_train_config *cfg, const gancl_da
         status = 0;
         goto out_bufs;
     }
-    if (!cfg->quiet)
+    if (!cfg->quiet) {
+        size_t dev_bytes = gancl_gan_device_bytes(&t.gan) + img_bytes +
+                           (size_t)t.n_images * sizeof(int) + (size_t)nz * sizeof(float);
         printf("training the MLP GAN on %s: %d images, batch %d, %d iterations per epoch, %s step %ld of %ld\n"
-               "outputs: %s\n", rt->dev.name, t.n_images, cfg->batch, t.iters_per_epoch,
-               t.step ? "resuming at" : "from", t.step, total, cfg->out_dir);
+               "device memory: %.1f MiB (model %.1f MiB, training set %.1f MiB); outputs: %s\n",
+               rt->dev.name, t.n_images, cfg->batch, t.iters_per_epoch, t.step ? "resuming at" : "from",
+               t.step, total, dev_bytes / 1048576.0, gancl_gan_device_bytes(&t.gan) / 1048576.0,
+               img_bytes / 1048576.0, cfg->out_dir);
+    }
     fflush(stdout);
 
     gancl_adam_config opt = {cfg->lr, cfg->lr, cfg->beta1, cfg->beta2, 1e-8f};

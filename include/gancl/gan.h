@@ -81,6 +81,8 @@ typedef struct {
 void gancl_gan_init(gancl_gan *gan, const gancl_runtime *rt, gancl_gan_dims dims, int batch,
                     int g_rows);
 void gancl_gan_free(gancl_gan *gan);
+/* Bytes of device memory the model's buffers take. */
+size_t gancl_gan_device_bytes(const gancl_gan *gan);
 /* PyTorch's default initialisation (U(+-1/sqrt(fan_in)) for Linear weights and biases,
  * gamma 1, beta 0, running mean 0, var 1) from a host RNG seeded with `seed`; Adam reset. */
 void gancl_gan_init_params(gancl_gan *gan, uint64_t seed);
