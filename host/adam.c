@@ -6,17 +6,9 @@
 void adam_update(const gancl_runtime *rt, cl_mem buf, size_t n, float lr, float beta1,
                  float beta2, float eps, long t) {
     cl_kernel k = gancl_kernel(rt, "adam");
-    cl_uint nn = (cl_uint)n;
     float bc1 = (float)(1.0 - pow(beta1, (double)t)), bc2 = (float)(1.0 - pow(beta2, (double)t));
-    GANCL_ARG(k, 0, buf);
-    GANCL_ARG(k, 1, nn);
-    GANCL_ARG(k, 2, lr);
-    GANCL_ARG(k, 3, beta1);
-    GANCL_ARG(k, 4, beta2);
-    GANCL_ARG(k, 5, eps);
-    GANCL_ARG(k, 6, bc1);
-    GANCL_ARG(k, 7, bc2);
-    gancl_launch_1d(rt, k, n);
+    GANCL_LAUNCH_1D(rt, k, n, GANCL_A(buf), GANCL_V(cl_uint, n), GANCL_A(lr), GANCL_A(beta1),
+                    GANCL_A(beta2), GANCL_A(eps), GANCL_A(bc1), GANCL_A(bc2));
 }
 
 void adam_ref(double *p, const double *g, double *m, double *v, size_t n, double lr,

@@ -7,47 +7,16 @@ void batchnorm_forward(const gancl_runtime *rt, gancl_ptr out, gancl_ptr inp, ga
                        gancl_ptr saved, gancl_ptr running, int B, int N, float eps,
                        float momentum, int training) {
     cl_kernel k = gancl_kernel(rt, "batchnorm_forward");
-    cl_uint y_off = (cl_uint)out.off, x_off = (cl_uint)inp.off, gb_off = (cl_uint)gb.off;
-    cl_uint s_off = (cl_uint)saved.off, r_off = (cl_uint)running.off;
-    cl_int tr = training;
-    GANCL_ARG(k, 0, out.mem);
-    GANCL_ARG(k, 1, y_off);
-    GANCL_ARG(k, 2, inp.mem);
-    GANCL_ARG(k, 3, x_off);
-    GANCL_ARG(k, 4, gb.mem);
-    GANCL_ARG(k, 5, gb_off);
-    GANCL_ARG(k, 6, saved.mem);
-    GANCL_ARG(k, 7, s_off);
-    GANCL_ARG(k, 8, running.mem);
-    GANCL_ARG(k, 9, r_off);
-    GANCL_ARG(k, 10, B);
-    GANCL_ARG(k, 11, N);
-    GANCL_ARG(k, 12, eps);
-    GANCL_ARG(k, 13, momentum);
-    GANCL_ARG(k, 14, tr);
-    gancl_launch_1d(rt, k, (size_t)N);
+    GANCL_LAUNCH_1D(rt, k, (size_t)N, GANCL_P(out), GANCL_P(inp), GANCL_P(gb), GANCL_P(saved),
+                    GANCL_P(running), GANCL_A(B), GANCL_A(N), GANCL_A(eps), GANCL_A(momentum),
+                    GANCL_A(training));
 }
 
 void batchnorm_backward(const gancl_runtime *rt, gancl_ptr dinp, gancl_ptr dgb, gancl_ptr dout,
                         gancl_ptr inp, gancl_ptr gb, gancl_ptr saved, int B, int N) {
     cl_kernel k = gancl_kernel(rt, "batchnorm_backward");
-    cl_uint dx_off = (cl_uint)dinp.off, dy_off = (cl_uint)dout.off, x_off = (cl_uint)inp.off;
-    cl_uint gb_off = (cl_uint)gb.off, dgb_off = (cl_uint)dgb.off, s_off = (cl_uint)saved.off;
-    GANCL_ARG(k, 0, dinp.mem);
-    GANCL_ARG(k, 1, dx_off);
-    GANCL_ARG(k, 2, dout.mem);
-    GANCL_ARG(k, 3, dy_off);
-    GANCL_ARG(k, 4, inp.mem);
-    GANCL_ARG(k, 5, x_off);
-    GANCL_ARG(k, 6, gb.mem);
-    GANCL_ARG(k, 7, gb_off);
-    GANCL_ARG(k, 8, dgb.mem);
-    GANCL_ARG(k, 9, dgb_off);
-    GANCL_ARG(k, 10, saved.mem);
-    GANCL_ARG(k, 11, s_off);
-    GANCL_ARG(k, 12, B);
-    GANCL_ARG(k, 13, N);
-    gancl_launch_1d(rt, k, (size_t)N);
+    GANCL_LAUNCH_1D(rt, k, (size_t)N, GANCL_P(dinp), GANCL_P(dout), GANCL_P(inp), GANCL_P(gb),
+                    GANCL_P(dgb), GANCL_P(saved), GANCL_A(B), GANCL_A(N));
 }
 
 void batchnorm_forward_ref(double *out, double *saved, double *running, const double *inp,

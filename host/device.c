@@ -188,6 +188,18 @@ cl_kernel gancl_kernel(const gancl_runtime *rt, const char *name) {
     gancl_die("kernel '%s' is not in the program (a kernel file in cl/ is out of date?)", name);
 }
 
+void gancl_set_args(cl_kernel k, const gancl_karg *args, int n) {
+    for (int i = 0; i < n; i++) {
+        cl_int rc = clSetKernelArg(k, (cl_uint)i, args[i].size, args[i].value);
+        if (rc != CL_SUCCESS) {
+            char name[64] = "?";
+            clGetKernelInfo(k, CL_KERNEL_FUNCTION_NAME, sizeof name, name, NULL);
+            fprintf(stderr, "gan-cl: error: setting argument %d of kernel %s:\n", i, name);
+            gancl_cl_fail("clSetKernelArg", rc, __FILE__, __LINE__);
+        }
+    }
+}
+
 void gancl_launch_1d(const gancl_runtime *rt, cl_kernel k, size_t n) {
     if (n == 0) return;
     size_t local = rt->wg_size;

@@ -7,21 +7,11 @@ static void matmul_launch(const gancl_runtime *rt, int ta, int tb, size_t M, siz
                           float alpha, cl_mem A, size_t a_off, cl_mem B, size_t b_off, float beta,
                           cl_mem C, size_t c_off) {
     cl_kernel k = gancl_kernel(rt, "matmul");
-    cl_int m = (cl_int)M, n = (cl_int)N, kk = (cl_int)K, cta = ta, ctb = tb;
-    cl_uint ao = (cl_uint)a_off, bo = (cl_uint)b_off, co = (cl_uint)c_off;
-    GANCL_ARG(k, 0, m);
-    GANCL_ARG(k, 1, n);
-    GANCL_ARG(k, 2, kk);
-    GANCL_ARG(k, 3, cta);
-    GANCL_ARG(k, 4, ctb);
-    GANCL_ARG(k, 5, alpha);
-    GANCL_ARG(k, 6, A);
-    GANCL_ARG(k, 7, ao);
-    GANCL_ARG(k, 8, B);
-    GANCL_ARG(k, 9, bo);
-    GANCL_ARG(k, 10, beta);
-    GANCL_ARG(k, 11, C);
-    GANCL_ARG(k, 12, co);
+    const gancl_karg args[] = {GANCL_V(cl_int, M), GANCL_V(cl_int, N), GANCL_V(cl_int, K),
+                               GANCL_A(ta), GANCL_A(tb), GANCL_A(alpha), GANCL_A(A),
+                               GANCL_V(cl_uint, a_off), GANCL_A(B), GANCL_V(cl_uint, b_off),
+                               GANCL_A(beta), GANCL_A(C), GANCL_V(cl_uint, c_off)};
+    gancl_set_args(k, args, (int)(sizeof args / sizeof *args));
     size_t t = (size_t)rt->matmul_tile;
     size_t local[2] = {t, t};
     size_t global[2] = {(N + t - 1) / t * t, (M + t - 1) / t * t};

@@ -12,19 +12,9 @@ void linear_forward(const gancl_runtime *rt, gancl_ptr out, gancl_ptr inp, gancl
                out.mem, out.off);
     if (!bias.mem && act == GANCL_ACT_NONE) return;
     cl_kernel k = gancl_kernel(rt, "bias_act_forward");
-    cl_uint y_off = (cl_uint)out.off, b_off = (cl_uint)bias.off;
-    cl_int has_bias = bias.mem != NULL, ia = act;
-    cl_mem bmem = bias.mem ? bias.mem : out.mem;
-    GANCL_ARG(k, 0, out.mem);
-    GANCL_ARG(k, 1, y_off);
-    GANCL_ARG(k, 2, bmem);
-    GANCL_ARG(k, 3, b_off);
-    GANCL_ARG(k, 4, has_bias);
-    GANCL_ARG(k, 5, B);
-    GANCL_ARG(k, 6, OUT);
-    GANCL_ARG(k, 7, ia);
-    GANCL_ARG(k, 8, slope);
-    gancl_launch_1d(rt, k, (size_t)B * OUT);
+    gancl_ptr b = bias.mem ? bias : out; /* any valid buffer when there is no bias */
+    GANCL_LAUNCH_1D(rt, k, (size_t)B * OUT, GANCL_P(out), GANCL_P(b), GANCL_V(cl_int, bias.mem != NULL),
+                    GANCL_A(B), GANCL_A(OUT), GANCL_V(cl_int, act), GANCL_A(slope));
 }
 
 void linear_backward(const gancl_runtime *rt, gancl_ptr dinp, gancl_ptr dweight, gancl_ptr dbias,
@@ -33,21 +23,10 @@ void linear_backward(const gancl_runtime *rt, gancl_ptr dinp, gancl_ptr dweight,
     // dout[B, OUT] <- dout * act'(out); dbias[OUT] += column sums
     if (dbias.mem || act != GANCL_ACT_NONE) {
         cl_kernel k = gancl_kernel(rt, "bias_act_backward");
-        cl_uint dy_off = (cl_uint)dout.off, y_off = (cl_uint)out.off, db_off = (cl_uint)dbias.off;
-        cl_int has_dbias = dbias.mem != NULL, ia = act;
-        cl_mem dbmem = dbias.mem ? dbias.mem : dout.mem;
-        GANCL_ARG(k, 0, dout.mem);
-        GANCL_ARG(k, 1, dy_off);
-        GANCL_ARG(k, 2, out.mem);
-        GANCL_ARG(k, 3, y_off);
-        GANCL_ARG(k, 4, dbmem);
-        GANCL_ARG(k, 5, db_off);
-        GANCL_ARG(k, 6, has_dbias);
-        GANCL_ARG(k, 7, B);
-        GANCL_ARG(k, 8, OUT);
-        GANCL_ARG(k, 9, ia);
-        GANCL_ARG(k, 10, slope);
-        gancl_launch_1d(rt, k, (size_t)OUT);
+        gancl_ptr db = dbias.mem ? dbias : dout; /* any valid buffer when there is no dbias */
+        GANCL_LAUNCH_1D(rt, k, (size_t)OUT, GANCL_P(dout), GANCL_P(out), GANCL_P(db),
+                        GANCL_V(cl_int, dbias.mem != NULL), GANCL_A(B), GANCL_A(OUT),
+                        GANCL_V(cl_int, act), GANCL_A(slope));
     }
     // dweight[OUT, IN] += dout^T[OUT, B] @ inp[B, IN]
     if (dweight.mem)

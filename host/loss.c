@@ -7,19 +7,9 @@ void bce_forward_backward(const gancl_runtime *rt, gancl_ptr dlogit, gancl_ptr l
                           float target, float grad_scale, cl_mem acc, int loss_slot,
                           float weight, int prob_slot) {
     cl_kernel k = gancl_kernel(rt, "bce_logits");
-    cl_uint dl_off = (cl_uint)dlogit.off, l_off = (cl_uint)logit.off;
-    GANCL_ARG(k, 0, dlogit.mem);
-    GANCL_ARG(k, 1, dl_off);
-    GANCL_ARG(k, 2, logit.mem);
-    GANCL_ARG(k, 3, l_off);
-    GANCL_ARG(k, 4, n);
-    GANCL_ARG(k, 5, target);
-    GANCL_ARG(k, 6, grad_scale);
-    GANCL_ARG(k, 7, acc);
-    GANCL_ARG(k, 8, loss_slot);
-    GANCL_ARG(k, 9, weight);
-    GANCL_ARG(k, 10, prob_slot);
-    gancl_launch_1d(rt, k, (size_t)n);
+    GANCL_LAUNCH_1D(rt, k, (size_t)n, GANCL_P(dlogit), GANCL_P(logit), GANCL_A(n),
+                    GANCL_A(target), GANCL_A(grad_scale), GANCL_A(acc), GANCL_A(loss_slot),
+                    GANCL_A(weight), GANCL_A(prob_slot));
 }
 
 double bce_ref(double *dlogit, const double *logit, int n, double target, double grad_scale) {

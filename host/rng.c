@@ -6,15 +6,8 @@
 void randn_fill(const gancl_runtime *rt, gancl_ptr out, size_t n, uint32_t k0, uint32_t k1,
                 uint32_t c1, uint32_t c2) {
     cl_kernel k = gancl_kernel(rt, "randn");
-    cl_uint off = (cl_uint)out.off, nn = (cl_uint)n;
-    GANCL_ARG(k, 0, out.mem);
-    GANCL_ARG(k, 1, off);
-    GANCL_ARG(k, 2, nn);
-    GANCL_ARG(k, 3, k0);
-    GANCL_ARG(k, 4, k1);
-    GANCL_ARG(k, 5, c1);
-    GANCL_ARG(k, 6, c2);
-    gancl_launch_1d(rt, k, (n + 3) / 4);
+    GANCL_LAUNCH_1D(rt, k, (n + 3) / 4, GANCL_P(out), GANCL_V(cl_uint, n), GANCL_A(k0),
+                    GANCL_A(k1), GANCL_A(c1), GANCL_A(c2));
 }
 
 void philox4x32_10_ref(const uint32_t ctr[4], const uint32_t key[2], uint32_t out[4]) {

@@ -2,26 +2,10 @@
  * selection, and bad input (flags, devices, data) giving a message and a non-zero exit. */
 #include "testutil.h"
 
-static char out[1 << 16];
-
-/* Runs gan-cl with up to 8 arguments (NULL-terminated) and extra environment. */
-static int gan(char *const env[], ...) {
-    char *argv[16];
-    int n = 0;
-    argv[n++] = getenv("GANCL_BIN");
-    va_list ap;
-    va_start(ap, env);
-    for (char *a; n < 15 && (a = va_arg(ap, char *));) argv[n++] = a;
-    va_end(ap);
-    argv[n] = NULL;
-    return run_capture(argv, env, out, sizeof out);
-}
-
-#define EXPECT(text) do { if (!strstr(out, text)) fail_msg("expected \"%s\" in:\n%s", text, out); } while (0)
 
 static void test_help_and_version(void **state) {
     (void)state;
-    assert_int_equal(gan(NULL, "--help", NULL), 0);
+    assert_int_equal(run_gan(NULL, "--help", NULL), 0);
     const char *flags[] = {"--list-devices", "--self-test", "--device", "--gemm", "--data",
                            "--mirror", "--offline", "--quiet", "--version", "--help", "download",
                            "generate", "--epochs", "--steps", "--batch-size", "--latent-dim",
@@ -29,7 +13,7 @@ static void test_help_and_version(void **state) {
                            "--checkpoint-every", "--log-every", "--resume", "--checkpoint",
                            "--count", "--format"};
     for (size_t i = 0; i < sizeof flags / sizeof *flags; i++) EXPECT(flags[i]);
-    assert_int_equal(gan(NULL, "--version", NULL), 0);
+    assert_int_equal(run_gan(NULL, "--version", NULL), 0);
     EXPECT("gan-cl " GANCL_VERSION);
     EXPECT("zlib");
     EXPECT("OpenCL platform:");
@@ -37,30 +21,30 @@ static void test_help_and_version(void **state) {
 
 static void test_bad_flags(void **state) {
     (void)state;
-    assert_int_equal(gan(NULL, "--bogus", NULL), 2);
+    assert_int_equal(run_gan(NULL, "--bogus", NULL), 2);
     EXPECT("unknown option '--bogus'");
     EXPECT("hint:");
-    assert_int_equal(gan(NULL, "--gemm", "fast", NULL), 2);
+    assert_int_equal(run_gan(NULL, "--gemm", "fast", NULL), 2);
     EXPECT("expected clblast or matmul");
-    assert_int_equal(gan(NULL, "--device", NULL), 2);
+    assert_int_equal(run_gan(NULL, "--device", NULL), 2);
     EXPECT("needs a value");
-    assert_int_equal(gan(NULL, "--data=", NULL), 2);
-    assert_int_equal(gan(NULL, "frobnicate", NULL), 2);
+    assert_int_equal(run_gan(NULL, "--data=", NULL), 2);
+    assert_int_equal(run_gan(NULL, "frobnicate", NULL), 2);
     EXPECT("unexpected argument 'frobnicate'");
-    assert_int_equal(gan(NULL, "--list-devices", "generate", NULL), 2);
+    assert_int_equal(run_gan(NULL, "--list-devices", "generate", NULL), 2);
     EXPECT("cannot be combined");
 }
 
 static void test_devices(void **state) {
     (void)state;
-    assert_int_equal(gan(NULL, "--list-devices", NULL), 0);
+    assert_int_equal(run_gan(NULL, "--list-devices", NULL), 0);
     EXPECT("[0] ");
     EXPECT("compute units");
     EXPECT("* = default device");
-    assert_int_equal(gan(NULL, "--self-test", "--device", "99", NULL), 1);
+    assert_int_equal(run_gan(NULL, "--self-test", "--device", "99", NULL), 1);
     EXPECT("--device 99: no such device");
     EXPECT("available devices:");
-    assert_int_equal(gan(NULL, "--self-test", "--device", "no-such-gpu-name", NULL), 1);
+    assert_int_equal(run_gan(NULL, "--self-test", "--device", "no-such-gpu-name", NULL), 1);
     EXPECT("no device name contains \"no-such-gpu-name\"");
     EXPECT("[0] ");
 }
@@ -71,10 +55,10 @@ static void test_no_platform(void **state) {
     make_temp_dir(dir, sizeof dir); /* an ICD directory with no drivers in it */
     snprintf(env_v, sizeof env_v, "OCL_ICD_VENDORS=%s", dir);
     char *env[] = {env_v, NULL};
-    assert_int_equal(gan(env, "--list-devices", NULL), 1);
+    assert_int_equal(run_gan(env, "--list-devices", NULL), 1);
     EXPECT("no OpenCL device found");
     EXPECT("pocl-opencl-icd");
-    assert_int_equal(gan(env, "--self-test", NULL), 1);
+    assert_int_equal(run_gan(env, "--self-test", NULL), 1);
     EXPECT("no OpenCL device found");
     remove_tree(dir);
 }
@@ -83,19 +67,19 @@ static void test_data_errors(void **state) {
     (void)state;
     char dir[512], p[600];
     make_temp_dir(dir, sizeof dir);
-    assert_int_equal(gan(NULL, "download", "--offline", "--data", dir, NULL), 1);
+    assert_int_equal(run_gan(NULL, "download", "--offline", "--data", dir, NULL), 1);
     EXPECT("--offline");
     EXPECT("missing");
     snprintf(p, sizeof p, "%s/train-images-idx3-ubyte.gz", dir);
     write_bytes(p, "\x1f\x8bnot really gzip", 17);
-    assert_int_equal(gan(NULL, "download", "--offline", "--data", dir, NULL), 1);
+    assert_int_equal(run_gan(NULL, "download", "--offline", "--data", dir, NULL), 1);
     EXPECT("INVALID");
     EXPECT("corrupt gzip data");
     remove_tree(dir);
 
     const char *real = getenv("GANCL_MNIST_DIR");
     if (real && real[0]) {
-        assert_int_equal(gan(NULL, "download", "--offline", "--data", (char *)real, NULL), 0);
+        assert_int_equal(run_gan(NULL, "download", "--offline", "--data", (char *)real, NULL), 0);
         EXPECT("60000 images, checksum OK (official MNIST)");
         EXPECT(" 10000 labels, checksum OK");
     } else {

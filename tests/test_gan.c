@@ -3,8 +3,8 @@
  * C model built from the layer references. (2) Three iterations against PyTorch (fixture from
  * tools/make_reference.py): losses, all gradients of the first iteration, and the parameters
  * and BatchNorm running statistics after the third. */
-#include "testutil.h"
 #include "gancl/gan.h"
+#include "testutil.h"
 #include "gancl/selftest.h"
 
 #include <math.h>
@@ -224,19 +224,7 @@ static void test_matches_pytorch(void **state) {
 
 static int setup(void **state) {
     (void)state;
-    gancl_device_info *all;
-    int n;
-    char err[GANCL_ERR_LEN];
-    assert_int_equal(gancl_devices_list(&all, &n), 0);
-    int idx = gancl_devices_select(all, n, getenv("GANCL_TEST_DEVICE"), err);
-    if (idx < 0) {
-        fprintf(stderr, "%s\n", err);
-        return -1;
-    }
-    device = all[idx];
-    free(all);
-    gancl_runtime_init(&rt, &device, GANCL_GEMM_CLBLAST);
-    return 0;
+    return open_test_runtime(&rt, &device, GANCL_GEMM_CLBLAST);
 }
 
 static int teardown(void **state) {

@@ -1,10 +1,10 @@
 /* test_kernels.c: every device check of the self-test (kernel vs C reference) as its own test,
  * and the on-disk program cache: miss, hit, corrupt and stale entries rebuilt. */
-#include "testutil.h"
 #include "gancl/device.h"
 #include "gancl/gemm.h"
 #include "gancl/program.h"
 #include "gancl/selftest.h"
+#include "testutil.h"
 
 static gancl_device_info device;
 static gancl_runtime rt;
@@ -67,21 +67,9 @@ static void test_kernel_lookup(void **state) {
 
 static int setup(void **state) {
     (void)state;
-    gancl_device_info *all;
-    int n;
-    char err[GANCL_ERR_LEN];
-    assert_int_equal(gancl_devices_list(&all, &n), 0);
-    int idx = gancl_devices_select(all, n, getenv("GANCL_TEST_DEVICE"), err);
-    if (idx < 0) {
-        fprintf(stderr, "%s\n", err);
-        return -1;
-    }
-    device = all[idx];
-    free(all);
     make_temp_dir(cache_root, sizeof cache_root);
     setenv("XDG_CACHE_HOME", cache_root, 1);
-    gancl_runtime_init(&rt, &device, GANCL_GEMM_CLBLAST);
-    return 0;
+    return open_test_runtime(&rt, &device, GANCL_GEMM_CLBLAST);
 }
 
 static int teardown(void **state) {

@@ -18,21 +18,6 @@ static void sleep_ms(long ms) {
     struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
     nanosleep(&ts, NULL);
 }
-static char out[1 << 16];
-
-static int gan(char *const env[], ...) {
-    char *argv[40];
-    int n = 0;
-    argv[n++] = getenv("GANCL_BIN");
-    va_list ap;
-    va_start(ap, env);
-    for (char *a; n < 39 && (a = va_arg(ap, char *));) argv[n++] = a;
-    va_end(ap);
-    argv[n] = NULL;
-    return run_capture(argv, env, out, sizeof out);
-}
-
-#define EXPECT(text) do { if (!strstr(out, text)) fail_msg("expected \"%s\" in:\n%s", text, out); } while (0)
 
 static char *at(const char *sub) {
     static char p[8][1024];
@@ -115,7 +100,7 @@ static void loss_columns(const char *path, char *dst, size_t len) {
     free(d);
 }
 
-#define TRAIN(...) gan(NULL, "--data", data, "--offline", "--batch-size", "32", "--seed", "5", "--quiet", __VA_ARGS__, NULL)
+#define TRAIN(...) run_gan(NULL, "--data", data, "--offline", "--batch-size", "32", "--seed", "5", "--quiet", __VA_ARGS__, NULL)
 
 static void test_determinism_and_resume(void **state) {
     (void)state;
@@ -131,11 +116,11 @@ static void test_determinism_and_resume(void **state) {
     /* 2 epochs in one run == 1 epoch + a resumed epoch == 5 steps + resumed to 2 epochs */
     assert_int_equal(TRAIN("--epochs", "2", "--out", at("C")), 0);
     assert_int_equal(TRAIN("--epochs", "1", "--out", at("D")), 0);
-    assert_int_equal(gan(NULL, "--data", data, "--offline", "--quiet", "--epochs", "2", "--resume",
+    assert_int_equal(run_gan(NULL, "--data", data, "--offline", "--quiet", "--epochs", "2", "--resume",
                          at("D/checkpoint.safetensors"), NULL), 0);
     assert_same_file(at("C/checkpoint.safetensors"), at("D/checkpoint.safetensors"));
     assert_int_equal(TRAIN("--steps", "5", "--out", at("E")), 0);
-    assert_int_equal(gan(NULL, "--data", data, "--offline", "--quiet", "--epochs", "2", "--resume",
+    assert_int_equal(run_gan(NULL, "--data", data, "--offline", "--quiet", "--epochs", "2", "--resume",
                          at("E/checkpoint.safetensors"), NULL), 0);
     assert_same_file(at("C/checkpoint.safetensors"), at("E/checkpoint.safetensors"));
     loss_columns(at("C/metrics.csv"), la, sizeof la);
@@ -148,7 +133,7 @@ static void test_determinism_and_resume(void **state) {
     assert_int_equal(count_entries(at("C")), 5);
     assert_int_equal(count_entries(at("C/samples")), 2);
     /* nothing left to do */
-    assert_int_equal(gan(NULL, "--data", data, "--offline", "--epochs", "2", "--resume",
+    assert_int_equal(run_gan(NULL, "--data", data, "--offline", "--epochs", "2", "--resume",
                          at("C/checkpoint.safetensors"), NULL), 0);
     EXPECT("nothing to do");
 }
@@ -157,9 +142,9 @@ static void test_generate(void **state) {
     (void)state;
     char ck[1024];
     snprintf(ck, sizeof ck, "%s", at("C/checkpoint.safetensors"));
-    assert_int_equal(gan(NULL, "generate", "--checkpoint", ck, "--count", "10", "--format", "idx", "--out", at("g1.idx"), NULL), 0);
-    assert_int_equal(gan(NULL, "generate", "--checkpoint", ck, "--count", "10", "--format", "idx", "--out", at("g2.idx"), NULL), 0);
-    assert_int_equal(gan(NULL, "generate", "--checkpoint", ck, "--count", "10", "--format", "idx", "--seed", "9", "--out", at("g3.idx"), NULL), 0);
+    assert_int_equal(run_gan(NULL, "generate", "--checkpoint", ck, "--count", "10", "--format", "idx", "--out", at("g1.idx"), NULL), 0);
+    assert_int_equal(run_gan(NULL, "generate", "--checkpoint", ck, "--count", "10", "--format", "idx", "--out", at("g2.idx"), NULL), 0);
+    assert_int_equal(run_gan(NULL, "generate", "--checkpoint", ck, "--count", "10", "--format", "idx", "--seed", "9", "--out", at("g3.idx"), NULL), 0);
     assert_same_file(at("g1.idx"), at("g2.idx"));
     gancl_idx a, b;
     char err[GANCL_ERR_LEN];
@@ -170,7 +155,7 @@ static void test_generate(void **state) {
     assert_true(memcmp(a.data, b.data, 7840) != 0);
     gancl_idx_free(&a);
     gancl_idx_free(&b);
-    assert_int_equal(gan(NULL, "generate", "--checkpoint", ck, "--count", "5", "--out", at("g.png"), NULL), 0);
+    assert_int_equal(run_gan(NULL, "generate", "--checkpoint", ck, "--count", "5", "--out", at("g.png"), NULL), 0);
     size_t n;
     uint8_t *png = slurp(at("g.png"), &n);
     assert_memory_equal(png + 1, "PNG", 3);
@@ -222,10 +207,10 @@ static void test_damaged_checkpoints(void **state) {
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         variant(cases[i].name, cases[i].edit);
-        assert_int_equal(gan(NULL, "generate", "--checkpoint", at(cases[i].name), "--out", at("x.png"), NULL), 1);
+        assert_int_equal(run_gan(NULL, "generate", "--checkpoint", at(cases[i].name), "--out", at("x.png"), NULL), 1);
         EXPECT(cases[i].msg);
         assert_false(gancl_file_exists(at("x.png")));
-        assert_int_equal(gan(NULL, "--data", data, "--offline", "--resume", at(cases[i].name), "--out", at("R"), NULL), 1);
+        assert_int_equal(run_gan(NULL, "--data", data, "--offline", "--resume", at(cases[i].name), "--out", at("R"), NULL), 1);
         EXPECT(cases[i].msg);
     }
     assert_int_equal(TRAIN("--epochs", "3", "--latent-dim", "20", "--resume", at("C/checkpoint.safetensors")), 1);
@@ -255,13 +240,13 @@ static void test_bad_flags(void **state) {
         int n = 1;
         for (int k = 0; k < 8 && cases[i].args[k]; k++) argv[n++] = cases[i].args[k];
         argv[n] = NULL;
-        int st = run_capture(argv, NULL, out, sizeof out);
-        if (st != cases[i].status || !strstr(out, cases[i].msg))
-            fail_msg("case %zu: status %d, output:\n%s", i, st, out);
+        int st = run_capture(argv, NULL, gan_out, sizeof gan_out);
+        if (st != cases[i].status || !strstr(gan_out, cases[i].msg))
+            fail_msg("case %zu: status %d, output:\n%s", i, st, gan_out);
     }
-    assert_int_equal(gan(NULL, "--data", data, "--offline", "--batch-size", "300", NULL), 1);
+    assert_int_equal(run_gan(NULL, "--data", data, "--offline", "--batch-size", "300", NULL), 1);
     EXPECT("larger than the training set (256 images)");
-    assert_int_equal(gan(NULL, "--data", at("nowhere"), "--offline", NULL), 1);
+    assert_int_equal(run_gan(NULL, "--data", at("nowhere"), "--offline", NULL), 1);
     EXPECT("--offline forbids downloading");
 }
 
@@ -269,36 +254,20 @@ static void test_ctrl_c(void **state) {
     (void)state;
     char ckpt[1024];
     snprintf(ckpt, sizeof ckpt, "%s", at("S/checkpoint.safetensors"));
-    int pipefd[2];
-    assert_int_equal(pipe(pipefd), 0);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        dup2(pipefd[1], 1);
-        dup2(pipefd[1], 2);
-        close(pipefd[0]);
-        execl(getenv("GANCL_BIN"), "gan-cl", "--data", data, "--offline", "--batch-size", "32",
-              "--epochs", "100000", "--out", at("S"), (char *)NULL);
-        _exit(127);
-    }
-    close(pipefd[1]);
+    char *argv[] = {getenv("GANCL_BIN"), "--data", data, "--offline", "--batch-size", "32",
+                    "--epochs", "100000", "--out", at("S"), NULL};
+    int fd;
+    pid_t pid = spawn(argv, NULL, &fd);
     for (int i = 0; i < 600 && !gancl_file_exists(at("S/config.json")); i++) sleep_ms(100);
     assert_true(gancl_file_exists(at("S/config.json")));
     sleep_ms(1500); /* some steps, maybe an epoch's checkpoint in flight */
     kill(pid, SIGINT);
-    size_t len = 0;
-    for (ssize_t r; (r = read(pipefd[0], out + len, sizeof out - 1 - len)) > 0;) len += (size_t)r;
-    out[len] = 0;
-    close(pipefd[0]);
-    int status;
-    assert_int_equal(waitpid(pid, &status, 0), pid);
-    assert_true(WIFEXITED(status));
-    assert_int_equal(WEXITSTATUS(status), 130);
+    assert_int_equal(finish(pid, fd, gan_out, sizeof gan_out), 130);
     EXPECT("stopped by signal");
     EXPECT("checkpoint saved");
     assert_true(gancl_file_exists(ckpt));
     assert_int_equal(count_entries(at("S")), 5); /* samples, csv, svg, json, checkpoint: no temp files */
-    assert_int_equal(gan(NULL, "--data", data, "--offline", "--quiet", "--epochs", "100000",
+    assert_int_equal(run_gan(NULL, "--data", data, "--offline", "--quiet", "--epochs", "100000",
                          "--steps", "1", "--resume", ckpt, NULL), 0); /* nothing to do: loads fine */
     EXPECT("nothing to do");
 }
@@ -328,8 +297,8 @@ static void test_real_mnist(void **state) {
         skip();
     }
     char *m = (char *)mnist;
-    assert_int_equal(gan(NULL, "--data", m, "--offline", "--quiet", "--steps", "1", "--out", at("M0"), NULL), 0);
-    assert_int_equal(gan(NULL, "--data", m, "--offline", "--quiet", "--steps", "300", "--out", at("M"), NULL), 0);
+    assert_int_equal(run_gan(NULL, "--data", m, "--offline", "--quiet", "--steps", "1", "--out", at("M0"), NULL), 0);
+    assert_int_equal(run_gan(NULL, "--data", m, "--offline", "--quiet", "--steps", "300", "--out", at("M"), NULL), 0);
     /* the losses: finite; D tells real from fake early on */
     size_t n;
     char *csv = (char *)slurp(at("M/metrics.csv"), &n);
@@ -346,8 +315,8 @@ static void test_real_mnist(void **state) {
     assert_int_equal(rows, 6);
     free(csv);
     /* generated images move toward the data: mean and histogram closer than at step 1 */
-    assert_int_equal(gan(NULL, "generate", "--checkpoint", at("M0/checkpoint.safetensors"), "--count", "500", "--format", "idx", "--out", at("m0.idx"), NULL), 0);
-    assert_int_equal(gan(NULL, "generate", "--checkpoint", at("M/checkpoint.safetensors"), "--count", "500", "--format", "idx", "--out", at("m.idx"), NULL), 0);
+    assert_int_equal(run_gan(NULL, "generate", "--checkpoint", at("M0/checkpoint.safetensors"), "--count", "500", "--format", "idx", "--out", at("m0.idx"), NULL), 0);
+    assert_int_equal(run_gan(NULL, "generate", "--checkpoint", at("M/checkpoint.safetensors"), "--count", "500", "--format", "idx", "--out", at("m.idx"), NULL), 0);
     gancl_dataset ds;
     gancl_idx g0, g1;
     char err[GANCL_ERR_LEN];

@@ -1,9 +1,9 @@
-/* testutil.h: small helpers shared by the test programs (temporary directories, files,
+/* testutil.h (tests are built with _XOPEN_SOURCE=700): small helpers shared by the test programs (temporary directories, files,
  * running a command and capturing its output). Header-only; each test includes it once. */
 #ifndef GANCL_TESTUTIL_H
 #define GANCL_TESTUTIL_H
 
-#define _XOPEN_SOURCE 700
+
 #include <dirent.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -48,9 +48,9 @@ static inline void remove_tree(const char *dir) {
     assert_int_equal(system(cmd), 0);
 }
 
-/* Runs argv (NULL-terminated) with extra environment assignments "K=V" (NULL-terminated);
- * returns the exit status and puts stdout+stderr (truncated) into out. */
-static inline int run_capture(char *const argv[], char *const env[], char *out, size_t outlen) {
+/* Starts argv (NULL-terminated) with extra environment assignments "K=V" (NULL-terminated),
+ * its stdout and stderr going to the pipe whose read end is *fd. */
+static inline pid_t spawn(char *const argv[], char *const env[], int *fd) {
     int pipefd[2];
     assert_int_equal(pipe(pipefd), 0);
     pid_t pid = fork();
@@ -65,18 +65,71 @@ static inline int run_capture(char *const argv[], char *const env[], char *out, 
         _exit(127);
     }
     close(pipefd[1]);
+    *fd = pipefd[0];
+    return pid;
+}
+
+/* Reads the process's output (truncated) into out, waits, returns its exit status. */
+static inline int finish(pid_t pid, int fd, char *out, size_t outlen) {
     size_t len = 0;
     char buf[4096];
-    for (ssize_t r; (r = read(pipefd[0], buf, sizeof buf)) > 0;) {
+    for (ssize_t r; (r = read(fd, buf, sizeof buf)) > 0;) {
         size_t take = (size_t)r < outlen - 1 - len ? (size_t)r : outlen - 1 - len;
         memcpy(out + len, buf, take);
         len += take;
     }
     out[len] = 0;
-    close(pipefd[0]);
+    close(fd);
     int status;
     assert_int_equal(waitpid(pid, &status, 0), pid);
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
+
+static inline int run_capture(char *const argv[], char *const env[], char *out, size_t outlen) {
+    int fd;
+    pid_t pid = spawn(argv, env, &fd);
+    return finish(pid, fd, out, outlen);
+}
+
+/* The output of the last run_gan. */
+static char gan_out[1 << 16];
+
+/* Runs $GANCL_BIN with the arguments after env (NULL-terminated); output in gan_out. */
+static inline int run_gan(char *const env[], ...) {
+    char *argv[40];
+    int n = 0;
+    argv[n++] = getenv("GANCL_BIN");
+    va_list ap;
+    va_start(ap, env);
+    for (char *a; n < 39 && (a = va_arg(ap, char *));) argv[n++] = a;
+    va_end(ap);
+    argv[n] = NULL;
+    return run_capture(argv, env, gan_out, sizeof gan_out);
+}
+
+#define EXPECT(text)                                                                  \
+    do {                                                                              \
+        if (!strstr(gan_out, text)) fail_msg("expected \"%s\" in:\n%s", text, gan_out); \
+    } while (0)
+
+#ifdef GANCL_DEVICE_H
+/* The runtime on $GANCL_TEST_DEVICE (default: the default device); -1 when there is none. */
+static inline int open_test_runtime(gancl_runtime *rt, gancl_device_info *dev, gancl_gemm_backend gemm) {
+    gancl_device_info *all;
+    int n;
+    char err[GANCL_ERR_LEN];
+    assert_int_equal(gancl_devices_list(&all, &n), 0);
+    int idx = gancl_devices_select(all, n, getenv("GANCL_TEST_DEVICE"), err);
+    if (idx < 0) {
+        fprintf(stderr, "%s\n", err);
+        free(all);
+        return -1;
+    }
+    *dev = all[idx];
+    free(all);
+    gancl_runtime_init(rt, dev, gemm);
+    return 0;
+}
+#endif
 
 #endif

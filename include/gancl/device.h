@@ -77,7 +77,25 @@ cl_mem gancl_buffer(const gancl_runtime *rt, size_t bytes);
 void gancl_write(const gancl_runtime *rt, cl_mem buf, size_t byte_off, size_t bytes, const void *src);
 void gancl_read(const gancl_runtime *rt, cl_mem buf, size_t byte_off, size_t bytes, void *dst);
 
-/* Sets kernel argument i to the value x (an lvalue). */
-#define GANCL_ARG(k, i, x) CL_CHECK(clSetKernelArg((k), (i), sizeof(x), &(x)))
+/* A kernel argument: the size and address of an lvalue. */
+typedef struct {
+    size_t size;
+    const void *value;
+} gancl_karg;
+#define GANCL_A(x) ((gancl_karg){sizeof(x), &(x)})
+/* A value of an OpenCL type, e.g. GANCL_V(cl_uint, n). */
+#define GANCL_V(type, expr) ((gancl_karg){sizeof(type), &(type){(type)(expr)}})
+/* A gancl_ptr as the kernel's (buffer, uint element offset) argument pair. */
+#define GANCL_P(p) GANCL_A((p).mem), GANCL_V(cl_uint, (p).off)
+#define GANCL_NARGS(...) (int)(sizeof((gancl_karg[]){__VA_ARGS__}) / sizeof(gancl_karg))
+
+/* Sets arguments 0 .. n-1 of k. */
+void gancl_set_args(cl_kernel k, const gancl_karg *args, int n);
+/* Sets the arguments, then enqueues n work items as gancl_launch_1d does. */
+#define GANCL_LAUNCH_1D(rt, k, n, ...)                                          \
+    do {                                                                      \
+        gancl_set_args((k), (const gancl_karg[]){__VA_ARGS__}, GANCL_NARGS(__VA_ARGS__)); \
+        gancl_launch_1d((rt), (k), (n));                                      \
+    } while (0)
 
 #endif
