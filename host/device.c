@@ -2,6 +2,7 @@
  * context, queue, kernels, buffers and launches. */
 #define _POSIX_C_SOURCE 200809L
 #include "gancl/device.h"
+#include "gancl/profile.h"
 #include "gancl/program.h"
 
 #include <ctype.h>
@@ -174,6 +175,7 @@ void gancl_runtime_init(gancl_runtime *rt, const gancl_device_info *dev, gancl_g
 }
 
 void gancl_runtime_free(gancl_runtime *rt) {
+    gancl_profiler_free(rt);
     for (int i = 0; i < rt->n_kernels; i++) clReleaseKernel(rt->kernels[i].kernel);
     free(rt->kernels);
     if (rt->program) clReleaseProgram(rt->program);
@@ -204,7 +206,12 @@ void gancl_launch_1d(const gancl_runtime *rt, cl_kernel k, size_t n) {
     if (n == 0) return;
     size_t local = rt->wg_size;
     size_t global = (n + local - 1) / local * local;
-    CL_CHECK(clEnqueueNDRangeKernel(rt->queue, k, 1, NULL, &global, &local, 0, NULL, NULL));
+    const char *name = NULL;
+    if (rt->prof)
+        for (int i = 0; i < rt->n_kernels && !name; i++)
+            if (rt->kernels[i].kernel == k) name = rt->kernels[i].name;
+    CL_CHECK(clEnqueueNDRangeKernel(rt->queue, k, 1, NULL, &global, &local, 0, NULL,
+                                    gancl_prof_event(rt, name ? name : "?", 0)));
 }
 
 cl_mem gancl_buffer(const gancl_runtime *rt, size_t bytes) {

@@ -1,6 +1,7 @@
 /* gan.c: the MLP GAN: parameter tables, buffers, G and D forward/backward and one training
  * iteration. Dimensions: B = batch, Z = latent, H = hidden widths, I = image pixels. */
 #include "gancl/gan.h"
+#include "gancl/profile.h"
 #include "gancl/selftest.h"
 
 #include <math.h>
@@ -245,7 +246,7 @@ void gan_discriminator_backward(gancl_gan *gan, int row0, int n, int dweights, i
 static void zero_grads(const gancl_runtime *rt, cl_mem buf, size_t n) {
     float zero = 0.0f;
     CL_CHECK(clEnqueueFillBuffer(rt->queue, buf, &zero, sizeof zero, n * sizeof(float),
-                                 n * sizeof(float), 0, NULL, NULL));
+                                 n * sizeof(float), 0, NULL, gancl_prof_event(rt, "fill", 0)));
 }
 
 void gancl_gan_step(gancl_gan *gan, const gancl_adam_config *opt) {

@@ -1,5 +1,6 @@
 /* gemm.c: the row-major GEMM helper over CLBlast or our tiled kernel, and its C reference. */
 #include "gancl/gemm.h"
+#include "gancl/profile.h"
 
 #include <clblast_c.h>
 
@@ -15,7 +16,8 @@ static void matmul_launch(const gancl_runtime *rt, int ta, int tb, size_t M, siz
     size_t t = (size_t)rt->matmul_tile;
     size_t local[2] = {t, t};
     size_t global[2] = {(N + t - 1) / t * t, (M + t - 1) / t * t};
-    CL_CHECK(clEnqueueNDRangeKernel(rt->queue, k, 2, NULL, global, local, 0, NULL, NULL));
+    CL_CHECK(clEnqueueNDRangeKernel(rt->queue, k, 2, NULL, global, local, 0, NULL,
+                                    gancl_prof_event(rt, "gemm matmul", 2.0 * M * N * K)));
 }
 
 void gancl_gemm(const gancl_runtime *rt, gancl_gemm_backend backend, int ta, int tb, size_t M,
@@ -30,7 +32,7 @@ void gancl_gemm(const gancl_runtime *rt, gancl_gemm_backend backend, int ta, int
     CLBLAST_CHECK(CLBlastSgemm(CLBlastLayoutRowMajor, ta ? CLBlastTransposeYes : CLBlastTransposeNo,
                                tb ? CLBlastTransposeYes : CLBlastTransposeNo, M, N, K, alpha, A,
                                a_off, ta ? M : K, B, b_off, tb ? K : N, beta, C, c_off, N, &q,
-                               NULL));
+                               gancl_prof_event(rt, "gemm clblast", 2.0 * M * N * K)));
 }
 
 void gancl_gemm_ref(int ta, int tb, size_t M, size_t N, size_t K, float alpha, const float *A,

@@ -5,6 +5,7 @@
 #include "gancl/fsutil.h"
 #include "gancl/gemm.h"
 #include "gancl/mnist.h"
+#include "gancl/profile.h"
 #include "gancl/selftest.h"
 #include "gancl/train.h"
 
@@ -24,11 +25,13 @@ static const char USAGE[] =
     "usage: gan-cl [options]                 train the GAN (the main job)\n"
     "       gan-cl generate --checkpoint FILE --out FILE [--count N] [--seed S] [--format png|idx]\n"
     "       gan-cl download [--data DIR]     fetch and verify MNIST, report what is there\n"
+    "       gan-cl bench [--batch-size B] [--iters N] [--profile]   time training iterations\n"
     "       gan-cl --list-devices | --self-test | --version | --help\n"
     "\n"
     "Trains a Generative Adversarial Network on MNIST on any OpenCL device.\n"
     "\n"
     "training:\n"
+    "  --model mlp           the classic MLP GAN (the only model so far)\n"
     "  --epochs N            epochs to train, counting resumed ones (default 30)\n"
     "  --steps N             stop after N iterations in total (default: no limit)\n"
     "  --batch-size N        images per iteration (default 64)\n"
@@ -43,6 +46,11 @@ static const char USAGE[] =
     "  --log-every N         read the losses every N iterations (default 50)\n"
     "  --resume FILE         continue from a checkpoint (its settings are kept)\n"
     "  --quiet               print only errors and warnings\n"
+    "  --profile             print per-kernel device times at the end (also for bench)\n"
+    "\n"
+    "bench:\n"
+    "  --iters N             timed iterations after a warm-up (default 50), on random data;\n"
+    "                        --batch-size, --device, --gemm and --profile apply\n"
     "\n"
     "generate:\n"
     "  --checkpoint FILE     a checkpoint.safetensors written by training\n"
@@ -77,8 +85,8 @@ static const char USAGE[] =
     "\n"
     "exit status: 0 success, 1 error, 2 bad command line, 130 stopped by Ctrl-C (checkpoint saved)\n";
 
-enum { CMD_TRAIN = 1, CMD_GENERATE = 2, CMD_DOWNLOAD = 4, CMD_SELFTEST = 8, CMD_LIST = 16 };
-#define DEVICE_CMDS (CMD_TRAIN | CMD_GENERATE | CMD_SELFTEST)
+enum { CMD_TRAIN = 1, CMD_GENERATE = 2, CMD_DOWNLOAD = 4, CMD_SELFTEST = 8, CMD_LIST = 16, CMD_BENCH = 32 };
+#define DEVICE_CMDS (CMD_TRAIN | CMD_GENERATE | CMD_SELFTEST | CMD_BENCH)
 #define DATA_CMDS (CMD_TRAIN | CMD_DOWNLOAD)
 
 /* Every option: its name, whether it takes a value, and the commands it applies to. */
@@ -87,7 +95,9 @@ static const struct {
     int value;
     int cmds;
 } OPTIONS[] = {
-    {"--epochs", 1, CMD_TRAIN}, {"--steps", 1, CMD_TRAIN}, {"--batch-size", 1, CMD_TRAIN},
+    {"--model", 1, CMD_TRAIN | CMD_BENCH}, {"--profile", 0, CMD_TRAIN | CMD_BENCH},
+    {"--iters", 1, CMD_BENCH},
+    {"--epochs", 1, CMD_TRAIN}, {"--steps", 1, CMD_TRAIN}, {"--batch-size", 1, CMD_TRAIN | CMD_BENCH},
     {"--latent-dim", 1, CMD_TRAIN}, {"--lr", 1, CMD_TRAIN}, {"--beta1", 1, CMD_TRAIN},
     {"--beta2", 1, CMD_TRAIN}, {"--seed", 1, CMD_TRAIN | CMD_GENERATE},
     {"--out", 1, CMD_TRAIN | CMD_GENERATE}, {"--sample-every", 1, CMD_TRAIN},
@@ -129,6 +139,7 @@ static const char *cmd_name(int cmd) {
     case CMD_DOWNLOAD: return "download";
     case CMD_SELFTEST: return "--self-test";
     case CMD_LIST: return "--list-devices";
+    case CMD_BENCH: return "bench";
     default: return "training";
     }
 }
@@ -151,6 +162,7 @@ static cli parse(int argc, char **argv) {
         else if (!strcmp(a, "--self-test")) cmd = CMD_SELFTEST;
         else if (!strcmp(a, "generate")) cmd = CMD_GENERATE;
         else if (!strcmp(a, "download")) cmd = CMD_DOWNLOAD;
+        else if (!strcmp(a, "bench")) cmd = CMD_BENCH;
         if (cmd) {
             if (c.cmd && c.cmd != cmd) usage_error("'%s' cannot be combined with '%s'", a, cmd_name(c.cmd));
             c.cmd = cmd;
@@ -182,6 +194,8 @@ static cli parse(int argc, char **argv) {
     const char *g = opt(&c, "--gemm"), *f = opt(&c, "--format");
     if (g && strcmp(g, "clblast") && strcmp(g, "matmul")) usage_error("--gemm %s: expected clblast or matmul", g);
     if (f && strcmp(f, "png") && strcmp(f, "idx")) usage_error("--format %s: expected png or idx", f);
+    const char *m = opt(&c, "--model");
+    if (m && strcmp(m, "mlp")) usage_error("--model %s: unknown model (available: mlp)", m);
     return c;
 }
 
@@ -255,6 +269,7 @@ static void open_runtime(const cli *c, gancl_runtime *rt) {
     gancl_device_info dev = all[idx];
     free(all);
     gancl_runtime_init(rt, &dev, gemm);
+    if (opt(c, "--profile")) gancl_profiler_start(rt);
 }
 
 static int cmd_list_devices(void) {
@@ -364,6 +379,16 @@ static int cmd_train(const cli *c) {
     return status;
 }
 
+static int cmd_bench(const cli *c) {
+    int batch = (int)int_arg(c, "--batch-size", 64, 1, 4096);
+    int iters = (int)int_arg(c, "--iters", 50, 1, 1000000);
+    gancl_runtime rt;
+    open_runtime(c, &rt);
+    int status = gancl_bench(&rt, batch, iters);
+    gancl_runtime_free(&rt);
+    return status;
+}
+
 static int cmd_generate(const cli *c) {
     const char *ck = opt(c, "--checkpoint"), *out = opt(c, "--out"), *f = opt(c, "--format");
     if (!ck) usage_error("generate needs --checkpoint FILE");
@@ -388,6 +413,7 @@ int main(int argc, char **argv) {
     case CMD_SELFTEST: return cmd_self_test(&c);
     case CMD_DOWNLOAD: return cmd_download(&c);
     case CMD_GENERATE: return cmd_generate(&c);
+    case CMD_BENCH: return cmd_bench(&c);
     default: return cmd_train(&c);
     }
 }

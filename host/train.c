@@ -7,6 +7,7 @@
 #include "gancl/gan.h"
 #include "gancl/image.h"
 #include "gancl/metrics.h"
+#include "gancl/profile.h"
 #include "gancl/selftest.h"
 
 #include <errno.h>
@@ -36,6 +37,15 @@ gancl_train_config gancl_train_defaults(void) {
     c.checkpoint_every = 1;
     c.log_every = 50;
     return c;
+}
+
+void gancl_train_iteration(gancl_gan *gan, const gancl_adam_config *opt, cl_mem images,
+                           cl_mem perm, size_t perm_off, uint64_t seed, long step) {
+    const int B = gan->batch;
+    randn_fill(gan->rt, gancl_gan_act(gan, gan->z), (size_t)B * gan->dims.latent, (uint32_t)seed,
+               (uint32_t)(seed >> 32), (uint32_t)step, STREAM_TRAIN_Z | (uint32_t)(step >> 32));
+    gather_images(gan->rt, gancl_gan_act(gan, gan->d_x), images, perm, perm_off, B, gan->dims.image);
+    gancl_gan_step(gan, opt);
 }
 
 static double now_s(void) {
@@ -217,6 +227,7 @@ static int log_step(trainer *t) {
     t->t_last_log = now;
     t->step_last_log = t->step;
     t->last = r;
+    gancl_prof_harvest(t->rt); /* the read above waited for the device */
     if (gancl_metrics_add(&t->metrics, r)) gancl_die("out of host memory");
     for (int i = 0; i < GANCL_ACC_N; i++)
         if (!isfinite(acc[i])) return -1;
@@ -388,8 +399,7 @@ int gancl_train(const gancl_runtime *rt, gancl_train_config *cfg, const gancl_da
     fflush(stdout);
 
     gancl_adam_config opt = {cfg->lr, cfg->lr, cfg->beta1, cfg->beta2, 1e-8f};
-    const int B = cfg->batch, I = 784;
-    gancl_ptr z = gancl_gan_act(&t.gan, t.gan.z), real = gancl_gan_act(&t.gan, t.gan.d_x);
+    const int B = cfg->batch;
     t.t_start = t.t_last_log = t.last_draw = now_s();
     t.step_last_log = t.saved_step = t.sampled_step = t.step;
     const long first_step = t.step;
@@ -402,10 +412,7 @@ int gancl_train(const gancl_runtime *rt, gancl_train_config *cfg, const gancl_da
             upload_permutation(&t, epoch);
             perm_epoch = epoch;
         }
-        randn_fill(rt, z, (size_t)B * cfg->latent, (uint32_t)cfg->seed, (uint32_t)(cfg->seed >> 32),
-                   (uint32_t)t.step, STREAM_TRAIN_Z | (uint32_t)(t.step >> 32));
-        gather_images(rt, real, t.images, t.perm, (size_t)it * B, B, I);
-        gancl_gan_step(&t.gan, &opt);
+        gancl_train_iteration(&t.gan, &opt, t.images, t.perm, (size_t)it * B, cfg->seed, t.step);
         t.step++;
         int epoch_end = t.step % t.iters_per_epoch == 0;
         stopped = gancl_stop_requested() != 0;
@@ -468,6 +475,10 @@ int gancl_train(const gancl_runtime *rt, gancl_train_config *cfg, const gancl_da
                    trained, secs, trained * (double)B / secs,
                    secs / ((double)trained / t.iters_per_epoch), t.last.d_loss, t.last.g_loss, cfg->out_dir);
         status = 0;
+    }
+    if (rt->prof) {
+        rt->prof->wall_seconds = secs;
+        gancl_prof_report(rt, stdout);
     }
 out_bufs:
     gancl_signals_soft(0);

@@ -50,6 +50,8 @@ typedef struct {
     char name[64];
 } gancl_named_kernel;
 
+struct gancl_profiler; /* profile.h */
+
 typedef struct {
     gancl_device_info dev;
     cl_context context;
@@ -62,6 +64,7 @@ typedef struct {
     gancl_gemm_backend gemm;
     gancl_cache_status cache_status;
     char cache_path[4096]; /* cache entry used ("" when the cache is off) */
+    struct gancl_profiler *prof; /* NULL unless profiling */
 } gancl_runtime;
 
 /* Creates the context and queue on `dev` and builds (or loads from cache) all kernels.

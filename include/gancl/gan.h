@@ -48,7 +48,7 @@ typedef struct {
 /* Slots of the device accumulator of logged statistics. */
 enum { GANCL_ACC_D_LOSS, GANCL_ACC_G_LOSS, GANCL_ACC_D_REAL, GANCL_ACC_D_FAKE, GANCL_ACC_N };
 
-typedef struct {
+typedef struct gancl_gan {
     const gancl_runtime *rt;
     gancl_gan_dims dims;
     int batch;     /* B: training batch */
@@ -102,7 +102,7 @@ void gan_discriminator_forward(gancl_gan *gan, int row0, int n);
  * the input gradient into d_dx (rows must then be the fakes) when `dinput`. */
 void gan_discriminator_backward(gancl_gan *gan, int row0, int n, int dweights, int dinput);
 
-typedef struct {
+typedef struct gancl_adam_config {
     float lr_g, lr_d, beta1, beta2, eps;
 } gancl_adam_config;
 

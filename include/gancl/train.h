@@ -33,6 +33,18 @@ gancl_train_config gancl_train_defaults(void);
  * 0 done, 1 error (message printed), 130 stopped by a signal after saving a checkpoint. */
 int gancl_train(const gancl_runtime *rt, gancl_train_config *cfg, const gancl_dataset *train);
 
+/* One training iteration as training runs it: noise for `step` from `seed` into z, the batch
+ * at perm[perm_off ..] gathered from `images` into D's real rows, then gancl_gan_step. */
+struct gancl_gan;
+struct gancl_adam_config;
+void gancl_train_iteration(struct gancl_gan *gan, const struct gancl_adam_config *opt,
+                           cl_mem images, cl_mem perm, size_t perm_off, uint64_t seed, long step);
+
+/* `gan-cl bench`: the MLP GAN on random data at batch B; after a warm-up, `iters` iterations
+ * in 5 timed groups; prints the median ms/iteration and img/s (and the profile when the
+ * runtime has a profiler). Returns the exit status. */
+int gancl_bench(const gancl_runtime *rt, int batch, int iters);
+
 typedef enum { GANCL_FORMAT_PNG, GANCL_FORMAT_IDX } gancl_image_format;
 
 /* Writes `count` images from the checkpoint's generator (running BatchNorm statistics) to

@@ -1,0 +1,43 @@
+/* profile.h: per-kernel timing from OpenCL event profiling (--profile). When the runtime has a
+ * profiler, every launch records an event under a name (kernel name, "gemm clblast",
+ * "gemm matmul", "fill"); harvesting after a clFinish adds the device times to per-name
+ * totals, and the report shows time per kind, GEMM vs other kernels vs idle device time, and
+ * the GEMMs' achieved GFLOP/s. */
+#ifndef GANCL_PROFILE_H
+#define GANCL_PROFILE_H
+
+#include "gancl/device.h"
+
+#include <stdio.h>
+
+typedef struct {
+    const char *name;
+    cl_event event;
+    double flops;
+} gancl_prof_pending;
+
+typedef struct {
+    char name[64];
+    long count;
+    double seconds, flops;
+} gancl_prof_total;
+
+struct gancl_profiler {
+    gancl_prof_pending *pending;
+    int n_pending, cap_pending;
+    gancl_prof_total totals[64];
+    int n_totals;
+    double wall_seconds; /* wall time the profiled work took, added by the caller */
+};
+
+/* Attaches a profiler to the runtime (profiling from now on). */
+void gancl_profiler_start(gancl_runtime *rt);
+void gancl_profiler_free(gancl_runtime *rt);
+/* An event slot for the next enqueue under `name`, or NULL when not profiling. */
+cl_event *gancl_prof_event(const gancl_runtime *rt, const char *name, double flops);
+/* After clFinish: adds the finished events' device times to the totals and releases them. */
+void gancl_prof_harvest(const gancl_runtime *rt);
+/* Prints the table (sorted by time). */
+void gancl_prof_report(const gancl_runtime *rt, FILE *out);
+
+#endif
