@@ -1,6 +1,7 @@
 /* gemm.c: the row-major GEMM helper over CLBlast or our tiled kernel, and its C reference. */
 #include "gancl/gemm.h"
 #include "gancl/profile.h"
+#include "gancl/tune.h"
 
 #include <clblast_c.h>
 
@@ -24,6 +25,7 @@ void gancl_gemm(const gancl_runtime *rt, gancl_gemm_backend backend, int ta, int
                 size_t N, size_t K, float alpha, cl_mem A, size_t a_off, cl_mem B, size_t b_off,
                 float beta, cl_mem C, size_t c_off) {
     if (M == 0 || N == 0) return;
+    if (rt->shape_log) gancl_shape_log_add(rt->shape_log, ta, tb, M, N, K);
     if (backend == GANCL_GEMM_MATMUL || K == 0) {
         matmul_launch(rt, ta, tb, M, N, K, alpha, A, a_off, B, b_off, beta, C, c_off);
         return;

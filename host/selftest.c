@@ -19,7 +19,7 @@ float gancl_uniform(uint64_t *s, float lo, float hi) {
 
 /* One GEMM on random data placed at odd offsets of three buffers, against gancl_gemm_ref.
  * Returns max |device - reference| / (1 + |reference|) over two shapes. */
-static double gemm_check(const gancl_runtime *rt, gancl_gemm_backend backend, int ta, int tb) {
+double gancl_check_gemm(const gancl_runtime *rt, gancl_gemm_backend backend, int ta, int tb) {
     static const size_t shapes[2][3] = {{37, 29, 53}, {130, 67, 300}};
     const size_t a_off = 3, b_off = 5, c_off = 7;
     uint64_t seed = 1234 + 17 * (size_t)ta + 31 * (size_t)tb;
@@ -62,7 +62,7 @@ static double gemm_check(const gancl_runtime *rt, gancl_gemm_backend backend, in
 
 #define GEMM_CHECK(backend, ta, tb)                                              \
     static double check_##backend##_##ta##tb(const gancl_runtime *rt) {          \
-        return gemm_check(rt, GANCL_GEMM_##backend, ta, tb);                     \
+        return gancl_check_gemm(rt, GANCL_GEMM_##backend, ta, tb);                     \
     }
 GEMM_CHECK(CLBLAST, 0, 0)
 GEMM_CHECK(CLBLAST, 0, 1)

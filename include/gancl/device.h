@@ -50,7 +50,8 @@ typedef struct {
     char name[64];
 } gancl_named_kernel;
 
-struct gancl_profiler; /* profile.h */
+struct gancl_profiler;  /* profile.h */
+struct gancl_shape_log; /* tune.h */
 
 typedef struct {
     gancl_device_info dev;
@@ -65,6 +66,7 @@ typedef struct {
     gancl_cache_status cache_status;
     char cache_path[4096]; /* cache entry used ("" when the cache is off) */
     struct gancl_profiler *prof; /* NULL unless profiling */
+    struct gancl_shape_log *shape_log; /* when set, gancl_gemm records the shapes it runs */
 } gancl_runtime;
 
 /* Creates the context and queue on `dev` and builds (or loads from cache) all kernels.
