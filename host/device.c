@@ -204,14 +204,14 @@ void gancl_set_args(cl_kernel k, const gancl_karg *args, int n) {
 
 void gancl_launch_1d(const gancl_runtime *rt, cl_kernel k, size_t n) {
     if (n == 0) return;
-    size_t local = rt->wg_size;
+    const gancl_named_kernel *nk = NULL;
+    for (int i = 0; i < rt->n_kernels && !nk; i++)
+        if (rt->kernels[i].kernel == k) nk = &rt->kernels[i];
+    if (!nk) gancl_die("a kernel from outside the runtime's program was launched");
+    size_t local = nk->wg_size;
     size_t global = (n + local - 1) / local * local;
-    const char *name = NULL;
-    if (rt->prof)
-        for (int i = 0; i < rt->n_kernels && !name; i++)
-            if (rt->kernels[i].kernel == k) name = rt->kernels[i].name;
     CL_CHECK(clEnqueueNDRangeKernel(rt->queue, k, 1, NULL, &global, &local, 0, NULL,
-                                    gancl_prof_event(rt, name ? name : "?", 0)));
+                                    gancl_prof_event(rt, nk->name, 0)));
 }
 
 cl_mem gancl_buffer(const gancl_runtime *rt, size_t bytes) {

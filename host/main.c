@@ -110,7 +110,7 @@ static const struct {
     {"--beta2", 1, CMD_TRAIN}, {"--seed", 1, CMD_TRAIN | CMD_GENERATE},
     {"--out", 1, CMD_TRAIN | CMD_GENERATE}, {"--sample-every", 1, CMD_TRAIN},
     {"--checkpoint-every", 1, CMD_TRAIN}, {"--log-every", 1, CMD_TRAIN}, {"--resume", 1, CMD_TRAIN},
-    {"--quiet", 0, CMD_TRAIN | CMD_DOWNLOAD}, {"--checkpoint", 1, CMD_GENERATE},
+    {"--quiet", 0, CMD_TRAIN | CMD_DOWNLOAD | CMD_BENCH}, {"--checkpoint", 1, CMD_GENERATE},
     {"--count", 1, CMD_GENERATE}, {"--format", 1, CMD_GENERATE}, {"--data", 1, DATA_CMDS},
     {"--mirror", 1, DATA_CMDS}, {"--offline", 0, DATA_CMDS}, {"--device", 1, DEVICE_CMDS},
     {"--gemm", 1, DEVICE_CMDS},

@@ -11,7 +11,10 @@ void gancl_profiler_start(gancl_runtime *rt) {
 
 void gancl_profiler_free(gancl_runtime *rt) {
     if (!rt->prof) return;
-    for (int i = 0; i < rt->prof->n_pending; i++) clReleaseEvent(rt->prof->pending[i].event);
+    for (int i = 0; i < rt->prof->n_pending; i++) {
+        if (rt->prof->pending[i].event) clReleaseEvent(rt->prof->pending[i].event);
+        if (rt->prof->pending[i].begin) clReleaseEvent(rt->prof->pending[i].begin);
+    }
     free(rt->prof->pending);
     free(rt->prof);
     rt->prof = NULL;
@@ -31,7 +34,22 @@ cl_event *gancl_prof_event(const gancl_runtime *rt, const char *name, double flo
     e->name = name;
     e->flops = flops;
     e->event = NULL;
+    e->begin = NULL;
     return &e->event;
+}
+
+cl_event gancl_prof_span_begin(const gancl_runtime *rt) {
+    if (!rt->prof) return NULL;
+    cl_event begin;
+    CL_CHECK(clEnqueueMarkerWithWaitList(rt->queue, 0, NULL, &begin));
+    return begin;
+}
+
+void gancl_prof_span_end(const gancl_runtime *rt, cl_event begin, const char *name, double flops) {
+    if (!rt->prof) return;
+    cl_event *end = gancl_prof_event(rt, name, flops);
+    CL_CHECK(clEnqueueMarkerWithWaitList(rt->queue, 0, NULL, end));
+    rt->prof->pending[rt->prof->n_pending - 1].begin = begin;
 }
 
 void gancl_prof_harvest(const gancl_runtime *rt) {
@@ -41,7 +59,12 @@ void gancl_prof_harvest(const gancl_runtime *rt) {
         gancl_prof_pending *e = &p->pending[i];
         if (!e->event) continue; /* the enqueue did not create one (e.g. an empty launch) */
         cl_ulong t0 = 0, t1 = 0;
-        CL_CHECK(clGetEventProfilingInfo(e->event, CL_PROFILING_COMMAND_START, sizeof t0, &t0, NULL));
+        if (e->begin) { /* a span: from the end of the marker before to the end of the one after */
+            CL_CHECK(clGetEventProfilingInfo(e->begin, CL_PROFILING_COMMAND_END, sizeof t0, &t0, NULL));
+            clReleaseEvent(e->begin);
+        } else {
+            CL_CHECK(clGetEventProfilingInfo(e->event, CL_PROFILING_COMMAND_START, sizeof t0, &t0, NULL));
+        }
         CL_CHECK(clGetEventProfilingInfo(e->event, CL_PROFILING_COMMAND_END, sizeof t1, &t1, NULL));
         clReleaseEvent(e->event);
         int k = 0;

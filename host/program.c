@@ -194,6 +194,9 @@ void gancl_program_build(gancl_runtime *rt) {
         rt->kernels[i].kernel = ks[i];
         CL_CHECK(clGetKernelInfo(ks[i], CL_KERNEL_FUNCTION_NAME, sizeof rt->kernels[i].name,
                                  rt->kernels[i].name, NULL));
+        size_t limit = 0; /* what this kernel can run with on this device (registers, local memory) */
+        CL_CHECK(clGetKernelWorkGroupInfo(ks[i], rt->dev.id, CL_KERNEL_WORK_GROUP_SIZE, sizeof limit, &limit, NULL));
+        rt->kernels[i].wg_size = limit < rt->wg_size ? limit : rt->wg_size;
     }
     rt->n_kernels = (int)nk;
     free(ks);

@@ -48,6 +48,7 @@ typedef enum {
 typedef struct {
     cl_kernel kernel;
     char name[64];
+    size_t wg_size; /* the 1-D work-group size for this kernel: min(runtime's, kernel's limit) */
 } gancl_named_kernel;
 
 struct gancl_profiler;  /* profile.h */

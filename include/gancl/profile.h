@@ -13,6 +13,7 @@
 typedef struct {
     const char *name;
     cl_event event;
+    cl_event begin; /* for spans: a marker before the work (its end starts the span), or NULL */
     double flops;
 } gancl_prof_pending;
 
@@ -35,6 +36,10 @@ void gancl_profiler_start(gancl_runtime *rt);
 void gancl_profiler_free(gancl_runtime *rt);
 /* An event slot for the next enqueue under `name`, or NULL when not profiling. */
 cl_event *gancl_prof_event(const gancl_runtime *rt, const char *name, double flops);
+/* A span over several enqueues whose events we do not see (CLBlast's indirect GEMM runs
+ * helper kernels before and after the one event it returns): markers before and after. */
+cl_event gancl_prof_span_begin(const gancl_runtime *rt);
+void gancl_prof_span_end(const gancl_runtime *rt, cl_event begin, const char *name, double flops);
 /* After clFinish: adds the finished events' device times to the totals and releases them. */
 void gancl_prof_harvest(const gancl_runtime *rt);
 /* Prints the table (sorted by time). */
