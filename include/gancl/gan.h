@@ -7,8 +7,9 @@
  *
  * Each network's parameters live in one buffer laid out params[P] | grads[P] | m[P] | v[P]
  * (Adam's moments), so zeroing gradients is one fill and Adam is one launch. D's activations
- * have 2B rows: the real batch in rows [0, B), the fakes in rows [B, 2B), so the fakes' forward
- * pass from the G step is reused by the D step, whose backward covers all 2B rows at once. */
+ * have 2B rows: the real batch in rows [0, B), the fakes in rows [B, 2B); one forward pass over
+ * all 2B rows in the G step serves both steps (D does not change in between), and the D step's
+ * backward covers all 2B rows at once. */
 #ifndef GANCL_GAN_H
 #define GANCL_GAN_H
 
@@ -108,7 +109,7 @@ typedef struct gancl_adam_config {
 
 /* One iteration, PyTorch-GAN order, on the noise in z (rows [0, B)) and the real batch in
  * d_x rows [0, B): G step on BCE(D(G(z)), 1), then D step on (BCE(D(x), 1) + BCE(D(G(z)), 0))/2
- * reusing D's forward pass on the fakes. Only enqueues work; adds to `acc`. */
+ * reusing D's forward pass. Only enqueues work; adds to `acc`. */
 void gancl_gan_step(gancl_gan *gan, const gancl_adam_config *opt);
 
 #endif
