@@ -41,6 +41,14 @@ static void test_devices(void **state) {
     EXPECT("[0] ");
     EXPECT("compute units");
     EXPECT("* = default device");
+    /* --device by part of the name, in another case: the first 4 characters of device 0's */
+    char part[5] = {0};
+    const char *name = strstr(gan_out, "[0] ") + 4;
+    for (int i = 0; i < 4 && name[i] && name[i] != ' '; i++)
+        part[i] = (char)(name[i] >= 'a' && name[i] <= 'z' ? name[i] - 32 : name[i] >= 'A' && name[i] <= 'Z' ? name[i] + 32 : name[i]);
+    assert_int_equal(run_gan(NULL, "--self-test", "--device", part, NULL), 0);
+    EXPECT("self-test on");
+    EXPECT("checks passed");
     assert_int_equal(run_gan(NULL, "--self-test", "--device", "99", NULL), 1);
     EXPECT("--device 99: no such device");
     EXPECT("available devices:");
