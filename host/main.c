@@ -389,7 +389,9 @@ static int cmd_train(const cli *c) {
     char dir[4096], err[GANCL_ERR_LEN];
     ensure_data(c, dir, sizeof dir);
     gancl_dataset ds;
-    if (gancl_dataset_load(dir, 1, &ds, err)) gancl_die("%s", err);
+    if (gancl_dataset_load(dir, 1, &ds, err))
+        gancl_die("%s\n  hint: replace or delete the damaged file (`gan-cl download --data %s` fetches "
+                  "missing ones and reports on each)", err, dir);
     gancl_runtime rt;
     open_runtime(c, &rt);
     int status = gancl_train(&rt, &cfg, &ds);
