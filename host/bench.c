@@ -28,7 +28,7 @@ int gancl_bench(const gancl_runtime *rt, int batch, int iters) {
         return 1;
     }
     gancl_gan gan;
-    gancl_gan_init(&gan, rt, gancl_gan_default_dims(100), batch, batch);
+    gancl_gan_init(&gan, rt, gancl_gan_default_dims(100), batch, batch, 0);
     gancl_gan_init_params(&gan, 1);
     uint8_t *img = malloc((size_t)BENCH_IMAGES * 784);
     int *perm = malloc(BENCH_IMAGES * sizeof *perm);
@@ -41,7 +41,7 @@ int gancl_bench(const gancl_runtime *rt, int batch, int iters) {
     gancl_write(rt, dperm, 0, BENCH_IMAGES * sizeof *perm, perm);
     free(img);
     free(perm);
-    gancl_adam_config opt = {2e-4f, 2e-4f, 0.5f, 0.999f, 1e-8f};
+    gancl_step_config opt = gancl_step_defaults(GANCL_LOSS_BCE);
     const int per_epoch = BENCH_IMAGES / batch;
     long step = 0;
     double t0 = now_s();

@@ -9,6 +9,29 @@
 #include <stdlib.h>
 #include <string.h>
 
+gancl_step_config gancl_step_defaults(gancl_loss loss) {
+    gancl_step_config c = {loss, GANCL_OPT_ADAM, 2e-4f, 2e-4f, 0.5f, 0.999f, 1e-8f, 0.99f, 0.0f, 0.0f, 1};
+    if (loss == GANCL_LOSS_WGAN) {
+        c.optimizer = GANCL_OPT_RMSPROP;
+        c.lr_g = c.lr_d = 5e-5f;
+        c.clip = 0.01f;
+        c.n_critic = 5;
+    } else if (loss == GANCL_LOSS_WGAN_GP) {
+        c.lr_g = c.lr_d = 1e-4f;
+        c.beta2 = 0.9f;
+        c.gp_weight = 10.0f;
+        c.n_critic = 5;
+    }
+    return c;
+}
+
+const char *gancl_loss_name(gancl_loss loss) {
+    static const char *names[] = {"bce", "wgan", "wgan-gp", "hinge"};
+    return names[loss];
+}
+
+const char *gancl_optimizer_name(gancl_optimizer opt) { return opt == GANCL_OPT_RMSPROP ? "rmsprop" : "adam"; }
+
 gancl_gan_dims gancl_gan_default_dims(int latent) {
     gancl_gan_dims d = {latent, 784, {256, 512, 1024}, {512, 256}, 0.2f, 1e-3f, 0.2f};
     return d;
@@ -63,11 +86,12 @@ static void build_tables(gancl_gan *gan) {
 }
 
 void gancl_gan_init(gancl_gan *gan, const gancl_runtime *rt, gancl_gan_dims dims, int batch,
-                    int g_rows) {
+                    int g_rows, int gp) {
     memset(gan, 0, sizeof *gan);
     gan->rt = rt;
     gan->dims = dims;
     gan->batch = batch;
+    gan->d_rows = (gp ? 3 : 2) * batch;
     gan->g_rows = g_rows > batch ? g_rows : batch;
     build_tables(gan);
     const int B = batch, R = gan->g_rows, Z = dims.latent, I = dims.image;
@@ -81,14 +105,17 @@ void gancl_gan_init(gancl_gan *gan, const gancl_runtime *rt, gancl_gan_dims dims
         TAKE(g_d[i], (size_t)B * dims.g_hidden[i]);
     }
     TAKE(g_out, (size_t)R * I);
-    TAKE(d_x, (size_t)2 * B * I);
+    const size_t DR = (size_t)gan->d_rows;
+    TAKE(d_x, DR * I);
     TAKE(d_dx, (size_t)B * I);
     for (int i = 0; i < 2; i++) {
-        TAKE(d_h[i], (size_t)2 * B * dims.d_hidden[i]);
-        TAKE(d_dh[i], (size_t)2 * B * dims.d_hidden[i]);
+        TAKE(d_h[i], DR * dims.d_hidden[i]);
+        TAKE(d_dh[i], DR * dims.d_hidden[i]);
+        TAKE(d_tan[i], gp ? (size_t)B * dims.d_hidden[i] : 0);
     }
-    TAKE(d_logit, 2 * B);
-    TAKE(d_dlogit, 2 * B);
+    TAKE(d_logit, DR);
+    TAKE(d_dlogit, DR);
+    TAKE(gp_sq, gp ? B : 0);
 #undef TAKE
     gan->acts_size = o;
     gan->acts = gancl_buffer(rt, o * sizeof(float));
@@ -243,37 +270,132 @@ void gan_discriminator_backward(gancl_gan *gan, int row0, int n, int dweights, i
 #undef W
 }
 
+void gan_discriminator_gp_backward(gancl_gan *gan, int row0) {
+    const gancl_runtime *rt = gan->rt;
+    const gancl_gan_dims *d = &gan->dims;
+    const int B = gan->batch, I = d->image, H0 = d->d_hidden[0], H1 = d->d_hidden[1];
+    const size_t r0 = (size_t)row0;
+    gancl_ptr u = A(gan->d_dx), t1 = A(gan->d_tan[0]), t2 = A(gan->d_tan[1]);
+    gancl_ptr h0 = A(gan->d_h[0] + r0 * H0), h1 = A(gan->d_h[1] + r0 * H1);
+    // tangent forward: t1[B, H0] = (u @ W0^T) * m0, t2[B, H1] = (t1 @ W1^T) * m1, m = leaky'(h)
+    linear_forward(rt, t1, u, DP(0), NONE, B, I, H0, GANCL_ACT_NONE, 0.0f);
+    bias_act_backward(rt, t1, h0, NONE, B, H0, GANCL_ACT_LEAKY, d->slope);
+    linear_forward(rt, t2, t1, DP(2), NONE, B, H0, H1, GANCL_ACT_NONE, 0.0f);
+    bias_act_backward(rt, t2, h1, NONE, B, H1, GANCL_ACT_LEAKY, d->slope);
+    // s = sum_b t2 @ W2^T: ds/dt3 = 1, then back through the chain (t2, t1 overwritten by the
+    // gradients after their use as inputs); no biases take part
+    gancl_ptr ones = A(gan->d_dlogit + r0);
+    gan_loss_forward_backward(rt, ones, A(gan->d_logit + r0), B, GANCL_LOSS_KIND_LINEAR, 1.0f, 1.0f,
+                              gan->acc, -1, 0.0f, -1);
+    linear_backward(rt, t2, DG(4), NONE, ones, A(gan->d_logit + r0), t2, DP(4), B, H1, 1,
+                    GANCL_ACT_NONE, 0.0f);
+    linear_backward(rt, t1, DG(2), NONE, t2, h1, t1, DP(2), B, H0, H1, GANCL_ACT_LEAKY, d->slope);
+    linear_backward(rt, NONE, DG(0), NONE, t1, h0, u, DP(0), B, I, H0, GANCL_ACT_LEAKY, d->slope);
+}
+
 static void zero_grads(const gancl_runtime *rt, cl_mem buf, size_t n) {
     float zero = 0.0f;
     CL_CHECK(clEnqueueFillBuffer(rt->queue, buf, &zero, sizeof zero, n * sizeof(float),
                                  n * sizeof(float), 0, NULL, gancl_prof_event(rt, "fill", 0)));
 }
 
-void gancl_gan_step(gancl_gan *gan, const gancl_adam_config *opt) {
+/* One optimiser step on a network's buffer; t counts its steps. */
+static void optimize(const gancl_runtime *rt, cl_mem buf, size_t n, float lr,
+                     const gancl_step_config *cfg, long *t) {
+    ++*t;
+    if (cfg->optimizer == GANCL_OPT_RMSPROP) rmsprop_update(rt, buf, n, lr, cfg->alpha, cfg->eps);
+    else adam_update(rt, buf, n, lr, cfg->beta1, cfg->beta2, cfg->eps, *t);
+}
+
+/* The G loss on D's outputs for the fakes (rows [B, 2B)): BCE(D(G(z)), 1) for bce, else
+ * -mean(D(G(z))). */
+static void generator_loss(gancl_gan *gan, const gancl_step_config *cfg, int stat_slot) {
+    const int B = gan->batch;
+    int bce = cfg->loss == GANCL_LOSS_BCE;
+    gan_loss_forward_backward(gan->rt, A(gan->d_dlogit + B), A(gan->d_logit + B), B,
+                              bce ? GANCL_LOSS_KIND_BCE : GANCL_LOSS_KIND_LINEAR, bce ? 1.0f : -1.0f,
+                              1.0f / B, gan->acc, GANCL_ACC_G_LOSS, 1.0f, stat_slot);
+}
+
+/* The D loss on rows [0, 2B) (real, fake):
+ * bce: (BCE(D(x), 1) + BCE(D(G(z)), 0)) / 2; wgan, wgan-gp: mean D(G(z)) - mean D(x);
+ * hinge: mean max(0, 1 - D(x)) + mean max(0, 1 + D(G(z))). */
+static void discriminator_loss(gancl_gan *gan, const gancl_step_config *cfg, int fake_stat) {
+    const gancl_runtime *rt = gan->rt;
+    const int B = gan->batch;
+    gancl_loss_kind kind = cfg->loss == GANCL_LOSS_BCE     ? GANCL_LOSS_KIND_BCE
+                           : cfg->loss == GANCL_LOSS_HINGE ? GANCL_LOSS_KIND_HINGE
+                                                           : GANCL_LOSS_KIND_LINEAR;
+    float w = cfg->loss == GANCL_LOSS_BCE ? 0.5f : 1.0f;
+    float y_real = kind == GANCL_LOSS_KIND_BCE ? 1.0f : -1.0f, y_fake = kind == GANCL_LOSS_KIND_BCE ? 0.0f : 1.0f;
+    gan_loss_forward_backward(rt, A(gan->d_dlogit), A(gan->d_logit), B, kind, y_real, w / B, gan->acc,
+                              GANCL_ACC_D_LOSS, w, GANCL_ACC_D_REAL);
+    gan_loss_forward_backward(rt, A(gan->d_dlogit + B), A(gan->d_logit + B), B, kind, y_fake, w / B,
+                              gan->acc, GANCL_ACC_D_LOSS, w, fake_stat);
+}
+
+void gancl_gan_step(gancl_gan *gan, const gancl_step_config *cfg) {
     const gancl_runtime *rt = gan->rt;
     const int B = gan->batch, I = gan->dims.image;
     gancl_ptr fake = A(gan->d_x + (size_t)B * I); // D's rows [B, 2B)
 
-    // ---- G step: minimise BCE(D(G(z)), 1) ----
+    // ---- G step ----
     gan_generator_forward(gan, fake, B, 1);
     // D on the real rows too: D does not change before the D step, which reuses both halves,
     // and one GEMM over 2B rows runs faster than two over B
     gan_discriminator_forward(gan, 0, 2 * B);
-    bce_forward_backward(rt, A(gan->d_dlogit + B), A(gan->d_logit + B), B, 1.0f, 1.0f / B,
-                         gan->acc, GANCL_ACC_G_LOSS, 1.0f, GANCL_ACC_D_FAKE);
+    generator_loss(gan, cfg, GANCL_ACC_D_FAKE);
     gan_discriminator_backward(gan, B, B, 0, 1); // only dL/dfake, into d_dx
     zero_grads(rt, gan->g_buf, gan->g.size);
     gan_generator_backward(gan, A(gan->d_dx), fake);
-    adam_update(rt, gan->g_buf, gan->g.size, opt->lr_g, opt->beta1, opt->beta2, opt->eps,
-                ++gan->g_step);
+    optimize(rt, gan->g_buf, gan->g.size, cfg->lr_g, cfg, &gan->g_step);
 
-    // ---- D step: minimise (BCE(D(x), 1) + BCE(D(G(z)), 0)) / 2 on the forward pass above ----
-    bce_forward_backward(rt, A(gan->d_dlogit), A(gan->d_logit), B, 1.0f, 0.5f / B, gan->acc,
-                         GANCL_ACC_D_LOSS, 0.5f, GANCL_ACC_D_REAL);
-    bce_forward_backward(rt, A(gan->d_dlogit + B), A(gan->d_logit + B), B, 0.0f, 0.5f / B,
-                         gan->acc, GANCL_ACC_D_LOSS, 0.5f, -1);
+    // ---- D step, on the forward pass above ----
+    discriminator_loss(gan, cfg, -1);
     zero_grads(rt, gan->d_buf, gan->d.size);
     gan_discriminator_backward(gan, 0, 2 * B, 1, 0);
-    adam_update(rt, gan->d_buf, gan->d.size, opt->lr_d, opt->beta1, opt->beta2, opt->eps,
-                ++gan->d_step);
+    optimize(rt, gan->d_buf, gan->d.size, cfg->lr_d, cfg, &gan->d_step);
+}
+
+#define STREAM_GP 0x40000u
+
+void gancl_gan_critic_step(gancl_gan *gan, const gancl_step_config *cfg, uint64_t seed, long step) {
+    const gancl_runtime *rt = gan->rt;
+    const int B = gan->batch, I = gan->dims.image, gp = cfg->loss == GANCL_LOSS_WGAN_GP;
+    gancl_ptr real = A(gan->d_x), fake = A(gan->d_x + (size_t)B * I), xhat = A(gan->d_x + (size_t)2 * B * I);
+    if (gp && gan->d_rows < 3 * B) gancl_die("the model was set up without room for the gradient penalty");
+    gan_generator_forward(gan, fake, B, 1);
+    if (gp)
+        gp_interpolate(rt, xhat, real, fake, B, I, (uint32_t)seed, (uint32_t)(seed >> 32), (uint32_t)step,
+                       STREAM_GP | (uint32_t)(step >> 32));
+    gan_discriminator_forward(gan, 0, (gp ? 3 : 2) * B);
+    discriminator_loss(gan, cfg, GANCL_ACC_D_FAKE);
+    zero_grads(rt, gan->d_buf, gan->d.size);
+    if (gp) {
+        // g = grad_x D(xhat) into d_dx, then u = dGP/dg in place, then dGP/dtheta
+        gancl_ptr ones = A(gan->d_dlogit + 2 * B), sq = A(gan->gp_sq);
+        gan_loss_forward_backward(rt, ones, A(gan->d_logit + 2 * B), B, GANCL_LOSS_KIND_LINEAR, 1.0f,
+                                  1.0f, gan->acc, -1, 0.0f, -1);
+        gan_discriminator_backward(gan, 2 * B, B, 0, 1);
+        gp_direction(rt, A(gan->d_dx), sq, B, I, cfg->gp_weight);
+        gp_sum(rt, gan->acc, GANCL_ACC_GP, sq, B, cfg->gp_weight);
+        gp_sum(rt, gan->acc, GANCL_ACC_D_LOSS, sq, B, cfg->gp_weight);
+        gan_discriminator_gp_backward(gan, 2 * B);
+    }
+    gan_discriminator_backward(gan, 0, 2 * B, 1, 0);
+    optimize(rt, gan->d_buf, gan->d.size, cfg->lr_d, cfg, &gan->d_step);
+    if (cfg->loss == GANCL_LOSS_WGAN) clip_params(rt, gan->d_buf, gan->d.size, cfg->clip);
+}
+
+void gancl_gan_generator_step(gancl_gan *gan, const gancl_step_config *cfg) {
+    const gancl_runtime *rt = gan->rt;
+    const int B = gan->batch, I = gan->dims.image;
+    gancl_ptr fake = A(gan->d_x + (size_t)B * I);
+    gan_generator_forward(gan, fake, B, 1);
+    gan_discriminator_forward(gan, B, B);
+    generator_loss(gan, cfg, -1);
+    gan_discriminator_backward(gan, B, B, 0, 1);
+    zero_grads(rt, gan->g_buf, gan->g.size);
+    gan_generator_backward(gan, A(gan->d_dx), fake);
+    optimize(rt, gan->g_buf, gan->g.size, cfg->lr_g, cfg, &gan->g_step);
 }

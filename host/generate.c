@@ -32,7 +32,7 @@ int gancl_generate(const gancl_runtime *rt, const char *checkpoint, int count, u
     }
     int chunk = count < CHUNK ? count : CHUNK;
     gancl_gan gan;
-    gancl_gan_init(&gan, rt, gancl_gan_default_dims(latent), 1, chunk);
+    gancl_gan_init(&gan, rt, gancl_gan_default_dims(latent), 1, chunk, 0);
     int rc = gancl_checkpoint_load_into(&ck, &gan, err);
     gancl_checkpoint_close(&ck);
     if (rc) {

@@ -17,17 +17,21 @@ void linear_forward(const gancl_runtime *rt, gancl_ptr out, gancl_ptr inp, gancl
                     GANCL_A(B), GANCL_A(OUT), GANCL_V(cl_int, act), GANCL_A(slope));
 }
 
+void bias_act_backward(const gancl_runtime *rt, gancl_ptr dout, gancl_ptr out, gancl_ptr dbias,
+                       int B, int N, gancl_act act, float slope) {
+    if (!dbias.mem && act == GANCL_ACT_NONE) return;
+    cl_kernel k = gancl_kernel(rt, "bias_act_backward");
+    gancl_ptr db = dbias.mem ? dbias : dout; /* any valid buffer when there is no dbias */
+    GANCL_LAUNCH_1D(rt, k, (size_t)N, GANCL_P(dout), GANCL_P(out), GANCL_P(db),
+                    GANCL_V(cl_int, dbias.mem != NULL), GANCL_A(B), GANCL_A(N), GANCL_V(cl_int, act),
+                    GANCL_A(slope));
+}
+
 void linear_backward(const gancl_runtime *rt, gancl_ptr dinp, gancl_ptr dweight, gancl_ptr dbias,
                      gancl_ptr dout, gancl_ptr out, gancl_ptr inp, gancl_ptr weight, int B,
                      int IN, int OUT, gancl_act act, float slope) {
     // dout[B, OUT] <- dout * act'(out); dbias[OUT] += column sums
-    if (dbias.mem || act != GANCL_ACT_NONE) {
-        cl_kernel k = gancl_kernel(rt, "bias_act_backward");
-        gancl_ptr db = dbias.mem ? dbias : dout; /* any valid buffer when there is no dbias */
-        GANCL_LAUNCH_1D(rt, k, (size_t)OUT, GANCL_P(dout), GANCL_P(out), GANCL_P(db),
-                        GANCL_V(cl_int, dbias.mem != NULL), GANCL_A(B), GANCL_A(OUT),
-                        GANCL_V(cl_int, act), GANCL_A(slope));
-    }
+    bias_act_backward(rt, dout, out, dbias, B, OUT, act, slope);
     // dweight[OUT, IN] += dout^T[OUT, B] @ inp[B, IN]
     if (dweight.mem)
         GANCL_GEMM(rt, 1, 0, OUT, IN, B, 1.0f, dout.mem, dout.off, inp.mem, inp.off, 1.0f,

@@ -38,8 +38,16 @@ static const char USAGE[] =
     "  --steps N             stop after N iterations in total (default: no limit)\n"
     "  --batch-size N        images per iteration (default 64)\n"
     "  --latent-dim N        size of the noise vector z (default 100)\n"
-    "  --lr X                Adam learning rate of G and D (default 0.0002)\n"
-    "  --beta1 X, --beta2 X  Adam betas (default 0.5, 0.999)\n"
+    "  --loss bce|wgan|wgan-gp|hinge  the GAN loss (default bce); each brings its defaults:\n"
+    "                        bce, hinge: Adam 0.0002, betas (0.5, 0.999), 1 D step per G step;\n"
+    "                        wgan: RMSprop 0.00005, --clip 0.01, 5 critic steps;\n"
+    "                        wgan-gp: Adam 0.0001, betas (0.5, 0.9), --gp-weight 10, 5 critic steps\n"
+    "  --optimizer adam|rmsprop  the optimiser of G and D (default: the loss's)\n"
+    "  --lr X                learning rate of G and D (default: the loss's)\n"
+    "  --beta1 X, --beta2 X  Adam betas (default: the loss's)\n"
+    "  --n-critic N          D (critic) steps per G step (default: the loss's)\n"
+    "  --clip X              wgan: clamp the critic's parameters to [-X, X] after each step\n"
+    "  --gp-weight X         wgan-gp: the gradient penalty's weight lambda\n"
     "  --seed N              seed of initialisation, data order and noise (default 1)\n"
     "  --out DIR             run directory (default runs/YYYYmmdd-HHMMSS; on --resume, the\n"
     "                        checkpoint's directory)\n"
@@ -58,7 +66,10 @@ static const char USAGE[] =
     "  times CLBlast parameter sets on the GEMM shapes of an iteration at --batch-size on\n"
     "  --device, checks each one's results, and stores the fastest in the cache dir; training\n"
     "  and bench use it from then on. Safe to interrupt: a second run resumes.\n"
-    "\n"
+    "\n";
+
+/* ISO C limits a string literal's length: the help comes in two parts. */
+static const char USAGE_MORE[] =
     "generate:\n"
     "  --checkpoint FILE     a checkpoint.safetensors written by training\n"
     "  --out FILE            the PNG grid or IDX file to write\n"
@@ -104,7 +115,8 @@ static const struct {
     int cmds;
 } OPTIONS[] = {
     {"--model", 1, CMD_TRAIN | CMD_BENCH}, {"--profile", 0, CMD_TRAIN | CMD_BENCH},
-    {"--iters", 1, CMD_BENCH},
+    {"--iters", 1, CMD_BENCH}, {"--loss", 1, CMD_TRAIN}, {"--optimizer", 1, CMD_TRAIN},
+    {"--n-critic", 1, CMD_TRAIN}, {"--clip", 1, CMD_TRAIN}, {"--gp-weight", 1, CMD_TRAIN},
     {"--epochs", 1, CMD_TRAIN}, {"--steps", 1, CMD_TRAIN}, {"--batch-size", 1, CMD_TRAIN | CMD_BENCH | CMD_TUNE},
     {"--latent-dim", 1, CMD_TRAIN}, {"--lr", 1, CMD_TRAIN}, {"--beta1", 1, CMD_TRAIN},
     {"--beta2", 1, CMD_TRAIN}, {"--seed", 1, CMD_TRAIN | CMD_GENERATE},
@@ -160,6 +172,7 @@ static cli parse(int argc, char **argv) {
         const char *a = argv[i];
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             fputs(USAGE, stdout);
+            fputs(USAGE_MORE, stdout);
             exit(0);
         }
     }
@@ -204,6 +217,10 @@ static cli parse(int argc, char **argv) {
     const char *g = opt(&c, "--gemm"), *f = opt(&c, "--format");
     if (g && strcmp(g, "clblast") && strcmp(g, "matmul")) usage_error("--gemm %s: expected clblast or matmul", g);
     if (f && strcmp(f, "png") && strcmp(f, "idx")) usage_error("--format %s: expected png or idx", f);
+    const char *ls = opt(&c, "--loss"), *op = opt(&c, "--optimizer");
+    if (ls && strcmp(ls, "bce") && strcmp(ls, "wgan") && strcmp(ls, "wgan-gp") && strcmp(ls, "hinge"))
+        usage_error("--loss %s: expected bce, wgan, wgan-gp or hinge", ls);
+    if (op && strcmp(op, "adam") && strcmp(op, "rmsprop")) usage_error("--optimizer %s: expected adam or rmsprop", op);
     const char *m = opt(&c, "--model");
     if (m && strcmp(m, "mlp")) usage_error("--model %s: unknown model (available: mlp)", m);
     return c;
@@ -367,9 +384,28 @@ static int cmd_train(const cli *c) {
     cfg.steps = int_arg(c, "--steps", 0, 1, 1000000000000LL);
     cfg.batch = (int)int_arg(c, "--batch-size", cfg.batch, 1, 65536);
     cfg.latent = (int)int_arg(c, "--latent-dim", cfg.latent, 1, 10000);
-    cfg.lr = float_arg(c, "--lr", cfg.lr, 0, 1, 1);
-    cfg.beta1 = float_arg(c, "--beta1", cfg.beta1, 0, 0.999999, 0);
-    cfg.beta2 = float_arg(c, "--beta2", cfg.beta2, 0, 0.999999, 0);
+    const char *loss = opt(c, "--loss"), *optimizer = opt(c, "--optimizer");
+    gancl_loss l = GANCL_LOSS_BCE;
+    for (int i = 0; loss && i < 4; i++)
+        if (!strcmp(loss, gancl_loss_name((gancl_loss)i))) l = (gancl_loss)i;
+    cfg.step = gancl_step_defaults(l);
+    gancl_step_config *st = &cfg.step;
+    if (optimizer) st->optimizer = strcmp(optimizer, "adam") ? GANCL_OPT_RMSPROP : GANCL_OPT_ADAM;
+    st->lr_g = st->lr_d = float_arg(c, "--lr", st->lr_g, 0, 1, 1);
+    st->beta1 = float_arg(c, "--beta1", st->beta1, 0, 0.999999, 0);
+    st->beta2 = float_arg(c, "--beta2", st->beta2, 0, 0.999999, 0);
+    st->n_critic = (int)int_arg(c, "--n-critic", st->n_critic, 1, 100);
+    st->clip = float_arg(c, "--clip", st->clip, 0, 100, 1);
+    st->gp_weight = float_arg(c, "--gp-weight", st->gp_weight, 0, 1e6, 1);
+    if (opt(c, "--clip") && l != GANCL_LOSS_WGAN) usage_error("--clip applies only to --loss wgan");
+    if (opt(c, "--gp-weight") && l != GANCL_LOSS_WGAN_GP) usage_error("--gp-weight applies only to --loss wgan-gp");
+    if ((opt(c, "--beta1") || opt(c, "--beta2")) && st->optimizer != GANCL_OPT_ADAM)
+        usage_error("--beta1/--beta2 apply only to --optimizer adam (this run uses %s)", "rmsprop");
+    cfg.set_loss = loss != NULL;
+    cfg.set_optimizer = optimizer != NULL;
+    cfg.set_n_critic = opt(c, "--n-critic") != NULL;
+    cfg.set_clip = opt(c, "--clip") != NULL;
+    cfg.set_gp_weight = opt(c, "--gp-weight") != NULL;
     cfg.seed = (uint64_t)int_arg(c, "--seed", 1, 0, 9007199254740991LL);
     cfg.sample_every = (int)int_arg(c, "--sample-every", cfg.sample_every, 1, 100000);
     cfg.checkpoint_every = (int)int_arg(c, "--checkpoint-every", cfg.checkpoint_every, 1, 100000);

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CSV_HEADER "epoch,step,d_loss,g_loss,d_real,d_fake,img_per_s,elapsed_s"
+#define CSV_HEADER "epoch,step,d_loss,g_loss,d_real,d_fake,w_estimate,gp,img_per_s,elapsed_s"
 
 int gancl_metrics_add(gancl_metrics *m, gancl_metric_row row) {
     if (m->n == m->cap) {
@@ -44,8 +44,9 @@ int gancl_metrics_load(gancl_metrics *m, const char *path, long max_step, char *
             continue;
         }
         gancl_metric_row r;
-        if (sscanf(line, "%d,%ld,%lf,%lf,%lf,%lf,%lf,%lf", &r.epoch, &r.step, &r.d_loss, &r.g_loss,
-                   &r.d_real, &r.d_fake, &r.img_per_s, &r.elapsed_s) != 8) {
+        if (sscanf(line, "%d,%ld,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf", &r.epoch, &r.step, &r.d_loss,
+                   &r.g_loss, &r.d_real, &r.d_fake, &r.w_estimate, &r.gp, &r.img_per_s,
+                   &r.elapsed_s) != 10) {
             snprintf(err, GANCL_ERR_LEN, "%s:%d: malformed line", path, lineno);
             rc = -1;
             break;
@@ -66,8 +67,9 @@ int gancl_metrics_write_csv(const gancl_metrics *m, const char *path, char *err)
     fprintf(f.fp, CSV_HEADER "\n");
     for (size_t i = 0; i < m->n; i++) {
         const gancl_metric_row *r = &m->rows[i];
-        fprintf(f.fp, "%d,%ld,%.6f,%.6f,%.6f,%.6f,%.1f,%.3f\n", r->epoch, r->step, r->d_loss,
-                r->g_loss, r->d_real, r->d_fake, r->img_per_s, r->elapsed_s);
+        fprintf(f.fp, "%d,%ld,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.1f,%.3f\n", r->epoch, r->step,
+                r->d_loss, r->g_loss, r->d_real, r->d_fake, r->w_estimate, r->gp, r->img_per_s,
+                r->elapsed_s);
     }
     return gancl_atomic_commit(&f, err);
 }
@@ -129,7 +131,8 @@ static void panel(FILE *f, const gancl_metrics *m, const series *s, int ns, int 
     }
 }
 
-int gancl_metrics_write_svg(const gancl_metrics *m, const char *path, const char *title, char *err) {
+int gancl_metrics_write_svg(const gancl_metrics *m, const char *path, const char *title,
+                            int probabilities, char *err) {
     gancl_atomic_file f;
     if (gancl_atomic_open(&f, path, err)) return -1;
     fprintf(f.fp, "<svg xmlns='http://www.w3.org/2000/svg' width='760' height='580' "
@@ -143,10 +146,12 @@ int gancl_metrics_write_svg(const gancl_metrics *m, const char *path, const char
     fputs("</text>\n", f.fp);
     const series losses[] = {{"D loss", offsetof(gancl_metric_row, d_loss), "#1f77b4"},
                              {"G loss", offsetof(gancl_metric_row, g_loss), "#d62728"}};
-    const series probs[] = {{"D(x)", offsetof(gancl_metric_row, d_real), "#2ca02c"},
-                            {"D(G(z))", offsetof(gancl_metric_row, d_fake), "#ff7f0e"}};
+    const series outputs[] = {{"D(x)", offsetof(gancl_metric_row, d_real), "#2ca02c"},
+                              {"D(G(z))", offsetof(gancl_metric_row, d_fake), "#ff7f0e"},
+                              {"W estimate", offsetof(gancl_metric_row, w_estimate), "#9467bd"}};
     panel(f.fp, m, losses, 2, 50, "loss", 0, 0);
-    panel(f.fp, m, probs, 2, 330, "D output (probability)", 0, 1);
+    if (probabilities) panel(f.fp, m, outputs, 2, 330, "D output (probability)", 0, 1);
+    else panel(f.fp, m, outputs, 3, 330, "critic score", 0, 0);
     fputs("</svg>\n", f.fp);
     return gancl_atomic_commit(&f, err);
 }

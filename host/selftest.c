@@ -199,7 +199,7 @@ static double check_bn_train(const gancl_runtime *rt) { return batchnorm_check(r
 static double check_bn_eval(const gancl_runtime *rt) { return batchnorm_check(rt, 1); }
 static double check_bn_backward(const gancl_runtime *rt) { return batchnorm_check(rt, 2); }
 
-static double check_bce(const gancl_runtime *rt) {
+static double loss_check(const gancl_runtime *rt, gancl_loss_kind kind, float y) {
     const int n = 37;
     uint64_t rng = 3;
     double l[37], dl[37], acc[GANCL_N_ACC_CHECK] = {0.25, -1, 0.5};
@@ -209,9 +209,9 @@ static double check_bce(const gancl_runtime *rt) {
     cl_mem pacc = gancl_buffer(rt, sizeof(float) * GANCL_N_ACC_CHECK);
     float facc[GANCL_N_ACC_CHECK] = {0.25f, -1.0f, 0.5f};
     gancl_write(rt, pacc, 0, sizeof facc, facc);
-    bce_forward_backward(rt, pd, pl, n, 1.0f, 0.5f / n, pacc, 0, 0.5f, 2);
-    double loss = bce_ref(dl, l, n, 1.0, 0.5 / n), prob = 0;
-    for (int i = 0; i < n; i++) prob += 1.0 / (1.0 + exp(-l[i]));
+    gan_loss_forward_backward(rt, pd, pl, n, kind, y, 0.5f / n, pacc, 0, 0.5f, 2);
+    double loss = gan_loss_ref(dl, l, n, kind, y, 0.5 / n), prob = 0;
+    for (int i = 0; i < n; i++) prob += kind == GANCL_LOSS_KIND_BCE ? 1.0 / (1.0 + exp(-l[i])) : l[i];
     acc[0] += 0.5 * loss;
     acc[2] += prob / n;
     gancl_read(rt, pacc, 0, sizeof facc, facc);
@@ -223,25 +223,114 @@ static double check_bce(const gancl_runtime *rt) {
     return err;
 }
 
-static double check_adam(const gancl_runtime *rt) {
-    const size_t n = 1001;
-    uint64_t rng = 5;
-    double *buf = ALLOC(4 * n);
+static double check_bce(const gancl_runtime *rt) { return loss_check(rt, GANCL_LOSS_KIND_BCE, 1.0f); }
+static double check_linear_loss(const gancl_runtime *rt) { return loss_check(rt, GANCL_LOSS_KIND_LINEAR, -1.0f); }
+static double check_hinge(const gancl_runtime *rt) {
+    return fmax(loss_check(rt, GANCL_LOSS_KIND_HINGE, 1.0f), loss_check(rt, GANCL_LOSS_KIND_HINGE, -1.0f));
+}
+
+
+/* A buffer params|grads|m|v of n each with random contents, on the device without padding. */
+static cl_mem optim_buffer(const gancl_runtime *rt, double *buf, size_t n, uint64_t seed) {
+    uint64_t rng = seed;
     fill(buf, 2 * n, &rng, -1, 1);
     fill(buf + 2 * n, n, &rng, -0.1, 0.1);
     fill(buf + 3 * n, n, &rng, 0, 0.01);
-    gancl_ptr p = upload(rt, buf, 4 * n);
-    /* the kernel sees the buffer from its start: give it one without the PAD prefix */
-    cl_mem whole = gancl_buffer(rt, 4 * n * sizeof(float));
-    CL_CHECK(clEnqueueCopyBuffer(rt->queue, p.mem, whole, PAD * sizeof(float), 0, 4 * n * sizeof(float), 0, NULL, NULL));
-    adam_update(rt, whole, n, 1e-3f, 0.5f, 0.999f, 1e-8f, 3);
-    CL_CHECK(clEnqueueCopyBuffer(rt->queue, whole, p.mem, 0, PAD * sizeof(float), 4 * n * sizeof(float), 0, NULL, NULL));
-    clReleaseMemObject(whole);
-    for (size_t i = 0; i < 4 * n; i++) buf[i] = (float)buf[i]; /* start from the same floats */
+    float *f = malloc(4 * n * sizeof *f);
+    if (!f) gancl_die("out of host memory");
+    for (size_t i = 0; i < 4 * n; i++) f[i] = (float)buf[i], buf[i] = f[i];
+    cl_mem m = gancl_buffer(rt, 4 * n * sizeof *f);
+    gancl_write(rt, m, 0, 4 * n * sizeof *f, f);
+    free(f);
+    return m;
+}
+
+static double compare_whole(const gancl_runtime *rt, cl_mem m, const double *ref, size_t n) {
+    float *f = malloc(n * sizeof *f);
+    if (!f) gancl_die("out of host memory");
+    gancl_read(rt, m, 0, n * sizeof *f, f);
+    double worst = 0;
+    for (size_t i = 0; i < n; i++) {
+        double e = fabs((double)f[i] - ref[i]) / (1.0 + fabs(ref[i]));
+        if (!(e <= worst)) worst = e;
+    }
+    free(f);
+    clReleaseMemObject(m);
+    return worst;
+}
+
+static double check_adam(const gancl_runtime *rt) {
+    const size_t n = 1001;
+    double *buf = ALLOC(4 * n);
+    cl_mem m = optim_buffer(rt, buf, n, 5);
+    adam_update(rt, m, n, 1e-3f, 0.5f, 0.999f, 1e-8f, 3);
     adam_ref(buf, buf + n, buf + 2 * n, buf + 3 * n, n, 1e-3, 0.5, 0.999, 1e-8, 3);
-    double err = compare(rt, p, buf, 4 * n);
+    double err = compare_whole(rt, m, buf, 4 * n);
     free(buf);
     return err;
+}
+
+static double check_rmsprop(const gancl_runtime *rt) {
+    const size_t n = 1001;
+    double *buf = ALLOC(4 * n);
+    cl_mem m = optim_buffer(rt, buf, n, 8);
+    rmsprop_update(rt, m, n, 5e-3f, 0.99f, 1e-8f);
+    rmsprop_ref(buf, buf + n, buf + 3 * n, n, 5e-3, 0.99, 1e-8);
+    double err = compare_whole(rt, m, buf, 4 * n);
+    free(buf);
+    return err;
+}
+
+static double check_clip(const gancl_runtime *rt) {
+    const size_t n = 999;
+    double *buf = ALLOC(4 * n);
+    cl_mem m = optim_buffer(rt, buf, n, 9);
+    clip_params(rt, m, n, 0.25f);
+    for (size_t i = 0; i < n; i++) buf[i] = buf[i] > 0.25 ? 0.25 : buf[i] < -0.25 ? -0.25 : buf[i];
+    double err = compare_whole(rt, m, buf, 4 * n); /* grads and moments untouched */
+    free(buf);
+    return err;
+}
+
+static double check_gp_interpolate(const gancl_runtime *rt) {
+    const int B = 5, I = 11;
+    uint64_t rng = 12;
+    double real[55], fake[55], out[55] = {0};
+    fill(real, 55, &rng, -1, 1);
+    fill(fake, 55, &rng, -1, 1);
+    for (int b = 0; b < B; b++) {
+        double e = gp_eps_ref(b, 3, 4, 5, 6);
+        for (int k = 0; k < I; k++)
+            out[b * I + k] = e * (float)real[b * I + k] + (1 - e) * (float)fake[b * I + k];
+    }
+    gancl_ptr pr = upload(rt, real, 55), pf = upload(rt, fake, 55), po = upload(rt, out, 55);
+    gp_interpolate(rt, po, pr, pf, B, I, 3, 4, 5, 6);
+    double err = compare(rt, po, out, 55);
+    clReleaseMemObject(pr.mem);
+    clReleaseMemObject(pf.mem);
+    return err;
+}
+
+static double check_gp_direction(const gancl_runtime *rt) {
+    const int B = 6, I = 13;
+    uint64_t rng = 14;
+    double g[78], sq[6] = {0};
+    fill(g, 78, &rng, -0.6, 0.6);
+    for (int k = 0; k < I; k++) g[2 * I + k] = 0; /* a zero gradient: no direction, no NaN */
+    for (int i = 0; i < 78; i++) g[i] = (float)g[i];
+    gancl_ptr pg = upload(rt, g, 78), ps = upload(rt, sq, 6);
+    cl_mem acc = gancl_buffer(rt, 2 * sizeof(float));
+    float acc0[2] = {0.5f, 0.0f};
+    gancl_write(rt, acc, 0, sizeof acc0, acc0);
+    gp_direction(rt, pg, ps, B, I, 10.0f);
+    gp_sum(rt, acc, 1, ps, B, 10.0f);
+    double gp = gp_direction_ref(g, B, I, 10.0);
+    gancl_read(rt, acc, 0, sizeof acc0, acc0);
+    clReleaseMemObject(acc);
+    clReleaseMemObject(ps.mem);
+    double err = compare(rt, pg, g, 78);
+    if (acc0[0] != 0.5f) err = INFINITY; /* only the named slot changes */
+    return fmax(err, fabs(acc0[1] - gp) / (1 + fabs(gp)));
 }
 
 static double check_randn(const gancl_runtime *rt) {
@@ -295,7 +384,13 @@ const gancl_check GANCL_CHECKS[] = {
     {"batchnorm forward (train)", check_bn_train, 1e-5},
     {"batchnorm forward (eval)", check_bn_eval, 1e-5},
     {"batchnorm backward", check_bn_backward, 1e-5},
-    {"bce on logits", check_bce, 1e-5},
+    {"loss: bce on logits", check_bce, 1e-5},
+    {"loss: linear (wasserstein)", check_linear_loss, 1e-5},
+    {"loss: hinge", check_hinge, 1e-5},
+    {"rmsprop", check_rmsprop, 1e-5},
+    {"clip", check_clip, 0},
+    {"gp interpolate", check_gp_interpolate, 1e-6},
+    {"gp direction and sum", check_gp_direction, 1e-5},
     {"adam", check_adam, 1e-5},
     {"randn (philox)", check_randn, 1e-5},
     {"gather images", check_gather, 1e-6},

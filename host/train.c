@@ -21,6 +21,7 @@
 /* Philox streams (counter word c2) so no two uses of the seed share random numbers. */
 #define STREAM_TRAIN_Z 0x10000u
 #define STREAM_FIXED_Z 0x20000u
+#define STREAM_G_Z 0x50000u /* a G step's own noise when it follows critic steps */
 #define SAMPLE_GRID 8 /* 8 x 8 sample grid */
 
 gancl_train_config gancl_train_defaults(void) {
@@ -28,9 +29,7 @@ gancl_train_config gancl_train_defaults(void) {
     memset(&c, 0, sizeof c);
     c.latent = 100;
     c.batch = 64;
-    c.lr = 2e-4f;
-    c.beta1 = 0.5f;
-    c.beta2 = 0.999f;
+    c.step = gancl_step_defaults(GANCL_LOSS_BCE);
     c.seed = 1;
     c.epochs = 30;
     c.sample_every = 1;
@@ -39,13 +38,31 @@ gancl_train_config gancl_train_defaults(void) {
     return c;
 }
 
-void gancl_train_iteration(gancl_gan *gan, const gancl_adam_config *opt, cl_mem images,
+static int fused(const gancl_step_config *cfg) {
+    return cfg->n_critic == 1 && (cfg->loss == GANCL_LOSS_BCE || cfg->loss == GANCL_LOSS_HINGE);
+}
+
+long gancl_g_steps_between(long from, long to, int n_critic) {
+    /* iteration s ends with a G step when s % n_critic == n_critic - 1 */
+    return (to + 1) / n_critic - (from + 1) / n_critic;
+}
+
+void gancl_train_iteration(gancl_gan *gan, const gancl_step_config *cfg, cl_mem images,
                            cl_mem perm, size_t perm_off, uint64_t seed, long step) {
     const int B = gan->batch;
-    randn_fill(gan->rt, gancl_gan_act(gan, gan->z), (size_t)B * gan->dims.latent, (uint32_t)seed,
-               (uint32_t)(seed >> 32), (uint32_t)step, STREAM_TRAIN_Z | (uint32_t)(step >> 32));
+    gancl_ptr z = gancl_gan_act(gan, gan->z);
+    const uint32_t k0 = (uint32_t)seed, k1 = (uint32_t)(seed >> 32), hi = (uint32_t)(step >> 32);
+    randn_fill(gan->rt, z, (size_t)B * gan->dims.latent, k0, k1, (uint32_t)step, STREAM_TRAIN_Z | hi);
     gather_images(gan->rt, gancl_gan_act(gan, gan->d_x), images, perm, perm_off, B, gan->dims.image);
-    gancl_gan_step(gan, opt);
+    if (fused(cfg)) {
+        gancl_gan_step(gan, cfg);
+        return;
+    }
+    gancl_gan_critic_step(gan, cfg, seed, step);
+    if (step % cfg->n_critic == cfg->n_critic - 1) {
+        randn_fill(gan->rt, z, (size_t)B * gan->dims.latent, k0, k1, (uint32_t)step, STREAM_G_Z | hi);
+        gancl_gan_generator_step(gan, cfg);
+    }
 }
 
 static double now_s(void) {
@@ -70,6 +87,7 @@ typedef struct {
     gancl_metric_row last;
     double last_draw;
     long saved_step, sampled_step; /* last step a checkpoint / sample grid was written at */
+    double prev_g_loss;
 } trainer;
 
 static void fill_meta(const trainer *t, gancl_meta *m) {
@@ -79,14 +97,19 @@ static void fill_meta(const trainer *t, gancl_meta *m) {
     gancl_meta_set(m, "format_version", "1");
     gancl_meta_set(m, "gan_cl_version", "%s", GANCL_VERSION);
     gancl_meta_set(m, "model", "mlp");
-    gancl_meta_set(m, "loss", "bce");
+    gancl_meta_set(m, "loss", "%s", gancl_loss_name(c->step.loss));
+    gancl_meta_set(m, "optimizer", "%s", gancl_optimizer_name(c->step.optimizer));
     gancl_meta_set(m, "latent_dim", "%d", c->latent);
     gancl_meta_set(m, "batch_size", "%d", c->batch);
-    gancl_meta_set(m, "lr_g", "%.9g", c->lr);
-    gancl_meta_set(m, "lr_d", "%.9g", c->lr);
-    gancl_meta_set(m, "beta1", "%.9g", c->beta1);
-    gancl_meta_set(m, "beta2", "%.9g", c->beta2);
-    gancl_meta_set(m, "adam_eps", "1e-08");
+    gancl_meta_set(m, "lr_g", "%.9g", c->step.lr_g);
+    gancl_meta_set(m, "lr_d", "%.9g", c->step.lr_d);
+    gancl_meta_set(m, "beta1", "%.9g", c->step.beta1);
+    gancl_meta_set(m, "beta2", "%.9g", c->step.beta2);
+    gancl_meta_set(m, "eps", "%.9g", c->step.eps);
+    gancl_meta_set(m, "rmsprop_alpha", "%.9g", c->step.alpha);
+    gancl_meta_set(m, "n_critic", "%d", c->step.n_critic);
+    gancl_meta_set(m, "clip", "%.9g", c->step.clip);
+    gancl_meta_set(m, "gp_weight", "%.9g", c->step.gp_weight);
     gancl_meta_set(m, "leaky_slope", "%.9g", t->gan.dims.slope);
     gancl_meta_set(m, "bn_eps", "%.9g", t->gan.dims.bn_eps);
     gancl_meta_set(m, "bn_momentum", "%.9g", t->gan.dims.bn_momentum);
@@ -185,8 +208,9 @@ static void write_log_files(trainer *t) {
     char err[GANCL_ERR_LEN], title[300];
     if (gancl_metrics_write_csv(&t->metrics, t->path_csv, err))
         fprintf(stderr, "\ngan-cl: warning: %s\n", err);
-    snprintf(title, sizeof title, "gan-cl: MLP GAN on %.200s, batch %d", t->rt->dev.name, t->cfg->batch);
-    if (gancl_metrics_write_svg(&t->metrics, t->path_svg, title, err))
+    snprintf(title, sizeof title, "gan-cl: MLP GAN (%s) on %.200s, batch %d",
+             gancl_loss_name(t->cfg->step.loss), t->rt->dev.name, t->cfg->batch);
+    if (gancl_metrics_write_svg(&t->metrics, t->path_svg, title, t->cfg->step.loss == GANCL_LOSS_BCE, err))
         fprintf(stderr, "\ngan-cl: warning: %s\n", err);
 }
 
@@ -194,6 +218,17 @@ static void fmt_time(double s, char *out, size_t n) {
     long v = (long)(s + 0.5);
     if (v >= 3600) snprintf(out, n, "%ld:%02ld:%02ld", v / 3600, v / 60 % 60, v % 60);
     else snprintf(out, n, "%ld:%02ld", v / 60, v % 60);
+}
+
+/* "D 0.612  G 0.824  D(x) 0.57  D(G(z)) 0.45", or with a critic "... W 0.12  GP 0.03". */
+static void format_stats(const trainer *t, char *out, size_t n) {
+    const gancl_metric_row *r = &t->last;
+    if (t->cfg->step.loss == GANCL_LOSS_BCE)
+        snprintf(out, n, "D %.3f  G %.3f  D(x) %.3f  D(G(z)) %.3f", r->d_loss, r->g_loss, r->d_real, r->d_fake);
+    else if (t->cfg->step.loss == GANCL_LOSS_WGAN_GP)
+        snprintf(out, n, "D %.3f  G %.3f  W %.4f  GP %.4f", r->d_loss, r->g_loss, r->w_estimate, r->gp);
+    else
+        snprintf(out, n, "D %.3f  G %.3f  W %.4f", r->d_loss, r->g_loss, r->w_estimate);
 }
 
 /* The live line (terminal) or nothing (the plain per-epoch line is printed elsewhere). */
@@ -206,9 +241,10 @@ static void draw_progress(trainer *t, long total_steps, double img_s) {
     for (int i = 0; i < 20; i++) bar[i] = i < (int)(frac * 20) ? '=' : ' ';
     bar[20] = 0;
     fmt_time(img_s > 0 ? (double)(total_steps - t->step) * t->cfg->batch / img_s : 0, eta, sizeof eta);
-    fprintf(stdout, "\r\033[Kepoch %ld/%d [%s] %ld/%d  %.0f img/s  ETA %s  D %.3f  G %.3f  D(x) %.2f  D(G(z)) %.2f",
-            epoch, t->cfg->epochs, bar, in_epoch, t->iters_per_epoch, img_s, eta, t->last.d_loss,
-            t->last.g_loss, t->last.d_real, t->last.d_fake);
+    char stats[160];
+    format_stats(t, stats, sizeof stats);
+    fprintf(stdout, "\r\033[Kepoch %ld/%d [%s] %ld/%d  %.0f img/s  ETA %s  %s", epoch, t->cfg->epochs,
+            bar, in_epoch, t->iters_per_epoch, img_s, eta, stats);
     fflush(stdout);
 }
 
@@ -218,11 +254,14 @@ static int log_step(trainer *t) {
     gancl_read(t->rt, t->gan.acc, 0, sizeof acc, acc);
     float zero = 0.0f;
     CL_CHECK(clEnqueueFillBuffer(t->rt->queue, t->gan.acc, &zero, sizeof zero, 0, sizeof acc, 0, NULL, NULL));
-    long n = t->step - t->step_last_log;
+    const gancl_step_config *st = &t->cfg->step;
+    long n = t->step - t->step_last_log; /* D steps in the interval */
+    long ng = fused(st) ? n : gancl_g_steps_between(t->step_last_log, t->step, st->n_critic);
     double now = now_s();
     gancl_metric_row r = {(int)((t->step - 1) / t->iters_per_epoch + 1), t->step,
-                          acc[GANCL_ACC_D_LOSS] / n, acc[GANCL_ACC_G_LOSS] / n,
+                          acc[GANCL_ACC_D_LOSS] / n, ng ? acc[GANCL_ACC_G_LOSS] / ng : NAN,
                           acc[GANCL_ACC_D_REAL] / n, acc[GANCL_ACC_D_FAKE] / n,
+                          (acc[GANCL_ACC_D_REAL] - acc[GANCL_ACC_D_FAKE]) / n, acc[GANCL_ACC_GP] / n,
                           n * t->cfg->batch / (now - t->t_last_log), now - t->t_start};
     t->t_last_log = now;
     t->step_last_log = t->step;
@@ -231,23 +270,49 @@ static int log_step(trainer *t) {
     if (gancl_metrics_add(&t->metrics, r)) gancl_die("out of host memory");
     for (int i = 0; i < GANCL_ACC_N; i++)
         if (!isfinite(acc[i])) return -1;
+    if (ng == 0) t->last.g_loss = t->prev_g_loss; /* no G step in this interval: show the last */
+    else t->prev_g_loss = r.g_loss;
     return 0;
 }
 
 /* Applies the checkpoint's configuration to cfg; explicit flags must agree with it. */
 static int adopt_checkpoint_config(gancl_train_config *cfg, const gancl_checkpoint *ck, char *err) {
     const gancl_meta *m = &ck->meta;
-    const char *model = gancl_meta_get(m, "model");
+    const char *model = gancl_meta_get(m, "model"), *loss = gancl_meta_get(m, "loss"),
+               *opt = gancl_meta_get(m, "optimizer");
     if (!model || strcmp(model, "mlp")) {
         snprintf(err, GANCL_ERR_LEN, "%s: a checkpoint of model '%s', this run trains 'mlp'", ck->path, model ? model : "?");
         return -1;
     }
-    struct { const char *key; int set; int is_int; int *ival; float *fval; const char *flag; } fields[] = {
-        {"latent_dim", cfg->set_latent, 1, &cfg->latent, NULL, "--latent-dim"},
-        {"batch_size", cfg->set_batch, 1, &cfg->batch, NULL, "--batch-size"},
-        {"lr_g", cfg->set_lr, 0, NULL, &cfg->lr, "--lr"},
-        {"beta1", cfg->set_beta1, 0, NULL, &cfg->beta1, "--beta1"},
-        {"beta2", cfg->set_beta2, 0, NULL, &cfg->beta2, "--beta2"},
+    gancl_step_config *st = &cfg->step;
+    int li = -1;
+    for (int i = 0; loss && i < 4; i++)
+        if (!strcmp(loss, gancl_loss_name((gancl_loss)i))) li = i;
+    if (li < 0 || !opt || (strcmp(opt, "adam") && strcmp(opt, "rmsprop"))) {
+        snprintf(err, GANCL_ERR_LEN, "%s: metadata has an unknown loss or optimizer", ck->path);
+        return -1;
+    }
+    if ((cfg->set_loss && (int)st->loss != li) ||
+        (cfg->set_optimizer && strcmp(opt, gancl_optimizer_name(st->optimizer)))) {
+        snprintf(err, GANCL_ERR_LEN, "--loss/--optimizer conflict with the checkpoint (%s, %s)\n"
+                 "  hint: leave them out to continue with the checkpoint's", loss, opt);
+        return -1;
+    }
+    st->loss = (gancl_loss)li;
+    st->optimizer = strcmp(opt, "adam") ? GANCL_OPT_RMSPROP : GANCL_OPT_ADAM;
+    int n_critic = st->n_critic;
+    struct { const char *key; int set; int *ival; float *fval; const char *flag; } fields[] = {
+        {"latent_dim", cfg->set_latent, &cfg->latent, NULL, "--latent-dim"},
+        {"batch_size", cfg->set_batch, &cfg->batch, NULL, "--batch-size"},
+        {"n_critic", cfg->set_n_critic, &n_critic, NULL, "--n-critic"},
+        {"lr_g", cfg->set_lr, NULL, &st->lr_g, "--lr"},
+        {"lr_d", cfg->set_lr, NULL, &st->lr_d, "--lr"},
+        {"beta1", cfg->set_beta1, NULL, &st->beta1, "--beta1"},
+        {"beta2", cfg->set_beta2, NULL, &st->beta2, "--beta2"},
+        {"eps", 0, NULL, &st->eps, ""},
+        {"rmsprop_alpha", 0, NULL, &st->alpha, ""},
+        {"clip", cfg->set_clip, NULL, &st->clip, "--clip"},
+        {"gp_weight", cfg->set_gp_weight, NULL, &st->gp_weight, "--gp-weight"},
     };
     for (size_t i = 0; i < sizeof fields / sizeof *fields; i++) {
         const char *v = gancl_meta_get(m, fields[i].key);
@@ -255,22 +320,18 @@ static int adopt_checkpoint_config(gancl_train_config *cfg, const gancl_checkpoi
             snprintf(err, GANCL_ERR_LEN, "%s: metadata lacks '%s'", ck->path, fields[i].key);
             return -1;
         }
-        if (fields[i].is_int) {
-            int x = atoi(v);
-            if (fields[i].set && x != *fields[i].ival) goto conflict;
-            *fields[i].ival = x;
-        } else {
-            float x = strtof(v, NULL);
-            if (fields[i].set && x != *fields[i].fval) goto conflict;
-            *fields[i].fval = x;
+        float x = strtof(v, NULL);
+        float have = fields[i].ival ? (float)*fields[i].ival : *fields[i].fval;
+        if (fields[i].set && x != have) {
+            snprintf(err, GANCL_ERR_LEN, "%s conflicts with the checkpoint (%s = %s)\n"
+                     "  hint: leave %s out to continue with the checkpoint's value", fields[i].flag,
+                     fields[i].key, v, fields[i].flag);
+            return -1;
         }
-        continue;
-    conflict:
-        snprintf(err, GANCL_ERR_LEN, "%s %s conflicts with the checkpoint (%s = %s)\n"
-                 "  hint: leave %s out to continue with the checkpoint's value", fields[i].flag,
-                 "", fields[i].key, v, fields[i].flag);
-        return -1;
+        if (fields[i].ival) *fields[i].ival = atoi(v);
+        else *fields[i].fval = x;
     }
+    st->n_critic = n_critic;
     const char *seed = gancl_meta_get(m, "seed");
     if (!seed) {
         snprintf(err, GANCL_ERR_LEN, "%s: metadata lacks 'seed'", ck->path);
@@ -282,8 +343,9 @@ static int adopt_checkpoint_config(gancl_train_config *cfg, const gancl_checkpoi
         return -1;
     }
     cfg->seed = s;
-    if (cfg->latent <= 0 || cfg->latent > 100000 || cfg->batch <= 0) {
-        snprintf(err, GANCL_ERR_LEN, "%s: implausible metadata (latent_dim %d, batch_size %d)", ck->path, cfg->latent, cfg->batch);
+    if (cfg->latent <= 0 || cfg->latent > 100000 || cfg->batch <= 0 || st->n_critic <= 0) {
+        snprintf(err, GANCL_ERR_LEN, "%s: implausible metadata (latent_dim %d, batch_size %d, n_critic %d)",
+                 ck->path, cfg->latent, cfg->batch, st->n_critic);
         return -1;
     }
     return 0;
@@ -357,7 +419,8 @@ int gancl_train(const gancl_runtime *rt, gancl_train_config *cfg, const gancl_da
         goto out;
     }
 
-    gancl_gan_init(&t.gan, rt, gancl_gan_default_dims(cfg->latent), cfg->batch, SAMPLE_GRID * SAMPLE_GRID);
+    gancl_gan_init(&t.gan, rt, gancl_gan_default_dims(cfg->latent), cfg->batch, SAMPLE_GRID * SAMPLE_GRID,
+                   cfg->step.loss == GANCL_LOSS_WGAN_GP);
     if (have_ck) {
         if (gancl_checkpoint_load_into(&ck, &t.gan, err)) {
             fprintf(stderr, "gan-cl: error: %s\n", err);
@@ -398,7 +461,6 @@ int gancl_train(const gancl_runtime *rt, gancl_train_config *cfg, const gancl_da
     }
     fflush(stdout);
 
-    gancl_adam_config opt = {cfg->lr, cfg->lr, cfg->beta1, cfg->beta2, 1e-8f};
     const int B = cfg->batch;
     t.t_start = t.t_last_log = t.last_draw = now_s();
     t.step_last_log = t.saved_step = t.sampled_step = t.step;
@@ -412,7 +474,7 @@ int gancl_train(const gancl_runtime *rt, gancl_train_config *cfg, const gancl_da
             upload_permutation(&t, epoch);
             perm_epoch = epoch;
         }
-        gancl_train_iteration(&t.gan, &opt, t.images, t.perm, (size_t)it * B, cfg->seed, t.step);
+        gancl_train_iteration(&t.gan, &cfg->step, t.images, t.perm, (size_t)it * B, cfg->seed, t.step);
         t.step++;
         int epoch_end = t.step % t.iters_per_epoch == 0;
         stopped = gancl_stop_requested() != 0;
@@ -438,9 +500,10 @@ int gancl_train(const gancl_runtime *rt, gancl_train_config *cfg, const gancl_da
             long e = t.step / t.iters_per_epoch;
             if (!cfg->quiet) {
                 double img_s = (t.step - first_step) * (double)B / (now_s() - t.t_start);
-                printf("%sepoch %ld/%d  %.0f img/s  D %.4f  G %.4f  D(x) %.3f  D(G(z)) %.3f\n",
-                       t.tty ? "\r\033[K" : "", e, cfg->epochs, img_s, t.last.d_loss, t.last.g_loss,
-                       t.last.d_real, t.last.d_fake);
+                char stats[160];
+                format_stats(&t, stats, sizeof stats);
+                printf("%sepoch %ld/%d  %.0f img/s  %s\n", t.tty ? "\r\033[K" : "", e, cfg->epochs,
+                       img_s, stats);
                 fflush(stdout);
             }
             if (e % cfg->sample_every == 0) {

@@ -259,14 +259,14 @@ static double measure(const gancl_runtime *rt, const gancl_shape_log *log, shape
 /* The GEMM shapes of one training iteration of the MLP GAN at `batch`. */
 static void record_shapes(gancl_runtime *rt, int batch, gancl_shape_log *log) {
     gancl_gan gan;
-    gancl_gan_init(&gan, rt, gancl_gan_default_dims(100), batch, batch);
+    gancl_gan_init(&gan, rt, gancl_gan_default_dims(100), batch, batch, 0);
     gancl_gan_init_params(&gan, 1);
     cl_mem img = gancl_buffer(rt, (size_t)batch * 784), perm = gancl_buffer(rt, (size_t)batch * sizeof(int));
     uint8_t zero = 0;
     CL_CHECK(clEnqueueFillBuffer(rt->queue, img, &zero, 1, 0, (size_t)batch * 784, 0, NULL, NULL));
     int zi = 0;
     CL_CHECK(clEnqueueFillBuffer(rt->queue, perm, &zi, sizeof zi, 0, (size_t)batch * sizeof(int), 0, NULL, NULL));
-    gancl_adam_config opt = {2e-4f, 2e-4f, 0.5f, 0.999f, 1e-8f};
+    gancl_step_config opt = gancl_step_defaults(GANCL_LOSS_BCE);
     memset(log, 0, sizeof *log);
     rt->shape_log = log;
     gancl_train_iteration(&gan, &opt, img, perm, 0, 1, 0);

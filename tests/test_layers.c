@@ -84,25 +84,63 @@ static void test_batchnorm(void **state) {
         }
 }
 
-static void test_bce(void **state) {
+static void test_losses(void **state) {
     (void)state;
-    double l[9] = {-40, -3, -0.5, 0, 0.25, 1, 4, 12, 45}, dl[9];
-    for (int t = 0; t <= 1; t++) {
-        double loss = bce_ref(dl, l, 9, t, 1.0 / 9); /* the gradient of the mean */
+    /* no logit at a hinge kink (+-1), where the derivative does not exist */
+    double l[9] = {-40, -3, -0.5, 0, 0.25, 1.5, 4, 12, 45}, dl[9];
+    const struct { gancl_loss_kind kind; double y; } cases[] = {
+        {GANCL_LOSS_KIND_BCE, 0}, {GANCL_LOSS_KIND_BCE, 1}, {GANCL_LOSS_KIND_LINEAR, -1},
+        {GANCL_LOSS_KIND_LINEAR, 1}, {GANCL_LOSS_KIND_HINGE, -1}, {GANCL_LOSS_KIND_HINGE, 1}};
+    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+        double loss = gan_loss_ref(dl, l, 9, cases[c].kind, cases[c].y, 1.0 / 9); /* d(mean) */
         assert_true(isfinite(loss));
         for (int i = 0; i < 9; i++) {
             double h = 1e-6, keep = l[i];
             l[i] = keep + h;
-            double up = bce_ref(NULL, l, 9, t, 1.0);
+            double up = gan_loss_ref(NULL, l, 9, cases[c].kind, cases[c].y, 1.0);
             l[i] = keep - h;
-            double down = bce_ref(NULL, l, 9, t, 1.0);
+            double down = gan_loss_ref(NULL, l, 9, cases[c].kind, cases[c].y, 1.0);
             l[i] = keep;
             expect_close("dlogit", (size_t)i, dl[i], (up - down) / (2 * h));
         }
     }
-    /* a value against the textbook formula: BCE(0, target 1) = log 2 */
-    double zero = 0;
-    assert_true(fabs(bce_ref(NULL, &zero, 1, 1, 1) - log(2.0)) < 1e-15);
+    /* values against the textbook formulas */
+    double zero = 0, two = 2;
+    assert_true(fabs(gan_loss_ref(NULL, &zero, 1, GANCL_LOSS_KIND_BCE, 1, 1) - log(2.0)) < 1e-15);
+    assert_true(gan_loss_ref(NULL, &two, 1, GANCL_LOSS_KIND_HINGE, -1, 1) == 0);  /* max(0, 1 - 2) */
+    assert_true(gan_loss_ref(NULL, &two, 1, GANCL_LOSS_KIND_HINGE, 1, 1) == 3);   /* max(0, 1 + 2) */
+    assert_true(gan_loss_ref(NULL, &two, 1, GANCL_LOSS_KIND_LINEAR, -1, 1) == -2);
+}
+
+static void test_gp_direction(void **state) {
+    (void)state;
+    /* u = dGP/dg by finite differences of GP(g) = lambda mean (||g_b|| - 1)^2 */
+    enum { GB = 3, GI = 4 };
+    uint64_t rng = 31;
+    double g[GB * GI], u[GB * GI];
+    randomize(g, GB * GI, &rng, -1, 1);
+    memcpy(u, g, sizeof g);
+    gp_direction_ref(u, GB, GI, 10.0);
+    for (int i = 0; i < GB * GI; i++) {
+        double h = 1e-6, keep = g[i], tmp[GB * GI];
+        g[i] = keep + h;
+        memcpy(tmp, g, sizeof g);
+        double up = gp_direction_ref(tmp, GB, GI, 10.0);
+        g[i] = keep - h;
+        memcpy(tmp, g, sizeof g);
+        double down = gp_direction_ref(tmp, GB, GI, 10.0);
+        g[i] = keep;
+        expect_close("dGP/dg", (size_t)i, u[i], (up - down) / (2 * h));
+    }
+}
+
+static void test_rmsprop_step(void **state) {
+    (void)state;
+    double p[1] = {1.0}, g[1] = {0.5}, v[1] = {0.0};
+    rmsprop_ref(p, g, v, 1, 0.01, 0.99, 0.0);
+    /* v = 0.01 * 0.25, step = lr * g / sqrt(v) = 0.01 * 0.5 / 0.05 = 0.1 */
+    assert_true(fabs(v[0] - 0.0025) < 1e-15);
+    assert_true(fabs(p[0] - 0.9) < 1e-12);
 }
 
 static void test_philox_known_answer(void **state) {
@@ -152,7 +190,8 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_linear_leaky), cmocka_unit_test(test_linear_tanh),
         cmocka_unit_test(test_linear_none),  cmocka_unit_test(test_batchnorm),
-        cmocka_unit_test(test_bce),          cmocka_unit_test(test_philox_known_answer),
+        cmocka_unit_test(test_losses), cmocka_unit_test(test_gp_direction),
+        cmocka_unit_test(test_rmsprop_step),          cmocka_unit_test(test_philox_known_answer),
         cmocka_unit_test(test_randn_moments), cmocka_unit_test(test_adam_first_step),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

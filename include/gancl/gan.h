@@ -46,13 +46,37 @@ typedef struct {
     size_t size; /* P: parameters in total */
 } gancl_param_table;
 
-/* Slots of the device accumulator of logged statistics. */
-enum { GANCL_ACC_D_LOSS, GANCL_ACC_G_LOSS, GANCL_ACC_D_REAL, GANCL_ACC_D_FAKE, GANCL_ACC_N };
+/* Slots of the device accumulator of logged statistics: sums over the D steps (D loss, mean D
+ * output on real and fake images, gradient penalty) and over the G steps (G loss). */
+enum { GANCL_ACC_D_LOSS, GANCL_ACC_G_LOSS, GANCL_ACC_D_REAL, GANCL_ACC_D_FAKE, GANCL_ACC_GP, GANCL_ACC_N };
+
+typedef enum { GANCL_LOSS_BCE, GANCL_LOSS_WGAN, GANCL_LOSS_WGAN_GP, GANCL_LOSS_HINGE } gancl_loss;
+typedef enum { GANCL_OPT_ADAM, GANCL_OPT_RMSPROP } gancl_optimizer;
+
+/* How a training iteration optimises. */
+typedef struct gancl_step_config {
+    gancl_loss loss;
+    gancl_optimizer optimizer;
+    float lr_g, lr_d;
+    float beta1, beta2, eps; /* Adam */
+    float alpha;             /* RMSprop's smoothing constant (0.99) */
+    float clip;              /* wgan: the critic's parameters are clamped to +-clip after its step */
+    float gp_weight;         /* wgan-gp: lambda */
+    int n_critic;            /* D (critic) steps per G step */
+} gancl_step_config;
+
+/* The defaults of each loss: bce and hinge: Adam 2e-4, betas (0.5, 0.999), 1 D step per G step;
+ * wgan: RMSprop 5e-5, clip 0.01, 5 critic steps; wgan-gp: Adam 1e-4, betas (0.5, 0.9),
+ * lambda 10, 5 critic steps. */
+gancl_step_config gancl_step_defaults(gancl_loss loss);
+const char *gancl_loss_name(gancl_loss loss);
+const char *gancl_optimizer_name(gancl_optimizer opt);
 
 typedef struct gancl_gan {
     const gancl_runtime *rt;
     gancl_gan_dims dims;
     int batch;     /* B: training batch */
+    int d_rows;    /* rows of D's activations: 2B, or 3B with the gradient penalty (interpolates) */
     int g_rows;    /* rows of G's activations: max(B, generation chunk) */
     gancl_param_table g, d;
     gancl_param_table g_running; /* BatchNorm running mean/var, in `running` */
@@ -69,18 +93,21 @@ typedef struct gancl_gan {
     size_t g_saved[3]; /* batch mean, invstd [2 * g_hidden[i]] */
     size_t g_out;      /* generated images when not training [g_rows, image] */
     size_t g_d[3];     /* G's activation gradients [B, g_hidden[i]] */
-    size_t d_x;        /* D's input [2B, image]: real rows then fake rows */
-    size_t d_h[2];     /* D's hidden outputs [2B, d_hidden[i]] */
-    size_t d_logit;    /* [2B] */
-    size_t d_dx;       /* D's input gradient for the fakes [B, image] */
-    size_t d_dh[2];    /* [2B, d_hidden[i]] */
-    size_t d_dlogit;   /* [2B] */
+    size_t d_x;        /* D's input [d_rows, image]: real rows, fake rows, (interpolates) */
+    size_t d_h[2];     /* D's hidden outputs [d_rows, d_hidden[i]] */
+    size_t d_logit;    /* [d_rows] */
+    size_t d_dx;       /* D's input gradient for the fakes or interpolates [B, image] */
+    size_t d_dh[2];    /* [d_rows, d_hidden[i]] */
+    size_t d_dlogit;   /* [d_rows] */
+    size_t d_tan[2];   /* gradient penalty: tangents, then their gradients [B, d_hidden[i]] */
+    size_t gp_sq;      /* gradient penalty: (||grad|| - 1)^2 per sample [B] */
     size_t acts_size;
 } gancl_gan;
 
-/* Allocates everything for training batch B (generation up to g_rows rows at once). */
+/* Allocates everything for training batch B (generation up to g_rows rows at once); `gp`
+ * adds room for the gradient penalty. */
 void gancl_gan_init(gancl_gan *gan, const gancl_runtime *rt, gancl_gan_dims dims, int batch,
-                    int g_rows);
+                    int g_rows, int gp);
 void gancl_gan_free(gancl_gan *gan);
 /* Bytes of device memory the model's buffers take. */
 size_t gancl_gan_device_bytes(const gancl_gan *gan);
@@ -103,13 +130,21 @@ void gan_discriminator_forward(gancl_gan *gan, int row0, int n);
  * the input gradient into d_dx (rows must then be the fakes) when `dinput`. */
 void gan_discriminator_backward(gancl_gan *gan, int row0, int n, int dweights, int dinput);
 
-typedef struct gancl_adam_config {
-    float lr_g, lr_d, beta1, beta2, eps;
-} gancl_adam_config;
+/* The gradient penalty's gradient with respect to D's parameters, added to D's gradients:
+ * from u = dGP/dg in d_dx and D's forward pass on the interpolates (rows [row0, row0 + B)).
+ * D is piecewise linear in its input (LeakyReLU), so d/dtheta <u, grad_x D> is a forward pass
+ * of the tangent u through D without biases, masked like the primal pass, then the backward
+ * pass of that linear chain: the exact double backpropagation. */
+void gan_discriminator_gp_backward(gancl_gan *gan, int row0);
 
-/* One iteration, PyTorch-GAN order, on the noise in z (rows [0, B)) and the real batch in
- * d_x rows [0, B): G step on BCE(D(G(z)), 1), then D step on (BCE(D(x), 1) + BCE(D(G(z)), 0))/2
- * reusing D's forward pass. Only enqueues work; adds to `acc`. */
-void gancl_gan_step(gancl_gan *gan, const gancl_adam_config *opt);
+/* Losses with one D step per G step (bce, hinge), PyTorch-GAN order, on the noise in z
+ * (rows [0, B)) and the real batch in d_x rows [0, B): the G step, then the D step reusing D's
+ * forward pass. Only enqueues work; adds to `acc`. */
+void gancl_gan_step(gancl_gan *gan, const gancl_step_config *cfg);
+/* One D (critic) step on the real batch in d_x rows [0, B) and fakes G(z) made here (G in
+ * training mode, as in PyTorch); with the penalty, interpolates from Philox (seed, step). */
+void gancl_gan_critic_step(gancl_gan *gan, const gancl_step_config *cfg, uint64_t seed, long step);
+/* One G step on the noise in z. */
+void gancl_gan_generator_step(gancl_gan *gan, const gancl_step_config *cfg);
 
 #endif

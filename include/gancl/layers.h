@@ -27,6 +27,10 @@ typedef enum { GANCL_ACT_NONE = 0, GANCL_ACT_LEAKY = 1, GANCL_ACT_TANH = 2 } gan
  * weight has PyTorch's nn.Linear layout; bias.mem may be NULL (no bias). */
 void linear_forward(const gancl_runtime *rt, gancl_ptr out, gancl_ptr inp, gancl_ptr weight,
                     gancl_ptr bias, int B, int IN, int OUT, gancl_act act, float slope);
+/* The activation's backward alone: dout[B, N] *= act'(out); dbias[N] += its column sums
+ * (dbias.mem may be NULL). */
+void bias_act_backward(const gancl_runtime *rt, gancl_ptr dout, gancl_ptr out, gancl_ptr dbias,
+                       int B, int N, gancl_act act, float slope);
 /* dout[B, OUT] is overwritten with the gradient before the activation. dinp (written),
  * dweight and dbias (accumulated) may each have mem == NULL to skip them. */
 void linear_backward(const gancl_runtime *rt, gancl_ptr dinp, gancl_ptr dweight, gancl_ptr dbias,
@@ -44,16 +48,31 @@ void batchnorm_forward(const gancl_runtime *rt, gancl_ptr out, gancl_ptr inp, ga
 void batchnorm_backward(const gancl_runtime *rt, gancl_ptr dinp, gancl_ptr dgb, gancl_ptr dout,
                         gancl_ptr inp, gancl_ptr gb, gancl_ptr saved, int B, int N);
 
-/* ---- binary cross-entropy on logits against a constant target ----
- * dlogit[n] = (sigmoid(logit) - target) * grad_scale; acc[loss_slot] += weight * mean loss,
- * acc[prob_slot] += mean sigmoid (prob_slot < 0: not recorded). */
-void bce_forward_backward(const gancl_runtime *rt, gancl_ptr dlogit, gancl_ptr logit, int n,
-                          float target, float grad_scale, cl_mem acc, int loss_slot,
-                          float weight, int prob_slot);
+/* ---- the GAN losses on D's outputs (cl/loss.cl) ----
+ * BCE (on logits, target y), LINEAR (y * l: the Wasserstein losses), HINGE (max(0, 1 + y l)).
+ * dlogit[n] = dloss/dl * grad_scale; acc[loss_slot] += weight * mean loss, acc[stat_slot] +=
+ * mean D output (sigmoid for BCE, raw score otherwise); a slot < 0 is not recorded. */
+typedef enum { GANCL_LOSS_KIND_BCE = 0, GANCL_LOSS_KIND_LINEAR = 1, GANCL_LOSS_KIND_HINGE = 2 } gancl_loss_kind;
+void gan_loss_forward_backward(const gancl_runtime *rt, gancl_ptr dlogit, gancl_ptr logit, int n,
+                               gancl_loss_kind kind, float y, float grad_scale, cl_mem acc,
+                               int loss_slot, float weight, int stat_slot);
 
-/* ---- Adam over buf = params[n] | grads[n] | m[n] | v[n]; t = step number from 1 ---- */
+/* ---- optimisers over buf = params[n] | grads[n] | m[n] | v[n] (cl/optim.cl) ----
+ * Adam with step number t from 1; RMSprop keeps its square average in v; clip clamps the
+ * parameters to [-c, c]. */
 void adam_update(const gancl_runtime *rt, cl_mem buf, size_t n, float lr, float beta1,
                  float beta2, float eps, long t);
+void rmsprop_update(const gancl_runtime *rt, cl_mem buf, size_t n, float lr, float alpha, float eps);
+void clip_params(const gancl_runtime *rt, cl_mem buf, size_t n, float c);
+
+/* ---- WGAN-GP pieces (cl/gp.cl) ----
+ * xhat[B, I] = eps_b real + (1 - eps_b) fake, eps_b ~ U(0,1) from Philox (k0, k1; c1, c2).
+ * gp_direction turns g[B, I] = grad_x D(xhat) into dGP/dg and sq[B] into (||g_b|| - 1)^2;
+ * gp_sum adds lambda * mean(sq) to acc[slot]. */
+void gp_interpolate(const gancl_runtime *rt, gancl_ptr xhat, gancl_ptr real, gancl_ptr fake,
+                    int B, int I, uint32_t k0, uint32_t k1, uint32_t c1, uint32_t c2);
+void gp_direction(const gancl_runtime *rt, gancl_ptr g, gancl_ptr sq, int B, int I, float lambda);
+void gp_sum(const gancl_runtime *rt, cl_mem acc, int slot, gancl_ptr sq, int B, float lambda);
 
 /* ---- random normals: out[n] from Philox4x32-10 under key (k0, k1), stream (c1, c2) ---- */
 void randn_fill(const gancl_runtime *rt, gancl_ptr out, size_t n, uint32_t k0, uint32_t k1,
@@ -74,9 +93,15 @@ void batchnorm_forward_ref(double *out, double *saved, double *running, const do
                            int training);
 void batchnorm_backward_ref(double *dinp, double *dgb, const double *dout, const double *inp,
                             const double *gb, const double *saved, int B, int N);
-double bce_ref(double *dlogit, const double *logit, int n, double target, double grad_scale);
+double gan_loss_ref(double *dlogit, const double *logit, int n, gancl_loss_kind kind, double y,
+                    double grad_scale);
 void adam_ref(double *p, const double *g, double *m, double *v, size_t n, double lr,
               double beta1, double beta2, double eps, long t);
+void rmsprop_ref(double *p, const double *g, double *v, size_t n, double lr, double alpha, double eps);
+/* eps_b of gp_interpolate for row b. */
+double gp_eps_ref(int b, uint32_t k0, uint32_t k1, uint32_t c1, uint32_t c2);
+/* u (in place over g) and the penalty value lambda * mean (||g_b|| - 1)^2 */
+double gp_direction_ref(double *g, int B, int I, double lambda);
 void philox4x32_10_ref(const uint32_t ctr[4], const uint32_t key[2], uint32_t out[4]);
 void randn_ref(float *out, size_t n, uint32_t k0, uint32_t k1, uint32_t c1, uint32_t c2);
 

@@ -8,7 +8,10 @@
 typedef struct {
     int epoch;       /* 1-based epoch the step belongs to */
     long step;       /* global iteration count after the logged interval */
-    double d_loss, g_loss, d_real, d_fake; /* means over the interval */
+    double d_loss, g_loss, d_real, d_fake; /* means over the interval (D's output: a probability
+                                              for bce, the raw score otherwise) */
+    double w_estimate; /* d_real - d_fake: the critic's Wasserstein estimate for wgan losses */
+    double gp;         /* the gradient penalty's mean (wgan-gp; else 0) */
     double img_per_s, elapsed_s;
 } gancl_metric_row;
 
@@ -23,7 +26,9 @@ void gancl_metrics_free(gancl_metrics *m);
  * a missing file is no error, a malformed line is. */
 int gancl_metrics_load(gancl_metrics *m, const char *path, long max_step, char *err);
 int gancl_metrics_write_csv(const gancl_metrics *m, const char *path, char *err);
-/* Two panels over steps: D and G loss; D(x) and D(G(z)). Readable in any browser. */
-int gancl_metrics_write_svg(const gancl_metrics *m, const char *path, const char *title, char *err);
+/* Two panels over steps: D and G loss; D(x) and D(G(z)) (as probabilities in [0, 1] when
+ * `probabilities`, else raw scores with the Wasserstein estimate). Readable in any browser. */
+int gancl_metrics_write_svg(const gancl_metrics *m, const char *path, const char *title,
+                            int probabilities, char *err);
 
 #endif

@@ -5,13 +5,14 @@
 #define GANCL_TRAIN_H
 
 #include "gancl/device.h"
+#include "gancl/gan.h"
 #include "gancl/mnist.h"
 
 #include <stdint.h>
 
 typedef struct {
     int latent, batch;
-    float lr, beta1, beta2;
+    gancl_step_config step; /* loss, optimiser and their settings */
     uint64_t seed;
     int epochs;          /* total epochs to reach (counting resumed ones) */
     long steps;          /* total iterations to reach; 0 = no limit */
@@ -22,11 +23,12 @@ typedef struct {
     const char *resume;  /* checkpoint to continue from, or NULL */
     char out_dir[4096];  /* "" = runs/YYYYmmdd-HHMMSS, or the checkpoint's directory on resume */
     /* flags given on the command line, which a resumed checkpoint must not contradict */
-    int set_latent, set_batch, set_lr, set_beta1, set_beta2, set_seed;
+    int set_latent, set_batch, set_lr, set_beta1, set_beta2, set_seed, set_loss, set_optimizer,
+        set_n_critic, set_clip, set_gp_weight;
 } gancl_train_config;
 
-/* Defaults: latent 100, batch 64, lr 2e-4, betas (0.5, 0.999), seed 1, 30 epochs,
- * samples and checkpoints every epoch, losses read every 50 iterations. */
+/* Defaults: latent 100, batch 64, the bce loss with its settings (gancl_step_defaults), seed 1,
+ * 30 epochs, samples and checkpoints every epoch, losses read every 50 iterations. */
 gancl_train_config gancl_train_defaults(void);
 
 /* Trains on `train` (the 28x28 training split). Returns the process exit status:
@@ -34,11 +36,12 @@ gancl_train_config gancl_train_defaults(void);
 int gancl_train(const gancl_runtime *rt, gancl_train_config *cfg, const gancl_dataset *train);
 
 /* One training iteration as training runs it: noise for `step` from `seed` into z, the batch
- * at perm[perm_off ..] gathered from `images` into D's real rows, then gancl_gan_step. */
-struct gancl_gan;
-struct gancl_adam_config;
-void gancl_train_iteration(struct gancl_gan *gan, const struct gancl_adam_config *opt,
-                           cl_mem images, cl_mem perm, size_t perm_off, uint64_t seed, long step);
+ * at perm[perm_off ..] gathered from `images` into D's real rows, then a G and a D step
+ * (gancl_gan_step), or a critic step and, every n_critic-th step, a G step on fresh noise. */
+void gancl_train_iteration(gancl_gan *gan, const gancl_step_config *cfg, cl_mem images,
+                           cl_mem perm, size_t perm_off, uint64_t seed, long step);
+/* G steps among iterations [from, to) with n_critic D steps per G step. */
+long gancl_g_steps_between(long from, long to, int n_critic);
 
 /* `gan-cl bench`: the MLP GAN on random data at batch B; after a warm-up, `iters` iterations
  * in 5 timed groups; prints the median ms/iteration and img/s (and the profile when the

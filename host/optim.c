@@ -1,4 +1,5 @@
-/* adam.c: the Adam optimiser, one launch per network over its flat buffer (cl/adam.cl). */
+/* optim.c: the optimisers (Adam, RMSprop) and weight clipping, one launch per network over its
+ * flat buffer (cl/optim.cl), and their C references. */
 #include "gancl/layers.h"
 
 #include <math.h>
@@ -18,5 +19,22 @@ void adam_ref(double *p, const double *g, double *m, double *v, size_t n, double
         m[i] = beta1 * m[i] + (1 - beta1) * g[i];
         v[i] = beta2 * v[i] + (1 - beta2) * g[i] * g[i];
         p[i] -= (lr / bc1) * m[i] / (sqrt(v[i]) / sqrt(bc2) + eps);
+    }
+}
+
+void rmsprop_update(const gancl_runtime *rt, cl_mem buf, size_t n, float lr, float alpha, float eps) {
+    cl_kernel k = gancl_kernel(rt, "rmsprop");
+    GANCL_LAUNCH_1D(rt, k, n, GANCL_A(buf), GANCL_V(cl_uint, n), GANCL_A(lr), GANCL_A(alpha), GANCL_A(eps));
+}
+
+void clip_params(const gancl_runtime *rt, cl_mem buf, size_t n, float c) {
+    cl_kernel k = gancl_kernel(rt, "clip_params");
+    GANCL_LAUNCH_1D(rt, k, n, GANCL_A(buf), GANCL_V(cl_uint, n), GANCL_A(c));
+}
+
+void rmsprop_ref(double *p, const double *g, double *v, size_t n, double lr, double alpha, double eps) {
+    for (size_t i = 0; i < n; i++) {
+        v[i] = alpha * v[i] + (1 - alpha) * g[i] * g[i];
+        p[i] -= lr * g[i] / (sqrt(v[i]) + eps);
     }
 }

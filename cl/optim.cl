@@ -1,0 +1,35 @@
+/* optim.cl: optimiser steps over a network's whole parameter buffer, laid out as
+ * params[n] | grads[n] | m[n] | v[n], one launch per network, and weight clipping. */
+
+/* Adam; bc1 = 1 - beta1^t, bc2 = 1 - beta2^t for step t. Arranged as PyTorch does:
+ * p -= (lr / bc1) * m / (sqrt(v) / sqrt(bc2) + eps). */
+__kernel void adam(__global float *buf, const uint n, const float lr, const float beta1,
+                   const float beta2, const float eps, const float bc1, const float bc2) {
+    const uint i = get_global_id(0);
+    if (i >= n) return;
+    const float g = buf[n + i];
+    const float m = beta1 * buf[2 * n + i] + (1.0f - beta1) * g;
+    const float v = beta2 * buf[3 * n + i] + (1.0f - beta2) * g * g;
+    buf[2 * n + i] = m;
+    buf[3 * n + i] = v;
+    buf[i] -= (lr / bc1) * m / (sqrt(v) / sqrt(bc2) + eps);
+}
+
+/* RMSprop as PyTorch's (no momentum, not centred): v = alpha v + (1 - alpha) g^2,
+ * p -= lr g / (sqrt(v) + eps). The square average lives in v; m is unused. */
+__kernel void rmsprop(__global float *buf, const uint n, const float lr, const float alpha,
+                      const float eps) {
+    const uint i = get_global_id(0);
+    if (i >= n) return;
+    const float g = buf[n + i];
+    const float v = alpha * buf[3 * n + i] + (1.0f - alpha) * g * g;
+    buf[3 * n + i] = v;
+    buf[i] -= lr * g / (sqrt(v) + eps);
+}
+
+/* Clamps the n parameters to [-c, c] (the original WGAN's critic constraint). */
+__kernel void clip_params(__global float *buf, const uint n, const float c) {
+    const uint i = get_global_id(0);
+    if (i >= n) return;
+    buf[i] = clamp(buf[i], -c, c);
+}
