@@ -26,7 +26,7 @@ static const char USAGE[] =
     "usage: gan-cl [options]                 train the GAN (the main job)\n"
     "       gan-cl generate --checkpoint FILE --out FILE [--count N] [--seed S] [--format png|idx]\n"
     "       gan-cl download [--data DIR]     fetch and verify MNIST, report what is there\n"
-    "       gan-cl bench [--batch-size B] [--iters N] [--profile]   time training iterations\n"
+    "       gan-cl bench [--batch-size B] [--iters N] [--loss L] [--profile]   time iterations\n"
     "       gan-cl tune [--batch-size B]     tune CLBlast's GEMM for this device (about a minute)\n"
     "       gan-cl --list-devices | --self-test | --version | --help\n"
     "\n"
@@ -115,7 +115,7 @@ static const struct {
     int cmds;
 } OPTIONS[] = {
     {"--model", 1, CMD_TRAIN | CMD_BENCH}, {"--profile", 0, CMD_TRAIN | CMD_BENCH},
-    {"--iters", 1, CMD_BENCH}, {"--loss", 1, CMD_TRAIN}, {"--optimizer", 1, CMD_TRAIN},
+    {"--iters", 1, CMD_BENCH}, {"--loss", 1, CMD_TRAIN | CMD_BENCH}, {"--optimizer", 1, CMD_TRAIN},
     {"--n-critic", 1, CMD_TRAIN}, {"--clip", 1, CMD_TRAIN}, {"--gp-weight", 1, CMD_TRAIN},
     {"--epochs", 1, CMD_TRAIN}, {"--steps", 1, CMD_TRAIN}, {"--batch-size", 1, CMD_TRAIN | CMD_BENCH | CMD_TUNE},
     {"--latent-dim", 1, CMD_TRAIN}, {"--lr", 1, CMD_TRAIN}, {"--beta1", 1, CMD_TRAIN},
@@ -439,9 +439,13 @@ static int cmd_train(const cli *c) {
 static int cmd_bench(const cli *c) {
     int batch = (int)int_arg(c, "--batch-size", 64, 1, 4096);
     int iters = (int)int_arg(c, "--iters", 50, 1, 1000000);
+    const char *loss = opt(c, "--loss");
+    gancl_loss l = GANCL_LOSS_BCE;
+    for (int i = 0; loss && i < 4; i++)
+        if (!strcmp(loss, gancl_loss_name((gancl_loss)i))) l = (gancl_loss)i;
     gancl_runtime rt;
     open_runtime(c, &rt);
-    int status = gancl_bench(&rt, batch, iters);
+    int status = gancl_bench(&rt, batch, iters, l);
     gancl_runtime_free(&rt);
     return status;
 }

@@ -126,6 +126,12 @@ static void test_determinism_and_resume(void **state) {
     loss_columns(at("C/metrics.csv"), la, sizeof la);
     loss_columns(at("D/metrics.csv"), lb, sizeof lb);
     assert_string_equal(la, lb);
+    /* wgan-gp: stopped inside a cycle of 5 critic steps, resumed, equal to one run */
+    assert_int_equal(TRAIN("--loss", "wgan-gp", "--epochs", "2", "--out", at("W1")), 0);
+    assert_int_equal(TRAIN("--loss", "wgan-gp", "--steps", "7", "--out", at("W2")), 0);
+    assert_int_equal(run_gan(NULL, "--data", data, "--offline", "--quiet", "--epochs", "2", "--resume",
+                             at("W2/checkpoint.safetensors"), NULL), 0);
+    assert_same_file(at("W1/checkpoint.safetensors"), at("W2/checkpoint.safetensors"));
     /* the run directory has its outputs and no temporary files */
     const char *expect[] = {"C/samples/epoch_001.png", "C/samples/epoch_002.png", "C/metrics.csv",
                             "C/losses.svg", "C/config.json", "C/checkpoint.safetensors"};
@@ -233,6 +239,12 @@ static void test_bad_flags(void **state) {
         {2, "generate needs --checkpoint", {"generate", "--out", "y.png"}},
         {2, "given twice", {"--seed", "1", "--seed", "2"}},
         {2, "takes no value", {"--offline=yes"}},
+        {2, "expected bce, wgan, wgan-gp or hinge", {"--loss", "lsgan"}},
+        {2, "expected adam or rmsprop", {"--optimizer", "sgd"}},
+        {2, "--clip applies only to --loss wgan", {"--clip", "0.1"}},
+        {2, "--gp-weight applies only to --loss wgan-gp", {"--loss", "wgan", "--gp-weight", "5"}},
+        {2, "apply only to --optimizer adam", {"--loss", "wgan", "--beta1", "0.5"}},
+        {2, "must be between 1 and 100", {"--n-critic", "0"}},
         {1, "no such file", {"--resume", "/nonexistent/checkpoint.safetensors"}},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {

@@ -43,10 +43,10 @@ void gancl_train_iteration(gancl_gan *gan, const gancl_step_config *cfg, cl_mem 
 /* G steps among iterations [from, to) with n_critic D steps per G step. */
 long gancl_g_steps_between(long from, long to, int n_critic);
 
-/* `gan-cl bench`: the MLP GAN on random data at batch B; after a warm-up, `iters` iterations
- * in 5 timed groups; prints the median ms/iteration and img/s (and the profile when the
- * runtime has a profiler). Returns the exit status. */
-int gancl_bench(const gancl_runtime *rt, int batch, int iters);
+/* `gan-cl bench`: the MLP GAN with `loss` (and its default settings) on random data at batch
+ * B; after a warm-up, `iters` iterations in 5 timed groups; prints the median ms/iteration and
+ * img/s (and the profile when the runtime has a profiler). Returns the exit status. */
+int gancl_bench(const gancl_runtime *rt, int batch, int iters, gancl_loss loss);
 
 typedef enum { GANCL_FORMAT_PNG, GANCL_FORMAT_IDX } gancl_image_format;
 
