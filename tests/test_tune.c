@@ -71,15 +71,12 @@ static void test_tune_apply_and_reject(void **state) {
 
 static int setup(void **state) {
     (void)state;
-    make_temp_dir(cache_root, sizeof cache_root);
-    setenv("XDG_CACHE_HOME", cache_root, 1);
-    return open_test_runtime(&rt, &device, GANCL_GEMM_CLBLAST);
+    return open_test_runtime_fresh_cache(&rt, &device, cache_root, sizeof cache_root);
 }
 
 static int teardown(void **state) {
     (void)state;
-    gancl_runtime_free(&rt);
-    remove_tree(cache_root);
+    close_test_runtime_fresh_cache(&rt, cache_root);
     return 0;
 }
 

@@ -130,6 +130,18 @@ static inline int open_test_runtime(gancl_runtime *rt, gancl_device_info *dev, g
     gancl_runtime_init(rt, dev, gemm);
     return 0;
 }
+
+/* The same with gan-cl's caches (XDG_CACHE_HOME) in a fresh directory, and its undoing. */
+static inline int open_test_runtime_fresh_cache(gancl_runtime *rt, gancl_device_info *dev, char *root, size_t len) {
+    make_temp_dir(root, len);
+    setenv("XDG_CACHE_HOME", root, 1);
+    return open_test_runtime(rt, dev, GANCL_GEMM_CLBLAST);
+}
+
+static inline void close_test_runtime_fresh_cache(gancl_runtime *rt, const char *root) {
+    gancl_runtime_free(rt);
+    remove_tree(root);
+}
 #endif
 
 #endif
