@@ -171,11 +171,15 @@ void gancl_runtime_init(gancl_runtime *rt, const gancl_device_info *dev, gancl_g
      * the matmul tile is 16x16 where a 256-item group fits, else 8x8. */
     rt->wg_size = dev->max_work_group < 256 ? dev->max_work_group : 256;
     rt->matmul_tile = dev->max_work_group >= 256 ? 16 : 8;
+    rt->gemm_scratch = calloc(1, sizeof *rt->gemm_scratch);
+    if (!rt->gemm_scratch) gancl_die("out of host memory");
     gancl_program_build(rt);
 }
 
 void gancl_runtime_free(gancl_runtime *rt) {
     gancl_profiler_free(rt);
+    if (rt->gemm_scratch && rt->gemm_scratch->mem) clReleaseMemObject(rt->gemm_scratch->mem);
+    free(rt->gemm_scratch);
     for (int i = 0; i < rt->n_kernels; i++) clReleaseKernel(rt->kernels[i].kernel);
     free(rt->kernels);
     if (rt->program) clReleaseProgram(rt->program);

@@ -31,11 +31,23 @@ void gancl_gemm(const gancl_runtime *rt, gancl_gemm_backend backend, int ta, int
         return;
     }
     cl_command_queue q = rt->queue;
+    const CLBlastTranspose at = ta ? CLBlastTransposeYes : CLBlastTransposeNo;
+    const CLBlastTranspose bt = tb ? CLBlastTransposeYes : CLBlastTransposeNo;
+    const size_t lda = ta ? M : K, ldb = tb ? K : N;
+    // CLBlast's indirect path pads and transposes into a temporary buffer; allocating one per
+    // call made the allocator hold on to 1.5 GB on PoCL, so one buffer is kept and grown
+    size_t need = 0;
+    CLBLAST_CHECK(CLBlastSGemmTempBufferSize(CLBlastLayoutRowMajor, at, bt, M, N, K, a_off, lda, b_off,
+                                             ldb, c_off, N, &q, &need));
+    struct gancl_scratch *s = rt->gemm_scratch;
+    if (!s->mem || need > s->bytes) {
+        if (s->mem) clReleaseMemObject(s->mem); /* kept alive by OpenCL until queued GEMMs finish */
+        s->bytes = need > s->bytes * 2 ? need : s->bytes * 2;
+        s->mem = gancl_buffer(rt, s->bytes ? s->bytes : 4);
+    }
     cl_event begin = gancl_prof_span_begin(rt);
-    CLBLAST_CHECK(CLBlastSgemm(CLBlastLayoutRowMajor, ta ? CLBlastTransposeYes : CLBlastTransposeNo,
-                               tb ? CLBlastTransposeYes : CLBlastTransposeNo, M, N, K, alpha, A,
-                               a_off, ta ? M : K, B, b_off, tb ? K : N, beta, C, c_off, N, &q,
-                               NULL));
+    CLBLAST_CHECK(CLBlastSgemmWithTempBuffer(CLBlastLayoutRowMajor, at, bt, M, N, K, alpha, A, a_off,
+                                             lda, B, b_off, ldb, beta, C, c_off, N, &q, NULL, s->mem));
     gancl_prof_span_end(rt, begin, "gemm clblast", 2.0 * M * N * K);
 }
 

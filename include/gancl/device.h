@@ -54,6 +54,12 @@ typedef struct {
 struct gancl_profiler;  /* profile.h */
 struct gancl_shape_log; /* tune.h */
 
+/* A device buffer that grows on demand (CLBlast's temporary buffer). */
+struct gancl_scratch {
+    cl_mem mem;
+    size_t bytes;
+};
+
 typedef struct {
     gancl_device_info dev;
     cl_context context;
@@ -68,6 +74,7 @@ typedef struct {
     char cache_path[4096]; /* cache entry used ("" when the cache is off) */
     struct gancl_profiler *prof; /* NULL unless profiling */
     struct gancl_shape_log *shape_log; /* when set, gancl_gemm records the shapes it runs */
+    struct gancl_scratch *gemm_scratch; /* CLBlast's temporary buffer, kept between calls */
 } gancl_runtime;
 
 /* Creates the context and queue on `dev` and builds (or loads from cache) all kernels.
