@@ -1,21 +1,47 @@
-/* batchnorm.cl: BatchNorm over the batch dimension, per feature (BatchNorm1d).
+/* batchnorm.cl: BatchNorm over the batch dimension, per feature (BatchNorm1d), optionally fused
+ * with the bias and activation that come before it (Linear -> bias -> LeakyReLU -> BatchNorm in
+ * the generator), so a hidden layer is one GEMM and one of these kernels each way.
  * Dimensions: B rows, N features, row-major [B, N]. gb holds gamma[N] then beta[N]; saved holds
  * the batch mean[N] then 1/sqrt(var + eps)[N] for the backward pass; running holds the running
- * mean[N] then the running variance[N] (unbiased, as PyTorch keeps it).
- * One work item per feature, looping over the batch. */
+ * mean[N] then the running variance[N] (unbiased, as PyTorch keeps it). act: 0 none, 1 leaky
+ * (slope), 2 tanh, as in activation.cl. One work item per feature, looping over the batch. */
 
-__kernel void batchnorm_forward(__global float *y, const uint y_off, __global const float *x,
-                                const uint x_off, __global const float *gb, const uint gb_off,
+float act_apply(const int act, const float v, const float slope) {
+    if (act == 1) return v > 0.0f ? v : slope * v;
+    if (act == 2) return tanh(v);
+    return v;
+}
+
+/* The activation's derivative from its output a. */
+float act_grad(const int act, const float a, const float slope) {
+    if (act == 1) return a > 0.0f ? 1.0f : slope;
+    if (act == 2) return 1.0f - a * a;
+    return 1.0f;
+}
+
+/* When has_bias or act: x[B, N] <- act(x + bias) in place (the input the backward pass needs).
+ * Then y = gamma (x - mean) / sqrt(var + eps) + beta with batch (training) or running stats. */
+__kernel void batchnorm_forward(__global float *y, const uint y_off, __global float *x,
+                                const uint x_off, __global const float *bias, const uint b_off,
+                                const int has_bias, __global const float *gb, const uint gb_off,
                                 __global float *saved, const uint saved_off,
                                 __global float *running, const uint running_off, const int B,
                                 const int N, const float eps, const float momentum,
-                                const int training) {
+                                const int training, const int act, const float slope) {
     const int j = get_global_id(0);
     if (j >= N) return;
+    const float bj = has_bias ? bias[b_off + j] : 0.0f;
+    float s = 0.0f;
+    for (int b = 0; b < B; b++) {
+        float v = x[x_off + b * N + j];
+        if (has_bias || act) {
+            v = act_apply(act, v + bj, slope);
+            x[x_off + b * N + j] = v;
+        }
+        s += v;
+    }
     float mean, invstd;
     if (training) {
-        float s = 0.0f;
-        for (int b = 0; b < B; b++) s += x[x_off + b * N + j];
         mean = s / B;
         float ss = 0.0f;
         for (int b = 0; b < B; b++) {
@@ -39,13 +65,16 @@ __kernel void batchnorm_forward(__global float *y, const uint y_off, __global co
         y[y_off + b * N + j] = gamma * (x[x_off + b * N + j] - mean) * invstd + beta;
 }
 
-/* dx[B, N] <- gradient through training-mode BatchNorm (may alias dy);
- * dgb: dgamma[N] += sum(dy * xhat), dbeta[N] += sum(dy). */
+/* dx[B, N] <- the gradient at BatchNorm's input (training mode), times act'(x) when act (the
+ * gradient before the activation); dx may alias dy. dgb: dgamma[N] += sum(dy * xhat),
+ * dbeta[N] += sum(dy); dbias[N] += column sums of dx when has_dbias. x is BatchNorm's input. */
 __kernel void batchnorm_backward(__global float *dx, const uint dx_off, __global const float *dy,
                                  const uint dy_off, __global const float *x, const uint x_off,
                                  __global const float *gb, const uint gb_off, __global float *dgb,
-                                 const uint dgb_off, __global const float *saved,
-                                 const uint saved_off, const int B, const int N) {
+                                 const uint dgb_off, __global float *dbias, const uint db_off,
+                                 const int has_dbias, __global const float *saved,
+                                 const uint saved_off, const int B, const int N, const int act,
+                                 const float slope) {
     const int j = get_global_id(0);
     if (j >= N) return;
     const float mean = saved[saved_off + j], invstd = saved[saved_off + N + j];
@@ -58,8 +87,13 @@ __kernel void batchnorm_backward(__global float *dx, const uint dx_off, __global
     dgb[dgb_off + j] += sdyx;
     dgb[dgb_off + N + j] += sdy;
     const float k = gb[gb_off + j] * invstd / B;
+    float sum = 0.0f;
     for (int b = 0; b < B; b++) {
-        const float xhat = (x[x_off + b * N + j] - mean) * invstd;
-        dx[dx_off + b * N + j] = k * (B * dy[dy_off + b * N + j] - sdy - xhat * sdyx);
+        const float xv = x[x_off + b * N + j];
+        const float xhat = (xv - mean) * invstd;
+        const float d = k * (B * dy[dy_off + b * N + j] - sdy - xhat * sdyx) * act_grad(act, xv, slope);
+        dx[dx_off + b * N + j] = d;
+        sum += d;
     }
+    if (has_dbias) dbias[db_off + j] += sum;
 }

@@ -1,27 +1,49 @@
-/* batchnorm.c: BatchNorm over the batch per feature (cl/batchnorm.cl) and its C reference. */
+/* batchnorm.c: BatchNorm over the batch per feature, fused with the bias and activation before
+ * it (cl/batchnorm.cl), and its C reference. */
 #include "gancl/layers.h"
 
 #include <math.h>
 
-void batchnorm_forward(const gancl_runtime *rt, gancl_ptr out, gancl_ptr inp, gancl_ptr gb,
-                       gancl_ptr saved, gancl_ptr running, int B, int N, float eps,
-                       float momentum, int training) {
+void batchnorm_forward(const gancl_runtime *rt, gancl_ptr out, gancl_ptr inp, gancl_ptr bias,
+                       gancl_ptr gb, gancl_ptr saved, gancl_ptr running, int B, int N, float eps,
+                       float momentum, int training, gancl_act act, float slope) {
     cl_kernel k = gancl_kernel(rt, "batchnorm_forward");
-    GANCL_LAUNCH_1D(rt, k, (size_t)N, GANCL_P(out), GANCL_P(inp), GANCL_P(gb), GANCL_P(saved),
-                    GANCL_P(running), GANCL_A(B), GANCL_A(N), GANCL_A(eps), GANCL_A(momentum),
-                    GANCL_A(training));
+    gancl_ptr b = bias.mem ? bias : gb; /* any valid buffer when there is no bias */
+    GANCL_LAUNCH_1D(rt, k, (size_t)N, GANCL_P(out), GANCL_P(inp), GANCL_P(b),
+                    GANCL_V(cl_int, bias.mem != NULL), GANCL_P(gb), GANCL_P(saved), GANCL_P(running),
+                    GANCL_A(B), GANCL_A(N), GANCL_A(eps), GANCL_A(momentum), GANCL_A(training),
+                    GANCL_V(cl_int, act), GANCL_A(slope));
 }
 
-void batchnorm_backward(const gancl_runtime *rt, gancl_ptr dinp, gancl_ptr dgb, gancl_ptr dout,
-                        gancl_ptr inp, gancl_ptr gb, gancl_ptr saved, int B, int N) {
+void batchnorm_backward(const gancl_runtime *rt, gancl_ptr dinp, gancl_ptr dgb, gancl_ptr dbias,
+                        gancl_ptr dout, gancl_ptr inp, gancl_ptr gb, gancl_ptr saved, int B, int N,
+                        gancl_act act, float slope) {
     cl_kernel k = gancl_kernel(rt, "batchnorm_backward");
+    gancl_ptr db = dbias.mem ? dbias : dgb; /* any valid buffer when there is no dbias */
     GANCL_LAUNCH_1D(rt, k, (size_t)N, GANCL_P(dinp), GANCL_P(dout), GANCL_P(inp), GANCL_P(gb),
-                    GANCL_P(dgb), GANCL_P(saved), GANCL_A(B), GANCL_A(N));
+                    GANCL_P(dgb), GANCL_P(db), GANCL_V(cl_int, dbias.mem != NULL), GANCL_P(saved),
+                    GANCL_A(B), GANCL_A(N), GANCL_V(cl_int, act), GANCL_A(slope));
 }
 
-void batchnorm_forward_ref(double *out, double *saved, double *running, const double *inp,
-                           const double *gb, int B, int N, double eps, double momentum,
-                           int training) {
+static double act_apply(gancl_act act, double v, double slope) {
+    if (act == GANCL_ACT_LEAKY) return v > 0 ? v : slope * v;
+    if (act == GANCL_ACT_TANH) return tanh(v);
+    return v;
+}
+
+static double act_grad(gancl_act act, double a, double slope) {
+    if (act == GANCL_ACT_LEAKY) return a > 0 ? 1.0 : slope;
+    if (act == GANCL_ACT_TANH) return 1.0 - a * a;
+    return 1.0;
+}
+
+void batchnorm_forward_ref(double *out, double *saved, double *running, double *inp,
+                           const double *bias, const double *gb, int B, int N, double eps,
+                           double momentum, int training, gancl_act act, double slope) {
+    if (bias || act != GANCL_ACT_NONE)
+        for (int b = 0; b < B; b++)
+            for (int j = 0; j < N; j++)
+                inp[b * N + j] = act_apply(act, inp[b * N + j] + (bias ? bias[j] : 0), slope);
     for (int j = 0; j < N; j++) {
         double mean, invstd;
         if (training) {
@@ -43,8 +65,9 @@ void batchnorm_forward_ref(double *out, double *saved, double *running, const do
     }
 }
 
-void batchnorm_backward_ref(double *dinp, double *dgb, const double *dout, const double *inp,
-                            const double *gb, const double *saved, int B, int N) {
+void batchnorm_backward_ref(double *dinp, double *dgb, double *dbias, const double *dout,
+                            const double *inp, const double *gb, const double *saved, int B, int N,
+                            gancl_act act, double slope) {
     for (int j = 0; j < N; j++) {
         double mean = saved[j], invstd = saved[N + j], sdy = 0, sdyx = 0;
         for (int b = 0; b < B; b++) {
@@ -55,7 +78,9 @@ void batchnorm_backward_ref(double *dinp, double *dgb, const double *dout, const
         dgb[N + j] += sdy;
         for (int b = 0; b < B; b++) {
             double xhat = (inp[b * N + j] - mean) * invstd;
-            dinp[b * N + j] = gb[j] * invstd / B * (B * dout[b * N + j] - sdy - xhat * sdyx);
+            double d = gb[j] * invstd / B * (B * dout[b * N + j] - sdy - xhat * sdyx);
+            dinp[b * N + j] = d * act_grad(act, inp[b * N + j], slope);
+            if (dbias) dbias[j] += dinp[b * N + j];
         }
     }
 }

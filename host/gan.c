@@ -206,12 +206,11 @@ void gan_generator_forward(gancl_gan *gan, gancl_ptr out, int n, int training) {
     int in = d->latent;
     for (int i = 0; i < 3; i++) {
         int h = d->g_hidden[i];
-        // a_i[n, h] = leaky(x @ W^T + b)
-        linear_forward(rt, A(gan->g_a[i]), x, GP(4 * i), GP(4 * i + 1), n, in, h, GANCL_ACT_LEAKY, d->slope);
-        // x_{i+1}[n, h] = batchnorm(a_i)
-        batchnorm_forward(rt, A(gan->g_x[i]), A(gan->g_a[i]), GP(4 * i + 2), A(gan->g_saved[i]),
-                          gancl_at(running, gan->g_running.t[2 * i].off), n, h, d->bn_eps,
-                          d->bn_momentum, training);
+        // a_i[n, h] = x @ W^T, then in one kernel a_i = leaky(a_i + b), x_{i+1} = batchnorm(a_i)
+        linear_forward(rt, A(gan->g_a[i]), x, GP(4 * i), NONE, n, in, h, GANCL_ACT_NONE, 0.0f);
+        batchnorm_forward(rt, A(gan->g_x[i]), A(gan->g_a[i]), GP(4 * i + 1), GP(4 * i + 2),
+                          A(gan->g_saved[i]), gancl_at(running, gan->g_running.t[2 * i].off), n, h,
+                          d->bn_eps, d->bn_momentum, training, GANCL_ACT_LEAKY, d->slope);
         x = A(gan->g_x[i]);
         in = h;
     }
@@ -228,14 +227,15 @@ void gan_generator_backward(gancl_gan *gan, gancl_ptr dout, gancl_ptr out) {
                     d->g_hidden[2], d->image, GANCL_ACT_TANH, 0.0f);
     for (int i = 2; i >= 0; i--) {
         int h = d->g_hidden[i], in = i ? d->g_hidden[i - 1] : d->latent;
-        // da_i[B, h] from dx_{i+1}, in place
-        batchnorm_backward(rt, A(gan->g_d[i]), GG(4 * i + 2), A(gan->g_d[i]), A(gan->g_a[i]),
-                           GP(4 * i + 2), A(gan->g_saved[i]), B, h);
-        // dx_i[B, in] (none for z), dW, db
+        // the gradient before the LeakyReLU[B, h] from dx_{i+1}, in place; dgamma, dbeta, db
+        batchnorm_backward(rt, A(gan->g_d[i]), GG(4 * i + 2), GG(4 * i + 1), A(gan->g_d[i]),
+                           A(gan->g_a[i]), GP(4 * i + 2), A(gan->g_saved[i]), B, h,
+                           GANCL_ACT_LEAKY, d->slope);
+        // dx_i[B, in] (none for z), dW
         gancl_ptr dinp = i ? A(gan->g_d[i - 1]) : NONE;
         gancl_ptr inp = i ? A(gan->g_x[i - 1]) : A(gan->z);
-        linear_backward(rt, dinp, GG(4 * i), GG(4 * i + 1), A(gan->g_d[i]), A(gan->g_a[i]), inp,
-                        GP(4 * i), B, in, h, GANCL_ACT_LEAKY, d->slope);
+        linear_backward(rt, dinp, GG(4 * i), NONE, A(gan->g_d[i]), A(gan->g_a[i]), inp, GP(4 * i), B,
+                        in, h, GANCL_ACT_NONE, 0.0f);
     }
 }
 

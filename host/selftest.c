@@ -157,47 +157,59 @@ static double check_linear_leaky_bw(const gancl_runtime *rt) { return linear_che
 static double check_linear_tanh_bw(const gancl_runtime *rt) { return linear_check(rt, GANCL_ACT_TANH, 1); }
 static double check_linear_none_bw(const gancl_runtime *rt) { return linear_check(rt, GANCL_ACT_NONE, 1); }
 
-static double batchnorm_check(const gancl_runtime *rt, int mode /* 0 train, 1 eval, 2 backward */) {
+/* mode 0: training forward, 1: eval forward, 2: backward; fused: with a bias and LeakyReLU
+ * before the BatchNorm (the input is then the pre-activation, replaced in place). */
+static double batchnorm_check(const gancl_runtime *rt, int mode, int fused) {
     const int B = 9, N = 17;
-    uint64_t rng = 7 + (uint64_t)mode;
+    const gancl_act act = fused ? GANCL_ACT_LEAKY : GANCL_ACT_NONE;
+    uint64_t rng = 7 + (uint64_t)mode + 10 * (uint64_t)fused;
     double *x = ALLOC(B * N), *gb = ALLOC(2 * N), *y = ALLOC(B * N), *saved = ALLOC(2 * N);
     double *run = ALLOC(2 * N), *dy = ALLOC(B * N), *dx = ALLOC(B * N), *dgb = ALLOC(2 * N);
+    double *bias = ALLOC(N), *db = ALLOC(N);
     fill(x, B * N, &rng, -2, 3);
     fill(gb, 2 * N, &rng, 0.5, 1.5);
     fill(run, N, &rng, -0.5, 0.5);
     fill(run + N, N, &rng, 0.5, 2);
     fill(dy, B * N, &rng, -1, 1);
     fill(dgb, 2 * N, &rng, -1, 1);
+    fill(bias, N, &rng, -0.5, 0.5);
+    fill(db, N, &rng, -1, 1);
     gancl_ptr px = upload(rt, x, B * N), pg = upload(rt, gb, 2 * N), py = upload(rt, y, B * N);
-    gancl_ptr ps = upload(rt, saved, 2 * N), pr = upload(rt, run, 2 * N);
-    batchnorm_forward(rt, py, px, pg, ps, pr, B, N, 1e-3f, 0.2f, mode != 1);
-    batchnorm_forward_ref(y, saved, run, x, gb, B, N, 1e-3, 0.2, mode != 1);
-    double err;
-    if (mode == 0) {
-        err = max2(max2(compare(rt, py, y, B * N), compare(rt, ps, saved, 2 * N)),
-                   compare(rt, pr, run, 2 * N));
-    } else if (mode == 1) {
-        err = compare(rt, py, y, B * N);
-        clReleaseMemObject(ps.mem);
-        clReleaseMemObject(pr.mem);
-    } else {
-        gancl_ptr pdy = upload(rt, dy, B * N), pdgb = upload(rt, dgb, 2 * N);
-        batchnorm_backward(rt, pdy, pdgb, pdy, px, pg, ps, B, N); /* in place, as G uses it */
-        batchnorm_backward_ref(dx, dgb, dy, x, gb, saved, B, N);
+    gancl_ptr ps = upload(rt, saved, 2 * N), pr = upload(rt, run, 2 * N), pb = upload(rt, bias, N);
+    gancl_ptr none = {NULL, 0};
+    batchnorm_forward(rt, py, px, fused ? pb : none, pg, ps, pr, B, N, 1e-3f, 0.2f, mode != 1, act, 0.2f);
+    batchnorm_forward_ref(y, saved, run, x, fused ? bias : NULL, gb, B, N, 1e-3, 0.2, mode != 1, act, 0.2);
+    double err = 0;
+    if (mode == 2) {
+        gancl_ptr pdy = upload(rt, dy, B * N), pdgb = upload(rt, dgb, 2 * N), pdb = upload(rt, db, N);
+        batchnorm_backward(rt, pdy, pdgb, fused ? pdb : none, pdy, px, pg, ps, B, N, act, 0.2f); /* in place, as G uses it */
+        batchnorm_backward_ref(dx, dgb, fused ? db : NULL, dy, x, gb, saved, B, N, act, 0.2);
         err = max2(compare(rt, pdy, dx, B * N), compare(rt, pdgb, dgb, 2 * N));
+        err = max2(err, compare(rt, pdb, db, N));
         clReleaseMemObject(py.mem);
         clReleaseMemObject(ps.mem);
         clReleaseMemObject(pr.mem);
+        clReleaseMemObject(px.mem);
+    } else {
+        err = max2(compare(rt, py, y, B * N), compare(rt, px, x, B * N)); /* x: a, in place */
+        if (mode == 0) err = max2(err, max2(compare(rt, ps, saved, 2 * N), compare(rt, pr, run, 2 * N)));
+        else {
+            clReleaseMemObject(ps.mem);
+            clReleaseMemObject(pr.mem);
+        }
     }
-    clReleaseMemObject(px.mem);
     clReleaseMemObject(pg.mem);
-    free(x); free(gb); free(y); free(saved); free(run); free(dy); free(dx); free(dgb);
+    clReleaseMemObject(pb.mem);
+    free(x); free(gb); free(y); free(saved); free(run); free(dy); free(dx); free(dgb); free(bias); free(db);
     return err;
 }
 
-static double check_bn_train(const gancl_runtime *rt) { return batchnorm_check(rt, 0); }
-static double check_bn_eval(const gancl_runtime *rt) { return batchnorm_check(rt, 1); }
-static double check_bn_backward(const gancl_runtime *rt) { return batchnorm_check(rt, 2); }
+static double check_bn_train(const gancl_runtime *rt) { return batchnorm_check(rt, 0, 0); }
+static double check_bn_eval(const gancl_runtime *rt) { return batchnorm_check(rt, 1, 0); }
+static double check_bn_backward(const gancl_runtime *rt) { return batchnorm_check(rt, 2, 0); }
+static double check_bn_fused_train(const gancl_runtime *rt) { return batchnorm_check(rt, 0, 1); }
+static double check_bn_fused_eval(const gancl_runtime *rt) { return batchnorm_check(rt, 1, 1); }
+static double check_bn_fused_backward(const gancl_runtime *rt) { return batchnorm_check(rt, 2, 1); }
 
 static double loss_check(const gancl_runtime *rt, gancl_loss_kind kind, float y) {
     const int n = 37;
@@ -384,6 +396,9 @@ const gancl_check GANCL_CHECKS[] = {
     {"batchnorm forward (train)", check_bn_train, 1e-5},
     {"batchnorm forward (eval)", check_bn_eval, 1e-5},
     {"batchnorm backward", check_bn_backward, 1e-5},
+    {"bias+leaky+batchnorm forward (train)", check_bn_fused_train, 1e-5},
+    {"bias+leaky+batchnorm forward (eval)", check_bn_fused_eval, 1e-5},
+    {"bias+leaky+batchnorm backward", check_bn_fused_backward, 1e-5},
     {"loss: bce on logits", check_bce, 1e-5},
     {"loss: linear (wasserstein)", check_linear_loss, 1e-5},
     {"loss: hinge", check_hinge, 1e-5},
@@ -403,7 +418,7 @@ int gancl_selftest_run(const gancl_runtime *rt, FILE *out) {
         double err = GANCL_CHECKS[i].run(rt);
         int pass = err <= GANCL_CHECKS[i].tol;
         failures += !pass;
-        fprintf(out, "  %-32s max error %.3e (tol %.0e)  %s\n", GANCL_CHECKS[i].name, err,
+        fprintf(out, "  %-38s max error %.3e (tol %.0e)  %s\n", GANCL_CHECKS[i].name, err,
                 GANCL_CHECKS[i].tol, pass ? "PASS" : "FAIL");
         fflush(out);
     }

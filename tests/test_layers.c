@@ -58,30 +58,44 @@ static void test_linear_leaky(void **state) { (void)state; linear_case(GANCL_ACT
 static void test_linear_tanh(void **state) { (void)state; linear_case(GANCL_ACT_TANH); }
 static void test_linear_none(void **state) { (void)state; linear_case(GANCL_ACT_NONE); }
 
-static void test_batchnorm(void **state) {
-    (void)state;
-    uint64_t rng = 23;
-    double x[B * N], gb[2 * N], y[B * N], r[B * N], saved[2 * N], run[2 * N], dx[B * N], dgb[2 * N] = {0};
+/* BatchNorm alone (fused = 0) and with the bias and LeakyReLU before it (fused = 1): the
+ * gradients at the input (the pre-activation when fused), gamma/beta and the bias. */
+static void batchnorm_case(int fused) {
+    uint64_t rng = 23 + (uint64_t)fused;
+    const gancl_act act = fused ? GANCL_ACT_LEAKY : GANCL_ACT_NONE;
+    double x[B * N], a[B * N], gb[2 * N], bias[N], y[B * N], r[B * N], saved[2 * N], run[2 * N];
+    double dx[B * N], dgb[2 * N] = {0}, db[N] = {0};
     randomize(x, B * N, &rng, -2, 2);
     randomize(gb, 2 * N, &rng, 0.5, 1.5);
+    randomize(bias, N, &rng, -0.5, 0.5);
     randomize(r, B * N, &rng, -1, 1);
-    batchnorm_forward_ref(y, saved, run, x, gb, B, N, 1e-3, 0.2, 1);
-    batchnorm_backward_ref(dx, dgb, r, x, gb, saved, B, N);
+    memcpy(a, x, sizeof x); /* the forward pass replaces its input by BatchNorm's input */
+    batchnorm_forward_ref(y, saved, run, a, fused ? bias : NULL, gb, B, N, 1e-3, 0.2, 1, act, 0.2);
+    batchnorm_backward_ref(dx, dgb, fused ? db : NULL, r, a, gb, saved, B, N, act, 0.2);
     const double h = 1e-6;
-    double *params[2] = {x, gb}, *grads[2] = {dx, dgb};
-    size_t sizes[2] = {B * N, 2 * N};
-    for (int p = 0; p < 2; p++)
+    double *params[3] = {x, gb, bias}, *grads[3] = {dx, dgb, db};
+    size_t sizes[3] = {B * N, 2 * N, fused ? N : 0};
+    const char *names[3] = {"dinp", "dgb", "dbias"};
+    for (int p = 0; p < 3; p++)
         for (size_t i = 0; i < sizes[p]; i++) {
-            double keep = params[p][i];
+            double keep = params[p][i], tmp[B * N];
             params[p][i] = keep + h;
-            batchnorm_forward_ref(y, saved, run, x, gb, B, N, 1e-3, 0.2, 1);
+            memcpy(tmp, x, sizeof x);
+            batchnorm_forward_ref(y, saved, run, tmp, fused ? bias : NULL, gb, B, N, 1e-3, 0.2, 1, act, 0.2);
             double up = dot(r, y, B * N);
             params[p][i] = keep - h;
-            batchnorm_forward_ref(y, saved, run, x, gb, B, N, 1e-3, 0.2, 1);
+            memcpy(tmp, x, sizeof x);
+            batchnorm_forward_ref(y, saved, run, tmp, fused ? bias : NULL, gb, B, N, 1e-3, 0.2, 1, act, 0.2);
             double down = dot(r, y, B * N);
             params[p][i] = keep;
-            expect_close(p ? "dgb" : "dinp", i, grads[p][i], (up - down) / (2 * h));
+            expect_close(names[p], i, grads[p][i], (up - down) / (2 * h));
         }
+}
+
+static void test_batchnorm(void **state) {
+    (void)state;
+    batchnorm_case(0);
+    batchnorm_case(1);
 }
 
 static void test_losses(void **state) {

@@ -37,16 +37,20 @@ void linear_backward(const gancl_runtime *rt, gancl_ptr dinp, gancl_ptr dweight,
                      gancl_ptr dout, gancl_ptr out, gancl_ptr inp, gancl_ptr weight, int B,
                      int IN, int OUT, gancl_act act, float slope);
 
-/* ---- batchnorm (per feature over the batch) ----
+/* ---- batchnorm (per feature over the batch), fused with the bias and activation before it ----
  * gb: gamma[N], beta[N]; saved: mean[N], invstd[N]; running: mean[N], var[N] (unbiased).
- * Training: batch statistics, saved and running updated (running = (1-momentum)*running +
- * momentum*batch). Otherwise the running statistics normalise. */
-void batchnorm_forward(const gancl_runtime *rt, gancl_ptr out, gancl_ptr inp, gancl_ptr gb,
-                       gancl_ptr saved, gancl_ptr running, int B, int N, float eps,
-                       float momentum, int training);
-/* dinp written (may equal dout); dgb accumulated. */
-void batchnorm_backward(const gancl_runtime *rt, gancl_ptr dinp, gancl_ptr dgb, gancl_ptr dout,
-                        gancl_ptr inp, gancl_ptr gb, gancl_ptr saved, int B, int N);
+ * With a bias (bias.mem) or an activation, inp[B, N] holds the pre-activation h and is first
+ * replaced in place by a = act(h + bias), BatchNorm's input. Training: batch statistics, saved
+ * and running updated (running = (1-momentum)*running + momentum*batch); otherwise the running
+ * statistics normalise. */
+void batchnorm_forward(const gancl_runtime *rt, gancl_ptr out, gancl_ptr inp, gancl_ptr bias,
+                       gancl_ptr gb, gancl_ptr saved, gancl_ptr running, int B, int N, float eps,
+                       float momentum, int training, gancl_act act, float slope);
+/* inp is BatchNorm's input a. dinp (may equal dout) is written: the gradient at a, times
+ * act'(a) with an activation (the gradient at h); dgb and dbias (when dbias.mem) accumulated. */
+void batchnorm_backward(const gancl_runtime *rt, gancl_ptr dinp, gancl_ptr dgb, gancl_ptr dbias,
+                        gancl_ptr dout, gancl_ptr inp, gancl_ptr gb, gancl_ptr saved, int B, int N,
+                        gancl_act act, float slope);
 
 /* ---- the GAN losses on D's outputs (cl/loss.cl) ----
  * BCE (on logits, target y), LINEAR (y * l: the Wasserstein losses), HINGE (max(0, 1 + y l)).
@@ -88,11 +92,12 @@ void linear_forward_ref(double *out, const double *inp, const double *weight, co
 void linear_backward_ref(double *dinp, double *dweight, double *dbias, double *dout,
                          const double *out, const double *inp, const double *weight, int B,
                          int IN, int OUT, gancl_act act, double slope);
-void batchnorm_forward_ref(double *out, double *saved, double *running, const double *inp,
-                           const double *gb, int B, int N, double eps, double momentum,
-                           int training);
-void batchnorm_backward_ref(double *dinp, double *dgb, const double *dout, const double *inp,
-                            const double *gb, const double *saved, int B, int N);
+void batchnorm_forward_ref(double *out, double *saved, double *running, double *inp,
+                           const double *bias, const double *gb, int B, int N, double eps,
+                           double momentum, int training, gancl_act act, double slope);
+void batchnorm_backward_ref(double *dinp, double *dgb, double *dbias, const double *dout,
+                            const double *inp, const double *gb, const double *saved, int B, int N,
+                            gancl_act act, double slope);
 double gan_loss_ref(double *dlogit, const double *logit, int n, gancl_loss_kind kind, double y,
                     double grad_scale);
 void adam_ref(double *p, const double *g, double *m, double *v, size_t n, double lr,
