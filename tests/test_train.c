@@ -224,6 +224,30 @@ static void test_damaged_checkpoints(void **state) {
     EXPECT("conflicts with the checkpoint (latent_dim = 100)");
 }
 
+/* NaN weights (a structurally valid checkpoint): training stops at the first loss it reads,
+ * says so, exits 1, and leaves the checkpoint it started from as it was. */
+static void test_divergence_stops(void **state) {
+    (void)state;
+    size_t n;
+    uint8_t *d = slurp(at("C/checkpoint.safetensors"), &n);
+    uint64_t hlen = 0;
+    for (int k = 7; k >= 0; k--) hlen = hlen << 8 | d[k];
+    const uint32_t nan_bits = 0x7fc00000u; /* the first tensor, generator.0.weight, gets NaNs */
+    for (int i = 0; i < 64; i++) memcpy(d + 8 + hlen + 4 * (size_t)i, &nan_bits, 4);
+    assert_int_equal(mkdir(at("N"), 0755), 0);
+    write_bytes(at("N/checkpoint.safetensors"), d, n);
+    assert_int_equal(run_gan(NULL, "--data", data, "--offline", "--epochs", "3", "--log-every", "2",
+                             "--resume", at("N/checkpoint.safetensors"), NULL), 1);
+    EXPECT("training diverged: a loss is NaN or infinite at step 18");
+    EXPECT("the last good checkpoint is");
+    size_t n2;
+    uint8_t *d2 = slurp(at("N/checkpoint.safetensors"), &n2);
+    assert_int_equal(n2, n);
+    assert_memory_equal(d2, d, n); /* not overwritten */
+    free(d);
+    free(d2);
+}
+
 static void test_bad_flags(void **state) {
     (void)state;
     struct { int status; const char *msg; char *args[8]; } cases[] = {
@@ -368,6 +392,7 @@ int main(void) {
         cmocka_unit_test(test_determinism_and_resume),
         cmocka_unit_test(test_generate),
         cmocka_unit_test(test_damaged_checkpoints),
+        cmocka_unit_test(test_divergence_stops),
         cmocka_unit_test(test_bad_flags),
         cmocka_unit_test(test_ctrl_c),
         cmocka_unit_test(test_real_mnist),
