@@ -1,7 +1,8 @@
 /* batchnorm.cl: BatchNorm over the batch dimension, per feature (BatchNorm1d), optionally fused
  * with the bias and activation that come before it (Linear -> bias -> LeakyReLU -> BatchNorm in
  * the generator), so a hidden layer is one GEMM and one of these kernels each way.
- * Dimensions: B rows, N features, row-major [B, N]. gb holds gamma[N] then beta[N]; saved holds
+ * Dimensions: B rows, N features (channels), S positions per feature: [B, N, S] (NCHW with
+ * S = H*W; S = 1 for BatchNorm1d); statistics are over the B*S values of a feature. gb holds gamma[N] then beta[N]; saved holds
  * the batch mean[N] then 1/sqrt(var + eps)[N] for the backward pass; running holds the running
  * mean[N] then the running variance[N] (unbiased, as PyTorch keeps it). act: 0 none, 1 leaky
  * (slope), 2 tanh, as in activation.cl. One work item per feature, looping over the batch. */
@@ -27,32 +28,35 @@ __kernel void batchnorm_forward(__global float *y, const uint y_off, __global fl
                                 __global float *saved, const uint saved_off,
                                 __global float *running, const uint running_off, const int B,
                                 const int N, const float eps, const float momentum,
-                                const int training, const int act, const float slope) {
+                                const int training, const int act, const float slope,
+                                const int S) {
     const int j = get_global_id(0);
     if (j >= N) return;
+    const int M = B * S; /* values per feature; the v-th is at ((v / S) * N + j) * S + v % S */
+#define AT(v) (((v) / S * N + j) * S + (v) % S)
     const float bj = has_bias ? bias[b_off + j] : 0.0f;
     float s = 0.0f;
-    for (int b = 0; b < B; b++) {
-        float v = x[x_off + b * N + j];
+    for (int v = 0; v < M; v++) {
+        float a = x[x_off + AT(v)];
         if (has_bias || act) {
-            v = act_apply(act, v + bj, slope);
-            x[x_off + b * N + j] = v;
+            a = act_apply(act, a + bj, slope);
+            x[x_off + AT(v)] = a;
         }
-        s += v;
+        s += a;
     }
     float mean, invstd;
     if (training) {
-        mean = s / B;
+        mean = s / M;
         float ss = 0.0f;
-        for (int b = 0; b < B; b++) {
-            const float d = x[x_off + b * N + j] - mean;
+        for (int v = 0; v < M; v++) {
+            const float d = x[x_off + AT(v)] - mean;
             ss += d * d;
         }
-        const float var = ss / B;
+        const float var = ss / M;
         invstd = 1.0f / sqrt(var + eps);
         saved[saved_off + j] = mean;
         saved[saved_off + N + j] = invstd;
-        const float unbiased = B > 1 ? ss / (B - 1) : var;
+        const float unbiased = M > 1 ? ss / (M - 1) : var;
         running[running_off + j] = (1.0f - momentum) * running[running_off + j] + momentum * mean;
         running[running_off + N + j] =
             (1.0f - momentum) * running[running_off + N + j] + momentum * unbiased;
@@ -61,8 +65,7 @@ __kernel void batchnorm_forward(__global float *y, const uint y_off, __global fl
         invstd = 1.0f / sqrt(running[running_off + N + j] + eps);
     }
     const float gamma = gb[gb_off + j], beta = gb[gb_off + N + j];
-    for (int b = 0; b < B; b++)
-        y[y_off + b * N + j] = gamma * (x[x_off + b * N + j] - mean) * invstd + beta;
+    for (int v = 0; v < M; v++) y[y_off + AT(v)] = gamma * (x[x_off + AT(v)] - mean) * invstd + beta;
 }
 
 /* dx[B, N] <- the gradient at BatchNorm's input (training mode), times act'(x) when act (the
@@ -74,26 +77,28 @@ __kernel void batchnorm_backward(__global float *dx, const uint dx_off, __global
                                  const uint dgb_off, __global float *dbias, const uint db_off,
                                  const int has_dbias, __global const float *saved,
                                  const uint saved_off, const int B, const int N, const int act,
-                                 const float slope) {
+                                 const float slope, const int S) {
     const int j = get_global_id(0);
     if (j >= N) return;
+    const int M = B * S;
     const float mean = saved[saved_off + j], invstd = saved[saved_off + N + j];
     float sdy = 0.0f, sdyx = 0.0f;
-    for (int b = 0; b < B; b++) {
-        const float g = dy[dy_off + b * N + j];
+    for (int v = 0; v < M; v++) {
+        const float g = dy[dy_off + AT(v)];
         sdy += g;
-        sdyx += g * (x[x_off + b * N + j] - mean) * invstd;
+        sdyx += g * (x[x_off + AT(v)] - mean) * invstd;
     }
     dgb[dgb_off + j] += sdyx;
     dgb[dgb_off + N + j] += sdy;
-    const float k = gb[gb_off + j] * invstd / B;
+    const float k = gb[gb_off + j] * invstd / M;
     float sum = 0.0f;
-    for (int b = 0; b < B; b++) {
-        const float xv = x[x_off + b * N + j];
+    for (int v = 0; v < M; v++) {
+        const float xv = x[x_off + AT(v)];
         const float xhat = (xv - mean) * invstd;
-        const float d = k * (B * dy[dy_off + b * N + j] - sdy - xhat * sdyx) * act_grad(act, xv, slope);
-        dx[dx_off + b * N + j] = d;
+        const float d = k * (M * dy[dy_off + AT(v)] - sdy - xhat * sdyx) * act_grad(act, xv, slope);
+        dx[dx_off + AT(v)] = d;
         sum += d;
     }
     if (has_dbias) dbias[db_off + j] += sum;
+#undef AT
 }

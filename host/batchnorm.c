@@ -6,23 +6,23 @@
 
 void batchnorm_forward(const gancl_runtime *rt, gancl_ptr out, gancl_ptr inp, gancl_ptr bias,
                        gancl_ptr gb, gancl_ptr saved, gancl_ptr running, int B, int N, float eps,
-                       float momentum, int training, gancl_act act, float slope) {
+                       float momentum, int training, gancl_act act, float slope, int S) {
     cl_kernel k = gancl_kernel(rt, "batchnorm_forward");
     gancl_ptr b = bias.mem ? bias : gb; /* any valid buffer when there is no bias */
     GANCL_LAUNCH_1D(rt, k, (size_t)N, GANCL_P(out), GANCL_P(inp), GANCL_P(b),
                     GANCL_V(cl_int, bias.mem != NULL), GANCL_P(gb), GANCL_P(saved), GANCL_P(running),
                     GANCL_A(B), GANCL_A(N), GANCL_A(eps), GANCL_A(momentum), GANCL_A(training),
-                    GANCL_V(cl_int, act), GANCL_A(slope));
+                    GANCL_V(cl_int, act), GANCL_A(slope), GANCL_A(S));
 }
 
 void batchnorm_backward(const gancl_runtime *rt, gancl_ptr dinp, gancl_ptr dgb, gancl_ptr dbias,
                         gancl_ptr dout, gancl_ptr inp, gancl_ptr gb, gancl_ptr saved, int B, int N,
-                        gancl_act act, float slope) {
+                        gancl_act act, float slope, int S) {
     cl_kernel k = gancl_kernel(rt, "batchnorm_backward");
     gancl_ptr db = dbias.mem ? dbias : dgb; /* any valid buffer when there is no dbias */
     GANCL_LAUNCH_1D(rt, k, (size_t)N, GANCL_P(dinp), GANCL_P(dout), GANCL_P(inp), GANCL_P(gb),
                     GANCL_P(dgb), GANCL_P(db), GANCL_V(cl_int, dbias.mem != NULL), GANCL_P(saved),
-                    GANCL_A(B), GANCL_A(N), GANCL_V(cl_int, act), GANCL_A(slope));
+                    GANCL_A(B), GANCL_A(N), GANCL_V(cl_int, act), GANCL_A(slope), GANCL_A(S));
 }
 
 static double act_apply(gancl_act act, double v, double slope) {
@@ -37,50 +37,53 @@ static double act_grad(gancl_act act, double a, double slope) {
     return 1.0;
 }
 
+/* The v-th of the B*S values of feature j in [B, N, S]. */
+#define AT(v) (((v) / S * N + j) * S + (v) % S)
+
 void batchnorm_forward_ref(double *out, double *saved, double *running, double *inp,
                            const double *bias, const double *gb, int B, int N, double eps,
-                           double momentum, int training, gancl_act act, double slope) {
-    if (bias || act != GANCL_ACT_NONE)
-        for (int b = 0; b < B; b++)
-            for (int j = 0; j < N; j++)
-                inp[b * N + j] = act_apply(act, inp[b * N + j] + (bias ? bias[j] : 0), slope);
+                           double momentum, int training, gancl_act act, double slope, int S) {
+    const int M = B * S;
     for (int j = 0; j < N; j++) {
+        if (bias || act != GANCL_ACT_NONE)
+            for (int v = 0; v < M; v++) inp[AT(v)] = act_apply(act, inp[AT(v)] + (bias ? bias[j] : 0), slope);
         double mean, invstd;
         if (training) {
             double s = 0, ss = 0;
-            for (int b = 0; b < B; b++) s += inp[b * N + j];
-            mean = s / B;
-            for (int b = 0; b < B; b++) ss += (inp[b * N + j] - mean) * (inp[b * N + j] - mean);
-            invstd = 1.0 / sqrt(ss / B + eps);
+            for (int v = 0; v < M; v++) s += inp[AT(v)];
+            mean = s / M;
+            for (int v = 0; v < M; v++) ss += (inp[AT(v)] - mean) * (inp[AT(v)] - mean);
+            invstd = 1.0 / sqrt(ss / M + eps);
             saved[j] = mean;
             saved[N + j] = invstd;
             running[j] = (1 - momentum) * running[j] + momentum * mean;
-            running[N + j] = (1 - momentum) * running[N + j] + momentum * (B > 1 ? ss / (B - 1) : ss);
+            running[N + j] = (1 - momentum) * running[N + j] + momentum * (M > 1 ? ss / (M - 1) : ss);
         } else {
             mean = running[j];
             invstd = 1.0 / sqrt(running[N + j] + eps);
         }
-        for (int b = 0; b < B; b++)
-            out[b * N + j] = gb[j] * (inp[b * N + j] - mean) * invstd + gb[N + j];
+        for (int v = 0; v < M; v++) out[AT(v)] = gb[j] * (inp[AT(v)] - mean) * invstd + gb[N + j];
     }
 }
 
 void batchnorm_backward_ref(double *dinp, double *dgb, double *dbias, const double *dout,
                             const double *inp, const double *gb, const double *saved, int B, int N,
-                            gancl_act act, double slope) {
+                            gancl_act act, double slope, int S) {
+    const int M = B * S;
     for (int j = 0; j < N; j++) {
         double mean = saved[j], invstd = saved[N + j], sdy = 0, sdyx = 0;
-        for (int b = 0; b < B; b++) {
-            sdy += dout[b * N + j];
-            sdyx += dout[b * N + j] * (inp[b * N + j] - mean) * invstd;
+        for (int v = 0; v < M; v++) {
+            sdy += dout[AT(v)];
+            sdyx += dout[AT(v)] * (inp[AT(v)] - mean) * invstd;
         }
         dgb[j] += sdyx;
         dgb[N + j] += sdy;
-        for (int b = 0; b < B; b++) {
-            double xhat = (inp[b * N + j] - mean) * invstd;
-            double d = gb[j] * invstd / B * (B * dout[b * N + j] - sdy - xhat * sdyx);
-            dinp[b * N + j] = d * act_grad(act, inp[b * N + j], slope);
-            if (dbias) dbias[j] += dinp[b * N + j];
+        for (int v = 0; v < M; v++) {
+            double xhat = (inp[AT(v)] - mean) * invstd;
+            double d = gb[j] * invstd / M * (M * dout[AT(v)] - sdy - xhat * sdyx);
+            dinp[AT(v)] = d * act_grad(act, inp[AT(v)], slope);
+            if (dbias) dbias[j] += dinp[AT(v)];
         }
     }
 }
+#undef AT

@@ -210,7 +210,7 @@ void gan_generator_forward(gancl_gan *gan, gancl_ptr out, int n, int training) {
         linear_forward(rt, A(gan->g_a[i]), x, GP(4 * i), NONE, n, in, h, GANCL_ACT_NONE, 0.0f);
         batchnorm_forward(rt, A(gan->g_x[i]), A(gan->g_a[i]), GP(4 * i + 1), GP(4 * i + 2),
                           A(gan->g_saved[i]), gancl_at(running, gan->g_running.t[2 * i].off), n, h,
-                          d->bn_eps, d->bn_momentum, training, GANCL_ACT_LEAKY, d->slope);
+                          d->bn_eps, d->bn_momentum, training, GANCL_ACT_LEAKY, d->slope, 1);
         x = A(gan->g_x[i]);
         in = h;
     }
@@ -230,7 +230,7 @@ void gan_generator_backward(gancl_gan *gan, gancl_ptr dout, gancl_ptr out) {
         // the gradient before the LeakyReLU[B, h] from dx_{i+1}, in place; dgamma, dbeta, db
         batchnorm_backward(rt, A(gan->g_d[i]), GG(4 * i + 2), GG(4 * i + 1), A(gan->g_d[i]),
                            A(gan->g_a[i]), GP(4 * i + 2), A(gan->g_saved[i]), B, h,
-                           GANCL_ACT_LEAKY, d->slope);
+                           GANCL_ACT_LEAKY, d->slope, 1);
         // dx_i[B, in] (none for z), dW
         gancl_ptr dinp = i ? A(gan->g_d[i - 1]) : NONE;
         gancl_ptr inp = i ? A(gan->g_x[i - 1]) : A(gan->z);

@@ -159,39 +159,39 @@ static double check_linear_none_bw(const gancl_runtime *rt) { return linear_chec
 
 /* mode 0: training forward, 1: eval forward, 2: backward; fused: with a bias and LeakyReLU
  * before the BatchNorm (the input is then the pre-activation, replaced in place). */
-static double batchnorm_check(const gancl_runtime *rt, int mode, int fused) {
-    const int B = 9, N = 17;
+static double batchnorm_check(const gancl_runtime *rt, int mode, int fused, int S) {
+    const int B = 9, N = 17, BS = B * S;
     const gancl_act act = fused ? GANCL_ACT_LEAKY : GANCL_ACT_NONE;
-    uint64_t rng = 7 + (uint64_t)mode + 10 * (uint64_t)fused;
-    double *x = ALLOC(B * N), *gb = ALLOC(2 * N), *y = ALLOC(B * N), *saved = ALLOC(2 * N);
-    double *run = ALLOC(2 * N), *dy = ALLOC(B * N), *dx = ALLOC(B * N), *dgb = ALLOC(2 * N);
+    uint64_t rng = 7 + (uint64_t)mode + 10 * (uint64_t)fused + 100 * (uint64_t)S;
+    double *x = ALLOC(BS * N), *gb = ALLOC(2 * N), *y = ALLOC(BS * N), *saved = ALLOC(2 * N);
+    double *run = ALLOC(2 * N), *dy = ALLOC(BS * N), *dx = ALLOC(BS * N), *dgb = ALLOC(2 * N);
     double *bias = ALLOC(N), *db = ALLOC(N);
-    fill(x, B * N, &rng, -2, 3);
+    fill(x, BS * N, &rng, -2, 3);
     fill(gb, 2 * N, &rng, 0.5, 1.5);
     fill(run, N, &rng, -0.5, 0.5);
     fill(run + N, N, &rng, 0.5, 2);
-    fill(dy, B * N, &rng, -1, 1);
+    fill(dy, BS * N, &rng, -1, 1);
     fill(dgb, 2 * N, &rng, -1, 1);
     fill(bias, N, &rng, -0.5, 0.5);
     fill(db, N, &rng, -1, 1);
-    gancl_ptr px = upload(rt, x, B * N), pg = upload(rt, gb, 2 * N), py = upload(rt, y, B * N);
+    gancl_ptr px = upload(rt, x, BS * N), pg = upload(rt, gb, 2 * N), py = upload(rt, y, BS * N);
     gancl_ptr ps = upload(rt, saved, 2 * N), pr = upload(rt, run, 2 * N), pb = upload(rt, bias, N);
     gancl_ptr none = {NULL, 0};
-    batchnorm_forward(rt, py, px, fused ? pb : none, pg, ps, pr, B, N, 1e-3f, 0.2f, mode != 1, act, 0.2f);
-    batchnorm_forward_ref(y, saved, run, x, fused ? bias : NULL, gb, B, N, 1e-3, 0.2, mode != 1, act, 0.2);
+    batchnorm_forward(rt, py, px, fused ? pb : none, pg, ps, pr, B, N, 1e-3f, 0.2f, mode != 1, act, 0.2f, S);
+    batchnorm_forward_ref(y, saved, run, x, fused ? bias : NULL, gb, B, N, 1e-3, 0.2, mode != 1, act, 0.2, S);
     double err = 0;
     if (mode == 2) {
-        gancl_ptr pdy = upload(rt, dy, B * N), pdgb = upload(rt, dgb, 2 * N), pdb = upload(rt, db, N);
-        batchnorm_backward(rt, pdy, pdgb, fused ? pdb : none, pdy, px, pg, ps, B, N, act, 0.2f); /* in place, as G uses it */
-        batchnorm_backward_ref(dx, dgb, fused ? db : NULL, dy, x, gb, saved, B, N, act, 0.2);
-        err = max2(compare(rt, pdy, dx, B * N), compare(rt, pdgb, dgb, 2 * N));
+        gancl_ptr pdy = upload(rt, dy, BS * N), pdgb = upload(rt, dgb, 2 * N), pdb = upload(rt, db, N);
+        batchnorm_backward(rt, pdy, pdgb, fused ? pdb : none, pdy, px, pg, ps, B, N, act, 0.2f, S); /* in place, as G uses it */
+        batchnorm_backward_ref(dx, dgb, fused ? db : NULL, dy, x, gb, saved, B, N, act, 0.2, S);
+        err = max2(compare(rt, pdy, dx, BS * N), compare(rt, pdgb, dgb, 2 * N));
         err = max2(err, compare(rt, pdb, db, N));
         clReleaseMemObject(py.mem);
         clReleaseMemObject(ps.mem);
         clReleaseMemObject(pr.mem);
         clReleaseMemObject(px.mem);
     } else {
-        err = max2(compare(rt, py, y, B * N), compare(rt, px, x, B * N)); /* x: a, in place */
+        err = max2(compare(rt, py, y, BS * N), compare(rt, px, x, BS * N)); /* x: a, in place */
         if (mode == 0) err = max2(err, max2(compare(rt, ps, saved, 2 * N), compare(rt, pr, run, 2 * N)));
         else {
             clReleaseMemObject(ps.mem);
@@ -204,12 +204,15 @@ static double batchnorm_check(const gancl_runtime *rt, int mode, int fused) {
     return err;
 }
 
-static double check_bn_train(const gancl_runtime *rt) { return batchnorm_check(rt, 0, 0); }
-static double check_bn_eval(const gancl_runtime *rt) { return batchnorm_check(rt, 1, 0); }
-static double check_bn_backward(const gancl_runtime *rt) { return batchnorm_check(rt, 2, 0); }
-static double check_bn_fused_train(const gancl_runtime *rt) { return batchnorm_check(rt, 0, 1); }
-static double check_bn_fused_eval(const gancl_runtime *rt) { return batchnorm_check(rt, 1, 1); }
-static double check_bn_fused_backward(const gancl_runtime *rt) { return batchnorm_check(rt, 2, 1); }
+static double check_bn_train(const gancl_runtime *rt) { return batchnorm_check(rt, 0, 0, 1); }
+static double check_bn_eval(const gancl_runtime *rt) { return batchnorm_check(rt, 1, 0, 1); }
+static double check_bn_backward(const gancl_runtime *rt) { return batchnorm_check(rt, 2, 0, 1); }
+static double check_bn_fused_train(const gancl_runtime *rt) { return batchnorm_check(rt, 0, 1, 1); }
+static double check_bn_fused_eval(const gancl_runtime *rt) { return batchnorm_check(rt, 1, 1, 1); }
+static double check_bn_fused_backward(const gancl_runtime *rt) { return batchnorm_check(rt, 2, 1, 1); }
+static double check_bn2d_train(const gancl_runtime *rt) { return batchnorm_check(rt, 0, 0, 6); }
+static double check_bn2d_eval(const gancl_runtime *rt) { return batchnorm_check(rt, 1, 0, 6); }
+static double check_bn2d_backward(const gancl_runtime *rt) { return batchnorm_check(rt, 2, 0, 6); }
 
 static double loss_check(const gancl_runtime *rt, gancl_loss_kind kind, float y) {
     const int n = 37;
@@ -345,6 +348,79 @@ static double check_gp_direction(const gancl_runtime *rt) {
     return fmax(err, fabs(acc0[1] - gp) / (1 + fabs(gp)));
 }
 
+/* conv2d (transposed = 0) or convt2d (1) on odd, non-square shapes with stride 2, forward or
+ * backward, against the direct loops. */
+static double conv_check(const gancl_runtime *rt, int transposed, int backward) {
+    const int B = 3, OC = 4, Cin = 3;
+    gancl_conv_geom g = transposed ? gancl_convt_geom_make(2, 4, 5, 5, 2, 2, 1)  /* 3x4x5 -> 2x8x10 */
+                                   : gancl_conv_geom_make(2, 7, 6, 3, 2, 1);     /* 2x7x6 -> 4x4x3 */
+    const int in_ch = transposed ? Cin : g.C, out_ch = transposed ? g.C : OC;
+    const size_t ni = (size_t)B * in_ch * (transposed ? g.OH * g.OW : g.H * g.W);
+    const size_t no = (size_t)B * out_ch * (transposed ? g.H * g.W : g.OH * g.OW);
+    const size_t nw = (size_t)(transposed ? Cin : OC) * g.C * g.K * g.K;
+    const size_t ncol = (size_t)g.C * g.K * g.K * B * g.OH * g.OW, ntmp = (size_t)8 * B * g.OH * g.OW;
+    uint64_t rng = 40 + 2 * (uint64_t)transposed + (uint64_t)backward;
+    double *x = ALLOC(ni), *w = ALLOC(nw), *b = ALLOC(OC), *y = ALLOC(no), *dy = ALLOC(no);
+    double *dx = ALLOC(ni), *dw = ALLOC(nw), *db = ALLOC(OC), *scratch = ALLOC(ncol + ntmp);
+    fill(x, ni, &rng, -1, 1);
+    fill(w, nw, &rng, -0.5, 0.5);
+    fill(b, OC, &rng, -0.5, 0.5);
+    fill(dy, no, &rng, -1, 1);
+    fill(dw, nw, &rng, -1, 1); /* accumulated into */
+    fill(db, OC, &rng, -1, 1);
+    gancl_ptr px = upload(rt, x, ni), pw = upload(rt, w, nw), pb = upload(rt, b, OC), py = upload(rt, y, no);
+    gancl_ptr col = upload(rt, scratch, ncol), tmp = upload(rt, scratch, ntmp);
+    double err;
+    if (!backward) {
+        if (transposed) {
+            convt2d_forward(rt, py, px, pw, g, Cin, B, col, tmp);
+            convt2d_forward_ref(y, x, w, g, Cin, B);
+        } else {
+            conv2d_forward(rt, py, px, pw, pb, g, OC, B, col, tmp);
+            conv2d_forward_ref(y, x, w, b, g, OC, B);
+        }
+        err = compare(rt, py, y, no);
+    } else {
+        gancl_ptr pdy = upload(rt, dy, no), pdx = upload(rt, dx, ni), pdw = upload(rt, dw, nw), pdb = upload(rt, db, OC);
+        if (transposed) {
+            convt2d_backward(rt, pdx, pdw, pdy, px, pw, g, Cin, B, col, tmp);
+            convt2d_backward_ref(dx, dw, dy, x, w, g, Cin, B);
+        } else {
+            conv2d_backward(rt, pdx, pdw, pdb, pdy, px, pw, g, OC, B, col, tmp);
+            conv2d_backward_ref(dx, dw, db, dy, x, w, g, OC, B);
+        }
+        err = max2(max2(compare(rt, pdx, dx, ni), compare(rt, pdw, dw, nw)), compare(rt, pdb, db, OC));
+        clReleaseMemObject(pdy.mem);
+        clReleaseMemObject(py.mem);
+    }
+    clReleaseMemObject(px.mem);
+    clReleaseMemObject(pw.mem);
+    clReleaseMemObject(pb.mem);
+    clReleaseMemObject(col.mem);
+    clReleaseMemObject(tmp.mem);
+    free(x); free(w); free(b); free(y); free(dy); free(dx); free(dw); free(db); free(scratch);
+    return err;
+}
+
+static double check_conv_fw(const gancl_runtime *rt) { return conv_check(rt, 0, 0); }
+static double check_conv_bw(const gancl_runtime *rt) { return conv_check(rt, 0, 1); }
+static double check_convt_fw(const gancl_runtime *rt) { return conv_check(rt, 1, 0); }
+static double check_convt_bw(const gancl_runtime *rt) { return conv_check(rt, 1, 1); }
+
+static double check_dropout(const gancl_runtime *rt) {
+    const size_t n = 1003;
+    uint64_t rng = 50;
+    double *x = ALLOC(n), *y = ALLOC(n);
+    fill(x, n, &rng, -1, 1);
+    for (size_t i = 0; i < n; i++) y[i] = dropout_keep_ref(i, 0.3f, 1, 2, 3, 4) ? (float)x[i] / (1.0f - 0.3f) : 0;
+    gancl_ptr px = upload(rt, x, n);
+    dropout_apply(rt, px, px, n, 0.3f, 1, 2, 3, 4); /* in place */
+    double err = compare(rt, px, y, n);
+    free(x);
+    free(y);
+    return err;
+}
+
 static double check_randn(const gancl_runtime *rt) {
     const size_t n = 4099; /* not a multiple of 4: the tail is guarded */
     float *ref = malloc(n * sizeof *ref);
@@ -399,6 +475,9 @@ const gancl_check GANCL_CHECKS[] = {
     {"bias+leaky+batchnorm forward (train)", check_bn_fused_train, 1e-5},
     {"bias+leaky+batchnorm forward (eval)", check_bn_fused_eval, 1e-5},
     {"bias+leaky+batchnorm backward", check_bn_fused_backward, 1e-5},
+    {"batchnorm2d forward (train)", check_bn2d_train, 1e-5},
+    {"batchnorm2d forward (eval)", check_bn2d_eval, 1e-5},
+    {"batchnorm2d backward", check_bn2d_backward, 1e-5},
     {"loss: bce on logits", check_bce, 1e-5},
     {"loss: linear (wasserstein)", check_linear_loss, 1e-5},
     {"loss: hinge", check_hinge, 1e-5},
@@ -409,6 +488,11 @@ const gancl_check GANCL_CHECKS[] = {
     {"adam", check_adam, 1e-5},
     {"randn (philox)", check_randn, 1e-5},
     {"gather images", check_gather, 1e-6},
+    {"conv2d forward", check_conv_fw, 1e-5},
+    {"conv2d backward", check_conv_bw, 1e-5},
+    {"conv-transpose2d forward", check_convt_fw, 1e-5},
+    {"conv-transpose2d backward", check_convt_bw, 1e-5},
+    {"dropout", check_dropout, 1e-6},
 };
 const int GANCL_N_CHECKS = sizeof GANCL_CHECKS / sizeof *GANCL_CHECKS;
 

@@ -34,7 +34,7 @@ static void g_forward_ref(const gancl_gan *g, const double *gp, const double *z,
         linear_forward_ref(a, x, gp + g->g.t[4 * i].off, gp + g->g.t[4 * i + 1].off, B, in, h,
                            GANCL_ACT_LEAKY, d->slope);
         batchnorm_forward_ref(x, saved, run, a, NULL, gp + g->g.t[4 * i + 2].off, B, h, d->bn_eps,
-                              d->bn_momentum, 1, GANCL_ACT_NONE, 0);
+                              d->bn_momentum, 1, GANCL_ACT_NONE, 0, 1);
         in = h;
     }
     linear_forward_ref(out, x, gp + g->g.t[12].off, gp + g->g.t[13].off, B, in, d->image,

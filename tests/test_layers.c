@@ -60,33 +60,34 @@ static void test_linear_none(void **state) { (void)state; linear_case(GANCL_ACT_
 
 /* BatchNorm alone (fused = 0) and with the bias and LeakyReLU before it (fused = 1): the
  * gradients at the input (the pre-activation when fused), gamma/beta and the bias. */
-static void batchnorm_case(int fused) {
+static void batchnorm_case(int fused, int S) {
     uint64_t rng = 23 + (uint64_t)fused;
     const gancl_act act = fused ? GANCL_ACT_LEAKY : GANCL_ACT_NONE;
-    double x[B * N], a[B * N], gb[2 * N], bias[N], y[B * N], r[B * N], saved[2 * N], run[2 * N];
-    double dx[B * N], dgb[2 * N] = {0}, db[N] = {0};
-    randomize(x, B * N, &rng, -2, 2);
+    double x[B * N * 3], a[B * N * 3], gb[2 * N], bias[N], y[B * N * 3], r[B * N * 3], saved[2 * N], run[2 * N];
+    double dx[B * N * 3], dgb[2 * N] = {0}, db[N] = {0};
+    const int BNS = B * N * S;
+    randomize(x, BNS, &rng, -2, 2);
     randomize(gb, 2 * N, &rng, 0.5, 1.5);
     randomize(bias, N, &rng, -0.5, 0.5);
-    randomize(r, B * N, &rng, -1, 1);
+    randomize(r, BNS, &rng, -1, 1);
     memcpy(a, x, sizeof x); /* the forward pass replaces its input by BatchNorm's input */
-    batchnorm_forward_ref(y, saved, run, a, fused ? bias : NULL, gb, B, N, 1e-3, 0.2, 1, act, 0.2);
-    batchnorm_backward_ref(dx, dgb, fused ? db : NULL, r, a, gb, saved, B, N, act, 0.2);
+    batchnorm_forward_ref(y, saved, run, a, fused ? bias : NULL, gb, B, N, 1e-3, 0.2, 1, act, 0.2, S);
+    batchnorm_backward_ref(dx, dgb, fused ? db : NULL, r, a, gb, saved, B, N, act, 0.2, S);
     const double h = 1e-6;
     double *params[3] = {x, gb, bias}, *grads[3] = {dx, dgb, db};
-    size_t sizes[3] = {B * N, 2 * N, fused ? N : 0};
+    size_t sizes[3] = {(size_t)BNS, 2 * N, fused ? N : 0};
     const char *names[3] = {"dinp", "dgb", "dbias"};
     for (int p = 0; p < 3; p++)
         for (size_t i = 0; i < sizes[p]; i++) {
-            double keep = params[p][i], tmp[B * N];
+            double keep = params[p][i], tmp[B * N * 3];
             params[p][i] = keep + h;
             memcpy(tmp, x, sizeof x);
-            batchnorm_forward_ref(y, saved, run, tmp, fused ? bias : NULL, gb, B, N, 1e-3, 0.2, 1, act, 0.2);
-            double up = dot(r, y, B * N);
+            batchnorm_forward_ref(y, saved, run, tmp, fused ? bias : NULL, gb, B, N, 1e-3, 0.2, 1, act, 0.2, S);
+            double up = dot(r, y, (size_t)BNS);
             params[p][i] = keep - h;
             memcpy(tmp, x, sizeof x);
-            batchnorm_forward_ref(y, saved, run, tmp, fused ? bias : NULL, gb, B, N, 1e-3, 0.2, 1, act, 0.2);
-            double down = dot(r, y, B * N);
+            batchnorm_forward_ref(y, saved, run, tmp, fused ? bias : NULL, gb, B, N, 1e-3, 0.2, 1, act, 0.2, S);
+            double down = dot(r, y, (size_t)BNS);
             params[p][i] = keep;
             expect_close(names[p], i, grads[p][i], (up - down) / (2 * h));
         }
@@ -94,8 +95,74 @@ static void batchnorm_case(int fused) {
 
 static void test_batchnorm(void **state) {
     (void)state;
-    batchnorm_case(0);
-    batchnorm_case(1);
+    batchnorm_case(0, 1);
+    batchnorm_case(1, 1);
+    batchnorm_case(0, 3); /* BatchNorm2d: 3 positions per channel */
+}
+
+/* Conv2d and ConvTranspose2d: every gradient of L = sum(r * y) by finite differences. */
+static void conv_case(int transposed) {
+    const int CB = 2, OC = 3, Cin = 2;
+    gancl_conv_geom g = transposed ? gancl_convt_geom_make(2, 3, 4, 3, 2, 1, 1) : gancl_conv_geom_make(2, 5, 4, 3, 2, 1);
+    const int in_ch = transposed ? Cin : g.C, out_ch = transposed ? g.C : OC;
+    const size_t ni = (size_t)CB * in_ch * (transposed ? g.OH * g.OW : g.H * g.W);
+    const size_t no = (size_t)CB * out_ch * (transposed ? g.H * g.W : g.OH * g.OW);
+    const size_t nw = (size_t)(transposed ? Cin : OC) * g.C * g.K * g.K;
+    double x[256], w[256], b[8], y[512], r[512], dx[256], dw[256] = {0}, db[8] = {0};
+    uint64_t rng = 60 + (uint64_t)transposed;
+    randomize(x, ni, &rng, -1, 1);
+    randomize(w, nw, &rng, -1, 1);
+    randomize(b, OC, &rng, -1, 1);
+    randomize(r, no, &rng, -1, 1);
+#define FORWARD() (transposed ? convt2d_forward_ref(y, x, w, g, Cin, CB) : conv2d_forward_ref(y, x, w, b, g, OC, CB))
+    if (transposed) convt2d_backward_ref(dx, dw, r, x, w, g, Cin, CB);
+    else conv2d_backward_ref(dx, dw, db, r, x, w, g, OC, CB);
+    double *params[3] = {x, w, b}, *grads[3] = {dx, dw, db};
+    size_t sizes[3] = {ni, nw, transposed ? 0 : (size_t)OC};
+    const char *names[3] = {"dinp", "dweight", "dbias"};
+    for (int p = 0; p < 3; p++)
+        for (size_t i = 0; i < sizes[p]; i++) {
+            double h = 1e-6, keep = params[p][i];
+            params[p][i] = keep + h;
+            FORWARD();
+            double up = dot(r, y, no);
+            params[p][i] = keep - h;
+            FORWARD();
+            double down = dot(r, y, no);
+            params[p][i] = keep;
+            expect_close(names[p], i, grads[p][i], (up - down) / (2 * h));
+        }
+#undef FORWARD
+}
+
+static void test_conv(void **state) {
+    (void)state;
+    conv_case(0);
+    conv_case(1);
+}
+
+/* The transposed convolution is the adjoint of the convolution: <conv(x), y> = <x, convT(y)>. */
+static void test_convt_is_adjoint(void **state) {
+    (void)state;
+    gancl_conv_geom g = gancl_conv_geom_make(2, 6, 5, 3, 2, 1); /* 2x6x5 -> 3 ch of 3x3 */
+    const int OC = 3, CB = 2;
+    double x[120], y[54], w[54], cx[54], ty[120];
+    uint64_t rng = 70;
+    randomize(x, 120, &rng, -1, 1);
+    randomize(y, 54, &rng, -1, 1);
+    randomize(w, 54, &rng, -1, 1);
+    conv2d_forward_ref(cx, x, w, NULL, g, OC, CB);
+    convt2d_forward_ref(ty, y, w, g, OC, CB); /* the same weight tensor [OC, C, K, K] */
+    assert_true(fabs(dot(cx, y, 54) - dot(x, ty, 120)) < 1e-12);
+}
+
+static void test_dropout_mask(void **state) {
+    (void)state;
+    enum { M = 100000 };
+    int kept = 0;
+    for (size_t i = 0; i < M; i++) kept += dropout_keep_ref(i, 0.3f, 9, 8, 7, 6);
+    assert_true(fabs(kept / (double)M - 0.7) < 0.006); /* 4 standard errors */
+    assert_int_equal(dropout_keep_ref(12345, 0.0f, 1, 2, 3, 4), 1); /* p = 0 keeps everything */
 }
 
 static void test_losses(void **state) {
@@ -205,7 +272,8 @@ int main(void) {
         cmocka_unit_test(test_linear_leaky), cmocka_unit_test(test_linear_tanh),
         cmocka_unit_test(test_linear_none),  cmocka_unit_test(test_batchnorm),
         cmocka_unit_test(test_losses), cmocka_unit_test(test_gp_direction),
-        cmocka_unit_test(test_rmsprop_step),          cmocka_unit_test(test_philox_known_answer),
+        cmocka_unit_test(test_rmsprop_step), cmocka_unit_test(test_conv),
+        cmocka_unit_test(test_convt_is_adjoint), cmocka_unit_test(test_dropout_mask),          cmocka_unit_test(test_philox_known_answer),
         cmocka_unit_test(test_randn_moments), cmocka_unit_test(test_adam_first_step),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

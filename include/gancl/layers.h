@@ -38,6 +38,8 @@ void linear_backward(const gancl_runtime *rt, gancl_ptr dinp, gancl_ptr dweight,
                      int IN, int OUT, gancl_act act, float slope);
 
 /* ---- batchnorm (per feature over the batch), fused with the bias and activation before it ----
+ * Tensors are [B, N, S]: N features (channels) of S positions each (S = 1: BatchNorm1d,
+ * S = H*W: BatchNorm2d on NCHW); the statistics of a feature are over its B*S values.
  * gb: gamma[N], beta[N]; saved: mean[N], invstd[N]; running: mean[N], var[N] (unbiased).
  * With a bias (bias.mem) or an activation, inp[B, N] holds the pre-activation h and is first
  * replaced in place by a = act(h + bias), BatchNorm's input. Training: batch statistics, saved
@@ -45,12 +47,47 @@ void linear_backward(const gancl_runtime *rt, gancl_ptr dinp, gancl_ptr dweight,
  * statistics normalise. */
 void batchnorm_forward(const gancl_runtime *rt, gancl_ptr out, gancl_ptr inp, gancl_ptr bias,
                        gancl_ptr gb, gancl_ptr saved, gancl_ptr running, int B, int N, float eps,
-                       float momentum, int training, gancl_act act, float slope);
+                       float momentum, int training, gancl_act act, float slope, int S);
 /* inp is BatchNorm's input a. dinp (may equal dout) is written: the gradient at a, times
  * act'(a) with an activation (the gradient at h); dgb and dbias (when dbias.mem) accumulated. */
 void batchnorm_backward(const gancl_runtime *rt, gancl_ptr dinp, gancl_ptr dgb, gancl_ptr dbias,
                         gancl_ptr dout, gancl_ptr inp, gancl_ptr gb, gancl_ptr saved, int B, int N,
-                        gancl_act act, float slope);
+                        gancl_act act, float slope, int S);
+
+/* ---- convolutions (NCHW) as im2col/col2im + one GEMM over the batch (cl/conv.cl) ----
+ * A geometry describes a convolution from C x H x W with a K x K kernel, stride and padding to
+ * OH x OW positions. A transposed convolution from Cin x h x w to C x H x W (stride s, padding
+ * p, output padding op: H = (h - 1) s - 2p + K + op) is described by the geometry of its
+ * adjoint convolution, from C x H x W back to h x w positions. col and tmp are scratch
+ * buffers: col [C*K*K, B*OH*OW], tmp [max(OC or Cin, C) ..., B*OH*OW] floats. */
+typedef struct {
+    int C, H, W, K, stride, pad, OH, OW;
+} gancl_conv_geom;
+
+gancl_conv_geom gancl_conv_geom_make(int C, int H, int W, int K, int stride, int pad);
+/* The geometry for a transposed convolution to C x H x W from h x w positions. */
+gancl_conv_geom gancl_convt_geom_make(int C, int h, int w, int K, int stride, int pad, int out_pad);
+
+/* out[B, OC, OH, OW] = conv(inp[B, C, H, W], weight[OC, C, K, K]) + bias[OC] (bias.mem may be
+ * NULL). PyTorch's Conv2d layout. */
+void conv2d_forward(const gancl_runtime *rt, gancl_ptr out, gancl_ptr inp, gancl_ptr weight,
+                    gancl_ptr bias, gancl_conv_geom g, int OC, int B, gancl_ptr col, gancl_ptr tmp);
+/* dinp written, dweight and dbias accumulated; any may have mem == NULL. */
+void conv2d_backward(const gancl_runtime *rt, gancl_ptr dinp, gancl_ptr dweight, gancl_ptr dbias,
+                     gancl_ptr dout, gancl_ptr inp, gancl_ptr weight, gancl_conv_geom g, int OC,
+                     int B, gancl_ptr col, gancl_ptr tmp);
+/* out[B, C, H, W] = conv_transpose(inp[B, Cin, h, w], weight[Cin, C, K, K]) (PyTorch's
+ * ConvTranspose2d layout, no bias); g from gancl_convt_geom_make. */
+void convt2d_forward(const gancl_runtime *rt, gancl_ptr out, gancl_ptr inp, gancl_ptr weight,
+                     gancl_conv_geom g, int Cin, int B, gancl_ptr col, gancl_ptr tmp);
+void convt2d_backward(const gancl_runtime *rt, gancl_ptr dinp, gancl_ptr dweight, gancl_ptr dout,
+                      gancl_ptr inp, gancl_ptr weight, gancl_conv_geom g, int Cin, int B,
+                      gancl_ptr col, gancl_ptr tmp);
+
+/* ---- dropout: y[n] = x * keep / (1 - p), the mask from Philox (k0, k1; c1, c2), so calling it
+ * again with the same stream applies the same mask (the backward pass). y may equal x. ---- */
+void dropout_apply(const gancl_runtime *rt, gancl_ptr y, gancl_ptr x, size_t n, float p, uint32_t k0,
+                   uint32_t k1, uint32_t c1, uint32_t c2);
 
 /* ---- the GAN losses on D's outputs (cl/loss.cl) ----
  * BCE (on logits, target y), LINEAR (y * l: the Wasserstein losses), HINGE (max(0, 1 + y l)).
@@ -94,10 +131,20 @@ void linear_backward_ref(double *dinp, double *dweight, double *dbias, double *d
                          int IN, int OUT, gancl_act act, double slope);
 void batchnorm_forward_ref(double *out, double *saved, double *running, double *inp,
                            const double *bias, const double *gb, int B, int N, double eps,
-                           double momentum, int training, gancl_act act, double slope);
+                           double momentum, int training, gancl_act act, double slope, int S);
 void batchnorm_backward_ref(double *dinp, double *dgb, double *dbias, const double *dout,
                             const double *inp, const double *gb, const double *saved, int B, int N,
-                            gancl_act act, double slope);
+                            gancl_act act, double slope, int S);
+void conv2d_forward_ref(double *out, const double *inp, const double *weight, const double *bias,
+                        gancl_conv_geom g, int OC, int B);
+void conv2d_backward_ref(double *dinp, double *dweight, double *dbias, const double *dout,
+                         const double *inp, const double *weight, gancl_conv_geom g, int OC, int B);
+void convt2d_forward_ref(double *out, const double *inp, const double *weight, gancl_conv_geom g,
+                         int Cin, int B);
+void convt2d_backward_ref(double *dinp, double *dweight, const double *dout, const double *inp,
+                          const double *weight, gancl_conv_geom g, int Cin, int B);
+/* 1 where dropout_apply keeps element i, 0 where it drops it. */
+int dropout_keep_ref(size_t i, float p, uint32_t k0, uint32_t k1, uint32_t c1, uint32_t c2);
 double gan_loss_ref(double *dlogit, const double *logit, int n, gancl_loss_kind kind, double y,
                     double grad_scale);
 void adam_ref(double *p, const double *g, double *m, double *v, size_t n, double lr,

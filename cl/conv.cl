@@ -1,0 +1,89 @@
+/* conv.cl: the data movement of convolutions done as GEMMs, in a "CBS" layout where a tensor
+ * [B, C, S] (S = H*W, NCHW) is held as [C, B*S], so one GEMM covers the whole batch.
+ * Geometry of a convolution: input C x H x W, kernel K x K, stride ST, padding P, output
+ * positions OH x OW; col rows are (c, kh, kw), its columns (b, oh, ow). A transposed
+ * convolution is the adjoint of the convolution from its output to its input, so it uses the
+ * same two kernels the other way round. */
+
+/* col[C*K*K, B*OH*OW] <- the input patches (zero outside the image). One item per element. */
+__kernel void im2col(__global float *col, const uint col_off, __global const float *img,
+                     const uint img_off, const int B, const int C, const int H, const int W,
+                     const int K, const int ST, const int P, const int OH, const int OW) {
+    const int i = get_global_id(0);
+    const int L = B * OH * OW;
+    if (i >= C * K * K * L) return;
+    const int r = i / L, q = i - r * L;
+    const int c = r / (K * K), kh = (r / K) % K, kw = r % K;
+    const int b = q / (OH * OW), ow = q % OW, oh = (q / OW) % OH;
+    const int ih = oh * ST - P + kh, iw = ow * ST - P + kw;
+    col[col_off + i] = (ih >= 0 && ih < H && iw >= 0 && iw < W)
+                           ? img[img_off + ((b * C + c) * H + ih) * W + iw] : 0.0f;
+}
+
+/* img[B, C, H, W] <- the sum of the col entries that im2col would have read from each pixel
+ * (written, not accumulated). One item per pixel, gathering, so no atomics. */
+__kernel void col2im(__global float *img, const uint img_off, __global const float *col,
+                     const uint col_off, const int B, const int C, const int H, const int W,
+                     const int K, const int ST, const int P, const int OH, const int OW) {
+    const int i = get_global_id(0);
+    if (i >= B * C * H * W) return;
+    const int iw = i % W, ih = (i / W) % H, c = (i / (W * H)) % C, b = i / (W * H * C);
+    const int L = B * OH * OW;
+    float sum = 0.0f;
+    for (int kh = 0; kh < K; kh++) {
+        const int th = ih + P - kh;
+        if (th < 0 || th % ST) continue;
+        const int oh = th / ST;
+        if (oh >= OH) continue;
+        for (int kw = 0; kw < K; kw++) {
+            const int tw = iw + P - kw;
+            if (tw < 0 || tw % ST) continue;
+            const int ow = tw / ST;
+            if (ow >= OW) continue;
+            sum += col[col_off + ((c * K + kh) * K + kw) * L + (b * OH + oh) * OW + ow];
+        }
+    }
+    img[img_off + i] = sum;
+}
+
+/* to_cbs = 1: dst[C, B*S] <- src[B, C, S]; to_cbs = 0: dst[B, C, S] <- src[C, B*S] plus
+ * bias[c] when has_bias. One item per element of dst. */
+__kernel void permute_cbs(__global float *dst, const uint dst_off, __global const float *src,
+                          const uint src_off, const int B, const int C, const int S,
+                          const int to_cbs, __global const float *bias, const uint b_off,
+                          const int has_bias) {
+    const int i = get_global_id(0);
+    if (i >= B * C * S) return;
+    const int s = i % S;
+    if (to_cbs) {
+        const int b = (i / S) % B, c = i / (S * B);
+        dst[dst_off + i] = src[src_off + (b * C + c) * S + s];
+    } else {
+        const int c = (i / S) % C, b = i / (S * C);
+        dst[dst_off + i] = src[src_off + (c * B + b) * S + s] + (has_bias ? bias[b_off + c] : 0.0f);
+    }
+}
+
+/* out[R] += the sums of the rows of m[R, L] (a convolution's bias gradient). One item per row. */
+__kernel void row_sums(__global float *out, const uint out_off, __global const float *m,
+                       const uint m_off, const int R, const int L) {
+    const int r = get_global_id(0);
+    if (r >= R) return;
+    float s = 0.0f;
+    for (int l = 0; l < L; l++) s += m[m_off + (size_t)r * L + l];
+    out[out_off + r] += s;
+}
+
+/* y[n] = x[n] * keep / (1 - p), keep = (u > p) with u uniform from Philox counter
+ * (i / 4, c1, c2, 2) under (k0, k1), element i % 4 of the four draws: the same call gives
+ * the same mask, so the backward pass (and the gradient penalty's tangent) reuse it. */
+__kernel void dropout(__global float *y, const uint y_off, __global const float *x,
+                      const uint x_off, const uint n, const float p, const uint k0,
+                      const uint k1, const uint c1, const uint c2) {
+    const uint i = get_global_id(0);
+    if (i >= n) return;
+    const uint4 r = philox4x32_10((uint4)(i / 4, c1, c2, 2), (uint2)(k0, k1));
+    const uint k = i % 4;
+    const uint bits = k == 0 ? r.x : k == 1 ? r.y : k == 2 ? r.z : r.w;
+    y[y_off + i] = u01(bits) > p ? x[x_off + i] / (1.0f - p) : 0.0f;
+}

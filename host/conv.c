@@ -1,0 +1,196 @@
+/* conv.c: Conv2d and ConvTranspose2d (NCHW) through im2col/col2im and one GEMM over the whole
+ * batch (cl/conv.cl), dropout, and their C references as direct loops.
+ * Dimensions: B batch, C/OC/Cin channels, K kernel, P = OH*OW positions, CKK = C*K*K. */
+#include "gancl/gemm.h"
+#include "gancl/layers.h"
+
+gancl_conv_geom gancl_conv_geom_make(int C, int H, int W, int K, int stride, int pad) {
+    gancl_conv_geom g = {C, H, W, K, stride, pad, (H + 2 * pad - K) / stride + 1, (W + 2 * pad - K) / stride + 1};
+    return g;
+}
+
+gancl_conv_geom gancl_convt_geom_make(int C, int h, int w, int K, int stride, int pad, int out_pad) {
+    int H = (h - 1) * stride - 2 * pad + K + out_pad, W = (w - 1) * stride - 2 * pad + K + out_pad;
+    gancl_conv_geom g = {C, H, W, K, stride, pad, h, w};
+    return g;
+}
+
+/* col[CKK, B*P] <- patches of img[B, C, H, W] (to_col), or img <- col2im(col). */
+static void col_image(const gancl_runtime *rt, int to_col, gancl_ptr col, gancl_ptr img,
+                      gancl_conv_geom g, int B) {
+    cl_kernel k = gancl_kernel(rt, to_col ? "im2col" : "col2im");
+    size_t n = to_col ? (size_t)g.C * g.K * g.K * B * g.OH * g.OW : (size_t)B * g.C * g.H * g.W;
+    gancl_ptr dst = to_col ? col : img, src = to_col ? img : col;
+    GANCL_LAUNCH_1D(rt, k, n, GANCL_P(dst), GANCL_P(src), GANCL_A(B), GANCL_A(g.C), GANCL_A(g.H),
+                    GANCL_A(g.W), GANCL_A(g.K), GANCL_A(g.stride), GANCL_A(g.pad), GANCL_A(g.OH),
+                    GANCL_A(g.OW));
+}
+
+/* dst[C, B*S] <- src[B, C, S] (to_cbs), or dst[B, C, S] <- src[C, B*S] + bias[c]. */
+static void permute(const gancl_runtime *rt, gancl_ptr dst, gancl_ptr src, int B, int C, int S,
+                    int to_cbs, gancl_ptr bias) {
+    cl_kernel k = gancl_kernel(rt, "permute_cbs");
+    gancl_ptr b = bias.mem ? bias : src;
+    GANCL_LAUNCH_1D(rt, k, (size_t)B * C * S, GANCL_P(dst), GANCL_P(src), GANCL_A(B), GANCL_A(C),
+                    GANCL_A(S), GANCL_A(to_cbs), GANCL_P(b), GANCL_V(cl_int, bias.mem != NULL));
+}
+
+static const gancl_ptr NONE = {NULL, 0};
+
+void conv2d_forward(const gancl_runtime *rt, gancl_ptr out, gancl_ptr inp, gancl_ptr weight,
+                    gancl_ptr bias, gancl_conv_geom g, int OC, int B, gancl_ptr col, gancl_ptr tmp) {
+    const size_t CKK = (size_t)g.C * g.K * g.K, BP = (size_t)B * g.OH * g.OW;
+    col_image(rt, 1, col, inp, g, B);  // col[CKK, B*P]
+    GANCL_GEMM(rt, 0, 0, (size_t)OC, BP, CKK, 1.0f, weight.mem, weight.off, col.mem, col.off, 0.0f,
+               tmp.mem, tmp.off);       // tmp[OC, B*P] = W[OC, CKK] @ col
+    permute(rt, out, tmp, B, OC, g.OH * g.OW, 0, bias); // out[B, OC, P] = tmp + bias
+}
+
+void conv2d_backward(const gancl_runtime *rt, gancl_ptr dinp, gancl_ptr dweight, gancl_ptr dbias,
+                     gancl_ptr dout, gancl_ptr inp, gancl_ptr weight, gancl_conv_geom g, int OC,
+                     int B, gancl_ptr col, gancl_ptr tmp) {
+    const size_t CKK = (size_t)g.C * g.K * g.K, BP = (size_t)B * g.OH * g.OW;
+    permute(rt, tmp, dout, B, OC, g.OH * g.OW, 1, NONE); // tmp[OC, B*P] = dout
+    if (dbias.mem) {
+        cl_kernel k = gancl_kernel(rt, "row_sums");     // dbias[OC] += row sums
+        GANCL_LAUNCH_1D(rt, k, (size_t)OC, GANCL_P(dbias), GANCL_P(tmp), GANCL_A(OC), GANCL_V(cl_int, BP));
+    }
+    if (dweight.mem) {
+        col_image(rt, 1, col, inp, g, B);                // dW[OC, CKK] += tmp @ col^T
+        GANCL_GEMM(rt, 0, 1, (size_t)OC, CKK, BP, 1.0f, tmp.mem, tmp.off, col.mem, col.off, 1.0f,
+                   dweight.mem, dweight.off);
+    }
+    if (dinp.mem) {                                      // dcol = W^T @ tmp; dinp = col2im(dcol)
+        GANCL_GEMM(rt, 1, 0, CKK, BP, (size_t)OC, 1.0f, weight.mem, weight.off, tmp.mem, tmp.off, 0.0f,
+                   col.mem, col.off);
+        col_image(rt, 0, col, dinp, g, B);
+    }
+}
+
+void convt2d_forward(const gancl_runtime *rt, gancl_ptr out, gancl_ptr inp, gancl_ptr weight,
+                     gancl_conv_geom g, int Cin, int B, gancl_ptr col, gancl_ptr tmp) {
+    const size_t CKK = (size_t)g.C * g.K * g.K, BP = (size_t)B * g.OH * g.OW;
+    permute(rt, tmp, inp, B, Cin, g.OH * g.OW, 1, NONE); // tmp[Cin, B*p] = inp
+    GANCL_GEMM(rt, 1, 0, CKK, BP, (size_t)Cin, 1.0f, weight.mem, weight.off, tmp.mem, tmp.off, 0.0f,
+               col.mem, col.off);                         // col[CKK, B*p] = W^T[CKK, Cin] @ tmp
+    col_image(rt, 0, col, out, g, B);                     // out[B, C, H, W] = col2im(col)
+}
+
+void convt2d_backward(const gancl_runtime *rt, gancl_ptr dinp, gancl_ptr dweight, gancl_ptr dout,
+                      gancl_ptr inp, gancl_ptr weight, gancl_conv_geom g, int Cin, int B,
+                      gancl_ptr col, gancl_ptr tmp) {
+    const size_t CKK = (size_t)g.C * g.K * g.K, BP = (size_t)B * g.OH * g.OW;
+    col_image(rt, 1, col, dout, g, B);                    // col[CKK, B*p] = im2col(dout)
+    if (dweight.mem) {                                    // dW[Cin, CKK] += inp_cbs @ col^T
+        permute(rt, tmp, inp, B, Cin, g.OH * g.OW, 1, NONE);
+        GANCL_GEMM(rt, 0, 1, (size_t)Cin, CKK, BP, 1.0f, tmp.mem, tmp.off, col.mem, col.off, 1.0f,
+                   dweight.mem, dweight.off);
+    }
+    if (dinp.mem) {                                       // dinp = W[Cin, CKK] @ col, to NCHW
+        GANCL_GEMM(rt, 0, 0, (size_t)Cin, BP, CKK, 1.0f, weight.mem, weight.off, col.mem, col.off, 0.0f,
+                   tmp.mem, tmp.off);
+        permute(rt, dinp, tmp, B, Cin, g.OH * g.OW, 0, NONE);
+    }
+}
+
+void dropout_apply(const gancl_runtime *rt, gancl_ptr y, gancl_ptr x, size_t n, float p, uint32_t k0,
+                   uint32_t k1, uint32_t c1, uint32_t c2) {
+    cl_kernel k = gancl_kernel(rt, "dropout");
+    GANCL_LAUNCH_1D(rt, k, n, GANCL_P(y), GANCL_P(x), GANCL_V(cl_uint, n), GANCL_A(p), GANCL_A(k0),
+                    GANCL_A(k1), GANCL_A(c1), GANCL_A(c2));
+}
+
+/* ---- C references: direct loops ---- */
+
+#define IMG(t, b, c, h, w, C, H, W) t[(((size_t)(b) * (C) + (c)) * (H) + (h)) * (W) + (w)]
+
+void conv2d_forward_ref(double *out, const double *inp, const double *weight, const double *bias,
+                        gancl_conv_geom g, int OC, int B) {
+    const int K = g.K;
+    for (int b = 0; b < B; b++)
+        for (int o = 0; o < OC; o++)
+            for (int oh = 0; oh < g.OH; oh++)
+                for (int ow = 0; ow < g.OW; ow++) {
+                    double s = bias ? bias[o] : 0;
+                    for (int c = 0; c < g.C; c++)
+                        for (int kh = 0; kh < K; kh++)
+                            for (int kw = 0; kw < K; kw++) {
+                                int ih = oh * g.stride - g.pad + kh, iw = ow * g.stride - g.pad + kw;
+                                if (ih < 0 || ih >= g.H || iw < 0 || iw >= g.W) continue;
+                                s += IMG(inp, b, c, ih, iw, g.C, g.H, g.W) * weight[((o * g.C + c) * K + kh) * K + kw];
+                            }
+                    IMG(out, b, o, oh, ow, OC, g.OH, g.OW) = s;
+                }
+}
+
+void conv2d_backward_ref(double *dinp, double *dweight, double *dbias, const double *dout,
+                         const double *inp, const double *weight, gancl_conv_geom g, int OC, int B) {
+    const int K = g.K;
+    if (dinp)
+        for (size_t i = 0; i < (size_t)B * g.C * g.H * g.W; i++) dinp[i] = 0;
+    for (int b = 0; b < B; b++)
+        for (int o = 0; o < OC; o++)
+            for (int oh = 0; oh < g.OH; oh++)
+                for (int ow = 0; ow < g.OW; ow++) {
+                    double d = IMG(dout, b, o, oh, ow, OC, g.OH, g.OW);
+                    if (dbias) dbias[o] += d;
+                    for (int c = 0; c < g.C; c++)
+                        for (int kh = 0; kh < K; kh++)
+                            for (int kw = 0; kw < K; kw++) {
+                                int ih = oh * g.stride - g.pad + kh, iw = ow * g.stride - g.pad + kw;
+                                if (ih < 0 || ih >= g.H || iw < 0 || iw >= g.W) continue;
+                                size_t wi = ((size_t)(o * g.C + c) * K + kh) * K + kw;
+                                if (dweight) dweight[wi] += d * IMG(inp, b, c, ih, iw, g.C, g.H, g.W);
+                                if (dinp) IMG(dinp, b, c, ih, iw, g.C, g.H, g.W) += d * weight[wi];
+                            }
+                }
+}
+
+/* The transposed convolution scatters each input pixel through the kernel: the adjoint of g. */
+void convt2d_forward_ref(double *out, const double *inp, const double *weight, gancl_conv_geom g,
+                         int Cin, int B) {
+    const int K = g.K;
+    for (size_t i = 0; i < (size_t)B * g.C * g.H * g.W; i++) out[i] = 0;
+    for (int b = 0; b < B; b++)
+        for (int ci = 0; ci < Cin; ci++)
+            for (int h = 0; h < g.OH; h++)
+                for (int w = 0; w < g.OW; w++) {
+                    double x = IMG(inp, b, ci, h, w, Cin, g.OH, g.OW);
+                    for (int c = 0; c < g.C; c++)
+                        for (int kh = 0; kh < K; kh++)
+                            for (int kw = 0; kw < K; kw++) {
+                                int oh = h * g.stride - g.pad + kh, ow = w * g.stride - g.pad + kw;
+                                if (oh < 0 || oh >= g.H || ow < 0 || ow >= g.W) continue;
+                                IMG(out, b, c, oh, ow, g.C, g.H, g.W) += x * weight[((ci * g.C + c) * K + kh) * K + kw];
+                            }
+                }
+}
+
+void convt2d_backward_ref(double *dinp, double *dweight, const double *dout, const double *inp,
+                          const double *weight, gancl_conv_geom g, int Cin, int B) {
+    const int K = g.K;
+    for (int b = 0; b < B; b++)
+        for (int ci = 0; ci < Cin; ci++)
+            for (int h = 0; h < g.OH; h++)
+                for (int w = 0; w < g.OW; w++) {
+                    double x = IMG(inp, b, ci, h, w, Cin, g.OH, g.OW), d = 0;
+                    for (int c = 0; c < g.C; c++)
+                        for (int kh = 0; kh < K; kh++)
+                            for (int kw = 0; kw < K; kw++) {
+                                int oh = h * g.stride - g.pad + kh, ow = w * g.stride - g.pad + kw;
+                                if (oh < 0 || oh >= g.H || ow < 0 || ow >= g.W) continue;
+                                size_t wi = ((size_t)(ci * g.C + c) * K + kh) * K + kw;
+                                double dy = IMG(dout, b, c, oh, ow, g.C, g.H, g.W);
+                                d += dy * weight[wi];
+                                if (dweight) dweight[wi] += dy * x;
+                            }
+                    if (dinp) IMG(dinp, b, ci, h, w, Cin, g.OH, g.OW) = d;
+                }
+}
+
+int dropout_keep_ref(size_t i, float p, uint32_t k0, uint32_t k1, uint32_t c1, uint32_t c2) {
+    uint32_t ctr[4] = {(uint32_t)(i / 4), c1, c2, 2}, key[2] = {k0, k1}, r[4];
+    philox4x32_10_ref(ctr, key, r);
+    float u = ((float)(r[i % 4] >> 8) + 0.5f) * (1.0f / 16777216.0f);
+    return u > p;
+}
