@@ -74,16 +74,18 @@ __kernel void row_sums(__global float *out, const uint out_off, __global const f
     out[out_off + r] += s;
 }
 
-/* y[n] = x[n] * keep / (1 - p), keep = (u > p) with u uniform from Philox counter
- * (i / 4, c1, c2, 2) under (k0, k1), element i % 4 of the four draws: the same call gives
- * the same mask, so the backward pass (and the gradient penalty's tangent) reuse it. */
+/* y[n] = x[n] * keep / (1 - p) for the elements first .. first + n - 1 of a tensor, keep =
+ * (u > p) with u uniform from Philox counter (i / 4, c1, c2, 2) under (k0, k1), draw i % 4:
+ * the same element and stream give the same mask, so the backward pass (and the gradient
+ * penalty's tangent) reuse it, whatever rows they cover. */
 __kernel void dropout(__global float *y, const uint y_off, __global const float *x,
-                      const uint x_off, const uint n, const float p, const uint k0,
-                      const uint k1, const uint c1, const uint c2) {
-    const uint i = get_global_id(0);
-    if (i >= n) return;
+                      const uint x_off, const uint n, const uint first, const float p,
+                      const uint k0, const uint k1, const uint c1, const uint c2) {
+    const uint j = get_global_id(0);
+    if (j >= n) return;
+    const uint i = first + j; /* the element's index in the whole tensor picks its draw */
     const uint4 r = philox4x32_10((uint4)(i / 4, c1, c2, 2), (uint2)(k0, k1));
     const uint k = i % 4;
     const uint bits = k == 0 ? r.x : k == 1 ? r.y : k == 2 ? r.z : r.w;
-    y[y_off + i] = u01(bits) > p ? x[x_off + i] / (1.0f - p) : 0.0f;
+    y[y_off + j] = u01(bits) > p ? x[x_off + j] / (1.0f - p) : 0.0f;
 }

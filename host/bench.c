@@ -22,13 +22,14 @@ static int by_value(const void *a, const void *b) {
     return x < y ? -1 : x > y;
 }
 
-int gancl_bench(const gancl_runtime *rt, int batch, int iters, gancl_loss loss) {
+int gancl_bench(const gancl_runtime *rt, gancl_model model, int batch, int iters, gancl_loss loss) {
     if (batch > BENCH_IMAGES) {
         fprintf(stderr, "gan-cl: error: bench supports --batch-size up to %d\n", BENCH_IMAGES);
         return 1;
     }
     gancl_gan gan;
-    gancl_gan_init(&gan, rt, gancl_gan_default_dims(100), batch, batch, loss == GANCL_LOSS_WGAN_GP);
+    gancl_gan_dims dims = model == GANCL_MODEL_DCGAN ? gancl_gan_dcgan_dims(100) : gancl_gan_default_dims(100);
+    gancl_gan_init(&gan, rt, dims, batch, batch, loss == GANCL_LOSS_WGAN_GP);
     gancl_gan_init_params(&gan, 1);
     uint8_t *img = malloc((size_t)BENCH_IMAGES * 784);
     int *perm = malloc(BENCH_IMAGES * sizeof *perm);
@@ -42,6 +43,7 @@ int gancl_bench(const gancl_runtime *rt, int batch, int iters, gancl_loss loss) 
     free(img);
     free(perm);
     gancl_step_config opt = gancl_step_defaults(loss);
+    if (model == GANCL_MODEL_DCGAN && (loss == GANCL_LOSS_BCE || loss == GANCL_LOSS_HINGE)) opt.lr_g = opt.lr_d = 1e-4f;
     const int per_epoch = BENCH_IMAGES / batch;
     long step = 0;
     double t0 = now_s();
@@ -66,7 +68,7 @@ int gancl_bench(const gancl_runtime *rt, int batch, int iters, gancl_loss loss) 
         gancl_prof_harvest(rt);
     }
     qsort(ms, GROUPS, sizeof *ms, by_value);
-    printf("bench: mlp, %s loss, batch %d, %s GEMM, on %s\n", gancl_loss_name(loss), batch,
+    printf("bench: %s, %s loss, batch %d, %s GEMM, on %s\n", gancl_model_name(model), gancl_loss_name(loss), batch,
            rt->gemm == GANCL_GEMM_MATMUL ? "matmul" : "CLBlast", rt->dev.name);
     printf("  warm-up 3 iterations: %.2f s\n", warm);
     printf("  %d x %d iterations: median %.2f ms/iteration (min %.2f, max %.2f), %.0f img/s, %.1f s per 60000-image epoch\n",

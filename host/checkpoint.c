@@ -34,7 +34,7 @@ typedef struct {
     char name[80];
     int i64; /* 1: an int64 scalar (num_batches_tracked), else float32 */
     int ndim;
-    long long shape[2];
+    long long shape[4];
     size_t numel;
     float *host; /* float data in a host copy of a device buffer */
     long long value; /* the int64 scalar */
@@ -46,21 +46,23 @@ typedef struct {
     float *g, *d, *run; /* host copies: G buffer (4P), D buffer (4P), running stats */
 } layout;
 
-static void push(layout *l, const char *name, int ndim, long long s0, long long s1, float *host) {
+static void push(layout *l, const char *name, int ndim, const int *shape, float *host) {
     entry *e = &l->e[l->n++];
     memset(e, 0, sizeof *e);
     snprintf(e->name, sizeof e->name, "%s", name);
     e->ndim = ndim;
-    e->shape[0] = s0;
-    e->shape[1] = s1;
-    e->numel = ndim == 0 ? 1 : (size_t)s0 * (size_t)(ndim == 2 ? s1 : 1);
+    e->numel = 1;
+    for (int k = 0; k < ndim; k++) {
+        e->shape[k] = shape[k];
+        e->numel *= (size_t)shape[k];
+    }
     e->host = host;
     e->i64 = host == NULL;
 }
 
 static void push_table(layout *l, const gancl_param_table *t, float *base) {
     for (int i = 0; i < t->n; i++)
-        push(l, t->t[i].name, t->t[i].ndim, t->t[i].shape[0], t->t[i].shape[1], base + t->t[i].off);
+        push(l, t->t[i].name, t->t[i].ndim, t->t[i].shape, base + t->t[i].off);
 }
 
 /* The file's tensors, in file order, pointing into host copies the caller fills or reads. */
@@ -79,14 +81,15 @@ static int make_layout(layout *l, const gancl_gan *gan) {
         snprintf(name, sizeof name, "%.*s.num_batches_tracked",
                  (int)(strrchr(gan->g_running.t[i].name, '.') - gan->g_running.t[i].name),
                  gan->g_running.t[i].name);
-        push(l, name, 0, 0, 0, NULL);
+        push(l, name, 0, NULL, NULL);
         l->e[l->n - 1].value = gan->g_step;
     }
     push_table(l, &gan->d, l->d);
-    push(l, "optimizer.generator.exp_avg", 1, (long long)gp, 0, l->g + 2 * gp);
-    push(l, "optimizer.generator.exp_avg_sq", 1, (long long)gp, 0, l->g + 3 * gp);
-    push(l, "optimizer.discriminator.exp_avg", 1, (long long)dp, 0, l->d + 2 * dp);
-    push(l, "optimizer.discriminator.exp_avg_sq", 1, (long long)dp, 0, l->d + 3 * dp);
+    int gshape[1] = {(int)gp}, dshape[1] = {(int)dp};
+    push(l, "optimizer.generator.exp_avg", 1, gshape, l->g + 2 * gp);
+    push(l, "optimizer.generator.exp_avg_sq", 1, gshape, l->g + 3 * gp);
+    push(l, "optimizer.discriminator.exp_avg", 1, dshape, l->d + 2 * dp);
+    push(l, "optimizer.discriminator.exp_avg_sq", 1, dshape, l->d + 3 * dp);
     return 0;
 }
 
@@ -284,9 +287,9 @@ int gancl_checkpoint_load_into(const gancl_checkpoint *ck, gancl_gan *gan, char 
         int same = sh->n == e->ndim;
         for (int k = 0; same && k < e->ndim; k++) same = sh->items[k].integer == e->shape[k];
         if (!same)
-            BAD("%s: tensor '%s' has another shape than this model's (expected [%lld%s%lld]): "
-                "a checkpoint of a different configuration?", name, e->name, e->shape[0],
-                e->ndim == 2 ? ", " : "", e->ndim == 2 ? e->shape[1] : 0LL);
+            BAD("%s: tensor '%s' has another shape than this model's (%d dimensions, the first %lld): "
+                "a checkpoint of a different configuration?", name, e->name, e->ndim,
+                e->ndim ? e->shape[0] : 0LL);
         const uint8_t *src = ck->file + ck->data_start + gancl_json_get(t, "data_offsets")->items[0].integer;
         if (e->i64) memcpy(&e->value, src, 8);
         else memcpy(e->host, src, e->numel * sizeof(float));

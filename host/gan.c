@@ -33,20 +33,43 @@ const char *gancl_loss_name(gancl_loss loss) {
 const char *gancl_optimizer_name(gancl_optimizer opt) { return opt == GANCL_OPT_RMSPROP ? "rmsprop" : "adam"; }
 
 gancl_gan_dims gancl_gan_default_dims(int latent) {
-    gancl_gan_dims d = {latent, 784, {256, 512, 1024}, {512, 256}, 0.2f, 1e-3f, 0.2f};
+    gancl_gan_dims d = {GANCL_MODEL_MLP, latent, 784, {256, 512, 1024}, {512, 256}, 0.2f, 1e-3f, 0.2f, 0.0f};
     return d;
 }
 
-static void add(gancl_param_table *t, const char *name, int d0, int d1) {
+gancl_gan_dims gancl_gan_dcgan_dims(int latent) {
+    gancl_gan_dims d = {GANCL_MODEL_DCGAN, latent, 784, {256, 128, 64}, {64, 128}, 0.3f, 1e-3f, 0.01f, 0.3f};
+    return d;
+}
+
+const char *gancl_model_name(gancl_model model) { return model == GANCL_MODEL_DCGAN ? "dcgan" : "mlp"; }
+
+void gancl_table_add(gancl_param_table *t, const char *name, int d0, int d1, int d2, int d3,
+                     float bound, float value) {
     if (t->n >= GANCL_MAX_TENSORS) gancl_die("too many tensors");
     gancl_tensor_info *ti = &t->t[t->n++];
     snprintf(ti->name, sizeof ti->name, "%s", name);
-    ti->ndim = d1 ? 2 : 1;
-    ti->shape[0] = d0;
-    ti->shape[1] = d1;
+    int d[4] = {d0, d1, d2, d3};
+    ti->ndim = 0;
+    ti->numel = 1;
+    for (int k = 0; k < 4 && d[k]; k++) {
+        ti->shape[ti->ndim++] = d[k];
+        ti->numel *= (size_t)d[k];
+    }
     ti->off = t->size;
-    ti->numel = (size_t)d0 * (d1 ? d1 : 1);
+    ti->init_bound = bound;
+    ti->init_value = value;
     t->size += ti->numel;
+}
+
+/* A Linear layer's weight [out, in] and bias [out], initialised as PyTorch does. */
+static void add_linear(gancl_param_table *t, const char *prefix, int out, int in) {
+    char name[64];
+    float bound = 1.0f / sqrtf((float)in);
+    snprintf(name, sizeof name, "%s.weight", prefix);
+    gancl_table_add(t, name, out, in, 0, 0, bound, 0);
+    snprintf(name, sizeof name, "%s.bias", prefix);
+    gancl_table_add(t, name, out, 0, 0, 0, bound, 0);
 }
 
 /* Tensor index in G's table: per hidden layer i, weight 4i, bias 4i+1, BatchNorm gamma 4i+2,
@@ -58,29 +81,26 @@ static void build_tables(gancl_gan *gan) {
     int in = d->latent;
     for (int i = 0; i < 3; i++) {
         int h = d->g_hidden[i];
-        snprintf(name, sizeof name, "generator.%d.weight", 3 * i);
-        add(&gan->g, name, h, in);
-        snprintf(name, sizeof name, "generator.%d.bias", 3 * i);
-        add(&gan->g, name, h, 0);
+        snprintf(name, sizeof name, "generator.%d", 3 * i);
+        add_linear(&gan->g, name, h, in);
         snprintf(name, sizeof name, "generator.%d.weight", 3 * i + 2);
-        add(&gan->g, name, h, 0);
+        gancl_table_add(&gan->g, name, h, 0, 0, 0, 0, 1.0f);
         snprintf(name, sizeof name, "generator.%d.bias", 3 * i + 2);
-        add(&gan->g, name, h, 0);
+        gancl_table_add(&gan->g, name, h, 0, 0, 0, 0, 0.0f);
         snprintf(name, sizeof name, "generator.%d.running_mean", 3 * i + 2);
-        add(&gan->g_running, name, h, 0);
+        gancl_table_add(&gan->g_running, name, h, 0, 0, 0, 0, 0.0f);
         snprintf(name, sizeof name, "generator.%d.running_var", 3 * i + 2);
-        add(&gan->g_running, name, h, 0);
+        gancl_table_add(&gan->g_running, name, h, 0, 0, 0, 0, 1.0f);
+        gan->g_feat[i] = gan->bn_feat[i] = h;
         in = h;
     }
-    add(&gan->g, "generator.9.weight", d->image, in);
-    add(&gan->g, "generator.9.bias", d->image, 0);
+    add_linear(&gan->g, "generator.9", d->image, in);
     in = d->image;
     for (int i = 0; i < 3; i++) {
         int out = i < 2 ? d->d_hidden[i] : 1;
-        snprintf(name, sizeof name, "discriminator.%d.weight", 2 * i);
-        add(&gan->d, name, out, in);
-        snprintf(name, sizeof name, "discriminator.%d.bias", 2 * i);
-        add(&gan->d, name, out, 0);
+        snprintf(name, sizeof name, "discriminator.%d", 2 * i);
+        add_linear(&gan->d, name, out, in);
+        if (i < 2) gan->d_feat[i] = out;
         in = out;
     }
 }
@@ -93,25 +113,33 @@ void gancl_gan_init(gancl_gan *gan, const gancl_runtime *rt, gancl_gan_dims dims
     gan->batch = batch;
     gan->d_rows = (gp ? 3 : 2) * batch;
     gan->g_rows = g_rows > batch ? g_rows : batch;
-    build_tables(gan);
+    size_t col_n = 0, tmp_n = 0;
+    if (dims.model == GANCL_MODEL_DCGAN) {
+        dcgan_build_tables(gan);
+        dcgan_sizes(gan, &col_n, &tmp_n);
+    } else {
+        build_tables(gan);
+    }
     const int B = batch, R = gan->g_rows, Z = dims.latent, I = dims.image;
     size_t o = 0;
 #define TAKE(field, n) (gan->field = o, o += (size_t)(n))
     TAKE(z, (size_t)R * Z);
     for (int i = 0; i < 3; i++) {
-        TAKE(g_a[i], (size_t)R * dims.g_hidden[i]);
-        TAKE(g_x[i], (size_t)R * dims.g_hidden[i]);
-        TAKE(g_saved[i], 2 * dims.g_hidden[i]);
-        TAKE(g_d[i], (size_t)B * dims.g_hidden[i]);
+        TAKE(g_a[i], (size_t)R * gan->g_feat[i]);
+        TAKE(g_x[i], (size_t)R * gan->g_feat[i]);
+        TAKE(g_saved[i], 2 * gan->bn_feat[i]);
+        TAKE(g_d[i], (size_t)B * gan->g_feat[i]);
     }
+    TAKE(col, col_n);
+    TAKE(tmp, tmp_n);
     TAKE(g_out, (size_t)R * I);
     const size_t DR = (size_t)gan->d_rows;
     TAKE(d_x, DR * I);
     TAKE(d_dx, (size_t)B * I);
     for (int i = 0; i < 2; i++) {
-        TAKE(d_h[i], DR * dims.d_hidden[i]);
-        TAKE(d_dh[i], DR * dims.d_hidden[i]);
-        TAKE(d_tan[i], gp ? (size_t)B * dims.d_hidden[i] : 0);
+        TAKE(d_h[i], DR * gan->d_feat[i]);
+        TAKE(d_dh[i], DR * gan->d_feat[i]);
+        TAKE(d_tan[i], gp ? (size_t)B * gan->d_feat[i] : 0);
     }
     TAKE(d_logit, DR);
     TAKE(d_dlogit, DR);
@@ -143,18 +171,9 @@ size_t gancl_gan_device_bytes(const gancl_gan *gan) {
 static void init_table(float *p, const gancl_param_table *t, uint64_t *rng) {
     for (int i = 0; i < t->n; i++) {
         const gancl_tensor_info *ti = &t->t[i];
-        float *dst = p + ti->off;
-        int is_linear = strstr(ti->name, "generator.") == ti->name
-                            ? (atoi(ti->name + 10) % 3 == 0) : 1;
-        if (is_linear) {
-            /* weight [out, in] or bias [out]: both U(-1/sqrt(in), 1/sqrt(in)), in from the weight */
-            int fan_in = ti->ndim == 2 ? ti->shape[1] : t->t[i - 1].shape[1];
-            float bound = 1.0f / sqrtf((float)fan_in);
-            for (size_t k = 0; k < ti->numel; k++) dst[k] = gancl_uniform(rng, -bound, bound);
-        } else {
-            int is_gamma = strstr(ti->name, ".weight") != NULL;
-            for (size_t k = 0; k < ti->numel; k++) dst[k] = is_gamma ? 1.0f : 0.0f;
-        }
+        for (size_t k = 0; k < ti->numel; k++)
+            p[ti->off + k] = ti->init_bound > 0 ? gancl_uniform(rng, -ti->init_bound, ti->init_bound)
+                                                : ti->init_value;
     }
 }
 
@@ -167,11 +186,7 @@ void gancl_gan_init_params(gancl_gan *gan, uint64_t seed) {
     if (!g || !d || !run) gancl_die("out of host memory");
     init_table(g, &gan->g, &rng);
     init_table(d, &gan->d, &rng);
-    for (int i = 0; i < gan->g_running.n; i++) {
-        const gancl_tensor_info *ti = &gan->g_running.t[i];
-        float v = strstr(ti->name, "running_var") ? 1.0f : 0.0f;
-        for (size_t k = 0; k < ti->numel; k++) run[ti->off + k] = v;
-    }
+    init_table(run, &gan->g_running, &rng);
     gancl_write(rt, gan->g_buf, 0, 4 * gn * sizeof *g, g);
     gancl_write(rt, gan->d_buf, 0, 4 * dn * sizeof *d, d);
     gancl_write(rt, gan->running, 0, gan->g_running.size * sizeof *run, run);
@@ -199,6 +214,10 @@ static const gancl_ptr NONE = {NULL, 0};
 #define DG(i) gancl_gan_param(gan->d_buf, &gan->d, (i), 1)
 
 void gan_generator_forward(gancl_gan *gan, gancl_ptr out, int n, int training) {
+    if (gan->dims.model == GANCL_MODEL_DCGAN) {
+        dcgan_generator_forward(gan, out, n, training);
+        return;
+    }
     const gancl_runtime *rt = gan->rt;
     const gancl_gan_dims *d = &gan->dims;
     gancl_ptr running = {gan->running, 0};
@@ -219,6 +238,10 @@ void gan_generator_forward(gancl_gan *gan, gancl_ptr out, int n, int training) {
 }
 
 void gan_generator_backward(gancl_gan *gan, gancl_ptr dout, gancl_ptr out) {
+    if (gan->dims.model == GANCL_MODEL_DCGAN) {
+        dcgan_generator_backward(gan, dout, out);
+        return;
+    }
     const gancl_runtime *rt = gan->rt;
     const gancl_gan_dims *d = &gan->dims;
     const int B = gan->batch;
@@ -240,6 +263,10 @@ void gan_generator_backward(gancl_gan *gan, gancl_ptr dout, gancl_ptr out) {
 }
 
 void gan_discriminator_forward(gancl_gan *gan, int row0, int n) {
+    if (gan->dims.model == GANCL_MODEL_DCGAN) {
+        dcgan_discriminator_forward(gan, row0, n);
+        return;
+    }
     const gancl_runtime *rt = gan->rt;
     const gancl_gan_dims *d = &gan->dims;
     const int I = d->image, H0 = d->d_hidden[0], H1 = d->d_hidden[1];
@@ -253,6 +280,10 @@ void gan_discriminator_forward(gancl_gan *gan, int row0, int n) {
 }
 
 void gan_discriminator_backward(gancl_gan *gan, int row0, int n, int dweights, int dinput) {
+    if (gan->dims.model == GANCL_MODEL_DCGAN) {
+        dcgan_discriminator_backward(gan, row0, n, dweights, dinput);
+        return;
+    }
     const gancl_runtime *rt = gan->rt;
     const gancl_gan_dims *d = &gan->dims;
     const int I = d->image, H0 = d->d_hidden[0], H1 = d->d_hidden[1];
@@ -271,6 +302,10 @@ void gan_discriminator_backward(gancl_gan *gan, int row0, int n, int dweights, i
 }
 
 void gan_discriminator_gp_backward(gancl_gan *gan, int row0) {
+    if (gan->dims.model == GANCL_MODEL_DCGAN) {
+        dcgan_discriminator_gp_backward(gan, row0);
+        return;
+    }
     const gancl_runtime *rt = gan->rt;
     const gancl_gan_dims *d = &gan->dims;
     const int B = gan->batch, I = d->image, H0 = d->d_hidden[0], H1 = d->d_hidden[1];

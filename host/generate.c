@@ -24,7 +24,7 @@ int gancl_generate(const gancl_runtime *rt, const char *checkpoint, int count, u
     }
     const char *latent_s = gancl_meta_get(&ck.meta, "latent_dim"), *model = gancl_meta_get(&ck.meta, "model");
     int latent = latent_s ? atoi(latent_s) : 0;
-    if (!model || strcmp(model, "mlp") || latent <= 0 || latent > 100000) {
+    if (!model || (strcmp(model, "mlp") && strcmp(model, "dcgan")) || latent <= 0 || latent > 100000) {
         fprintf(stderr, "gan-cl: error: %s: unsupported model '%s' or latent_dim '%s'\n", checkpoint,
                 model ? model : "?", latent_s ? latent_s : "?");
         gancl_checkpoint_close(&ck);
@@ -32,7 +32,8 @@ int gancl_generate(const gancl_runtime *rt, const char *checkpoint, int count, u
     }
     int chunk = count < CHUNK ? count : CHUNK;
     gancl_gan gan;
-    gancl_gan_init(&gan, rt, gancl_gan_default_dims(latent), 1, chunk, 0);
+    gancl_gan_dims dims = strcmp(model, "dcgan") ? gancl_gan_default_dims(latent) : gancl_gan_dcgan_dims(latent);
+    gancl_gan_init(&gan, rt, dims, 1, chunk, 0);
     int rc = gancl_checkpoint_load_into(&ck, &gan, err);
     gancl_checkpoint_close(&ck);
     if (rc) {

@@ -10,11 +10,16 @@ void linear_forward(const gancl_runtime *rt, gancl_ptr out, gancl_ptr inp, gancl
     // out[B, OUT] = inp[B, IN] @ weight[OUT, IN]^T
     GANCL_GEMM(rt, 0, 1, B, OUT, IN, 1.0f, inp.mem, inp.off, weight.mem, weight.off, 0.0f,
                out.mem, out.off);
+    bias_act_forward(rt, out, bias, B, OUT, act, slope);
+}
+
+void bias_act_forward(const gancl_runtime *rt, gancl_ptr y, gancl_ptr bias, int B, int N,
+                      gancl_act act, float slope) {
     if (!bias.mem && act == GANCL_ACT_NONE) return;
     cl_kernel k = gancl_kernel(rt, "bias_act_forward");
-    gancl_ptr b = bias.mem ? bias : out; /* any valid buffer when there is no bias */
-    GANCL_LAUNCH_1D(rt, k, (size_t)B * OUT, GANCL_P(out), GANCL_P(b), GANCL_V(cl_int, bias.mem != NULL),
-                    GANCL_A(B), GANCL_A(OUT), GANCL_V(cl_int, act), GANCL_A(slope));
+    gancl_ptr b = bias.mem ? bias : y; /* any valid buffer when there is no bias */
+    GANCL_LAUNCH_1D(rt, k, (size_t)B * N, GANCL_P(y), GANCL_P(b), GANCL_V(cl_int, bias.mem != NULL),
+                    GANCL_A(B), GANCL_A(N), GANCL_V(cl_int, act), GANCL_A(slope));
 }
 
 void bias_act_backward(const gancl_runtime *rt, gancl_ptr dout, gancl_ptr out, gancl_ptr dbias,

@@ -33,10 +33,11 @@ static const char USAGE[] =
     "Trains a Generative Adversarial Network on MNIST on any OpenCL device.\n"
     "\n"
     "training:\n"
-    "  --model mlp           the classic MLP GAN (the only model so far)\n"
+    "  --model mlp|dcgan     the classic MLP GAN (default) or the TensorFlow tutorial's DCGAN\n"
+    "                        (batch 256 and Adam 0.0001 by default)\n"
     "  --epochs N            epochs to train, counting resumed ones (default 30)\n"
     "  --steps N             stop after N iterations in total (default: no limit)\n"
-    "  --batch-size N        images per iteration (default 64)\n"
+    "  --batch-size N        images per iteration (default 64; dcgan 256)\n"
     "  --latent-dim N        size of the noise vector z (default 100)\n"
     "  --loss bce|wgan|wgan-gp|hinge  the GAN loss (default bce); each brings its defaults:\n"
     "                        bce, hinge: Adam 0.0002, betas (0.5, 0.999), 1 D step per G step;\n"
@@ -222,7 +223,7 @@ static cli parse(int argc, char **argv) {
         usage_error("--loss %s: expected bce, wgan, wgan-gp or hinge", ls);
     if (op && strcmp(op, "adam") && strcmp(op, "rmsprop")) usage_error("--optimizer %s: expected adam or rmsprop", op);
     const char *m = opt(&c, "--model");
-    if (m && strcmp(m, "mlp")) usage_error("--model %s: unknown model (available: mlp)", m);
+    if (m && strcmp(m, "mlp") && strcmp(m, "dcgan")) usage_error("--model %s: expected mlp or dcgan", m);
     return c;
 }
 
@@ -380,6 +381,11 @@ static int cmd_download(const cli *c) {
 
 static int cmd_train(const cli *c) {
     gancl_train_config cfg = gancl_train_defaults();
+    const char *model = opt(c, "--model");
+    cfg.model = model && !strcmp(model, "dcgan") ? GANCL_MODEL_DCGAN : GANCL_MODEL_MLP;
+    cfg.set_model = model != NULL;
+    const int dcgan = cfg.model == GANCL_MODEL_DCGAN;
+    if (dcgan) cfg.batch = 256; /* the tutorial's batch */
     cfg.epochs = (int)int_arg(c, "--epochs", cfg.epochs, 1, 100000);
     cfg.steps = int_arg(c, "--steps", 0, 1, 1000000000000LL);
     cfg.batch = (int)int_arg(c, "--batch-size", cfg.batch, 1, 65536);
@@ -390,6 +396,7 @@ static int cmd_train(const cli *c) {
         if (!strcmp(loss, gancl_loss_name((gancl_loss)i))) l = (gancl_loss)i;
     cfg.step = gancl_step_defaults(l);
     gancl_step_config *st = &cfg.step;
+    if (dcgan && (l == GANCL_LOSS_BCE || l == GANCL_LOSS_HINGE)) st->lr_g = st->lr_d = 1e-4f; /* the tutorial's */
     if (optimizer) st->optimizer = strcmp(optimizer, "adam") ? GANCL_OPT_RMSPROP : GANCL_OPT_ADAM;
     st->lr_g = st->lr_d = float_arg(c, "--lr", st->lr_g, 0, 1, 1);
     st->beta1 = float_arg(c, "--beta1", st->beta1, 0, 0.999999, 0);
@@ -437,7 +444,9 @@ static int cmd_train(const cli *c) {
 }
 
 static int cmd_bench(const cli *c) {
-    int batch = (int)int_arg(c, "--batch-size", 64, 1, 4096);
+    const char *model = opt(c, "--model");
+    gancl_model mo = model && !strcmp(model, "dcgan") ? GANCL_MODEL_DCGAN : GANCL_MODEL_MLP;
+    int batch = (int)int_arg(c, "--batch-size", mo == GANCL_MODEL_DCGAN ? 256 : 64, 1, 4096);
     int iters = (int)int_arg(c, "--iters", 50, 1, 1000000);
     const char *loss = opt(c, "--loss");
     gancl_loss l = GANCL_LOSS_BCE;
@@ -445,7 +454,7 @@ static int cmd_bench(const cli *c) {
         if (!strcmp(loss, gancl_loss_name((gancl_loss)i))) l = (gancl_loss)i;
     gancl_runtime rt;
     open_runtime(c, &rt);
-    int status = gancl_bench(&rt, batch, iters, l);
+    int status = gancl_bench(&rt, mo, batch, iters, l);
     gancl_runtime_free(&rt);
     return status;
 }

@@ -412,9 +412,10 @@ static double check_dropout(const gancl_runtime *rt) {
     uint64_t rng = 50;
     double *x = ALLOC(n), *y = ALLOC(n);
     fill(x, n, &rng, -1, 1);
-    for (size_t i = 0; i < n; i++) y[i] = dropout_keep_ref(i, 0.3f, 1, 2, 3, 4) ? (float)x[i] / (1.0f - 0.3f) : 0;
-    gancl_ptr px = upload(rt, x, n);
-    dropout_apply(rt, px, px, n, 0.3f, 1, 2, 3, 4); /* in place */
+    for (size_t i = 0; i < n; i++)
+        y[i] = i < 100 ? x[i] : dropout_keep_ref(i, 0.3f, 1, 2, 3, 4) ? (float)x[i] / (1.0f - 0.3f) : 0;
+    gancl_ptr px = upload(rt, x, n), rest = gancl_at(px, 100);
+    dropout_apply(rt, rest, rest, n - 100, 100, 0.3f, 1, 2, 3, 4); /* in place, elements 100.. */
     double err = compare(rt, px, y, n);
     free(x);
     free(y);

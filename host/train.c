@@ -54,6 +54,9 @@ void gancl_train_iteration(gancl_gan *gan, const gancl_step_config *cfg, cl_mem 
     const uint32_t k0 = (uint32_t)seed, k1 = (uint32_t)(seed >> 32), hi = (uint32_t)(step >> 32);
     randn_fill(gan->rt, z, (size_t)B * gan->dims.latent, k0, k1, (uint32_t)step, STREAM_TRAIN_Z | hi);
     gather_images(gan->rt, gancl_gan_act(gan, gan->d_x), images, perm, perm_off, B, gan->dims.image);
+    gan->noise_seed = seed; /* dropout masks */
+    gan->noise_step = step;
+    gan->noise_stream = 0;
     if (fused(cfg)) {
         gancl_gan_step(gan, cfg);
         return;
@@ -61,6 +64,7 @@ void gancl_train_iteration(gancl_gan *gan, const gancl_step_config *cfg, cl_mem 
     gancl_gan_critic_step(gan, cfg, seed, step);
     if (step % cfg->n_critic == cfg->n_critic - 1) {
         randn_fill(gan->rt, z, (size_t)B * gan->dims.latent, k0, k1, (uint32_t)step, STREAM_G_Z | hi);
+        gan->noise_stream = 1;
         gancl_gan_generator_step(gan, cfg);
     }
 }
@@ -96,7 +100,7 @@ static void fill_meta(const trainer *t, gancl_meta *m) {
     gancl_meta_set(m, "format", "gan-cl");
     gancl_meta_set(m, "format_version", "1");
     gancl_meta_set(m, "gan_cl_version", "%s", GANCL_VERSION);
-    gancl_meta_set(m, "model", "mlp");
+    gancl_meta_set(m, "model", "%s", gancl_model_name(c->model));
     gancl_meta_set(m, "loss", "%s", gancl_loss_name(c->step.loss));
     gancl_meta_set(m, "optimizer", "%s", gancl_optimizer_name(c->step.optimizer));
     gancl_meta_set(m, "latent_dim", "%d", c->latent);
@@ -208,7 +212,7 @@ static void write_log_files(trainer *t) {
     char err[GANCL_ERR_LEN], title[300];
     if (gancl_metrics_write_csv(&t->metrics, t->path_csv, err))
         fprintf(stderr, "\ngan-cl: warning: %s\n", err);
-    snprintf(title, sizeof title, "gan-cl: MLP GAN (%s) on %.200s, batch %d",
+    snprintf(title, sizeof title, "gan-cl: %s (%s) on %.200s, batch %d", gancl_model_name(t->cfg->model),
              gancl_loss_name(t->cfg->step.loss), t->rt->dev.name, t->cfg->batch);
     if (gancl_metrics_write_svg(&t->metrics, t->path_svg, title, t->cfg->step.loss == GANCL_LOSS_BCE, err))
         fprintf(stderr, "\ngan-cl: warning: %s\n", err);
@@ -280,10 +284,17 @@ static int adopt_checkpoint_config(gancl_train_config *cfg, const gancl_checkpoi
     const gancl_meta *m = &ck->meta;
     const char *model = gancl_meta_get(m, "model"), *loss = gancl_meta_get(m, "loss"),
                *opt = gancl_meta_get(m, "optimizer");
-    if (!model || strcmp(model, "mlp")) {
-        snprintf(err, GANCL_ERR_LEN, "%s: a checkpoint of model '%s', this run trains 'mlp'", ck->path, model ? model : "?");
+    if (!model || (strcmp(model, "mlp") && strcmp(model, "dcgan"))) {
+        snprintf(err, GANCL_ERR_LEN, "%s: a checkpoint of unknown model '%s'", ck->path, model ? model : "?");
         return -1;
     }
+    gancl_model mo = strcmp(model, "dcgan") ? GANCL_MODEL_MLP : GANCL_MODEL_DCGAN;
+    if (cfg->set_model && mo != cfg->model) {
+        snprintf(err, GANCL_ERR_LEN, "--model conflicts with the checkpoint (a %s)\n"
+                 "  hint: leave --model out to continue with the checkpoint's", model);
+        return -1;
+    }
+    cfg->model = mo;
     gancl_step_config *st = &cfg->step;
     int li = -1;
     for (int i = 0; loss && i < 4; i++)
@@ -419,8 +430,9 @@ int gancl_train(const gancl_runtime *rt, gancl_train_config *cfg, const gancl_da
         goto out;
     }
 
-    gancl_gan_init(&t.gan, rt, gancl_gan_default_dims(cfg->latent), cfg->batch, SAMPLE_GRID * SAMPLE_GRID,
-                   cfg->step.loss == GANCL_LOSS_WGAN_GP);
+    gancl_gan_dims dims = cfg->model == GANCL_MODEL_DCGAN ? gancl_gan_dcgan_dims(cfg->latent)
+                                                          : gancl_gan_default_dims(cfg->latent);
+    gancl_gan_init(&t.gan, rt, dims, cfg->batch, SAMPLE_GRID * SAMPLE_GRID, cfg->step.loss == GANCL_LOSS_WGAN_GP);
     if (have_ck) {
         if (gancl_checkpoint_load_into(&ck, &t.gan, err)) {
             fprintf(stderr, "gan-cl: error: %s\n", err);
@@ -453,9 +465,10 @@ int gancl_train(const gancl_runtime *rt, gancl_train_config *cfg, const gancl_da
     if (!cfg->quiet) {
         size_t dev_bytes = gancl_gan_device_bytes(&t.gan) + img_bytes +
                            (size_t)t.n_images * sizeof(int) + (size_t)nz * sizeof(float);
-        printf("training the MLP GAN on %s: %d images, batch %d, %d iterations per epoch, %s step %ld of %ld\n"
+        printf("training the %s on %s: %d images, batch %d, %d iterations per epoch, %s step %ld of %ld\n"
                "device memory: %.1f MiB (model %.1f MiB, training set %.1f MiB); outputs: %s\n",
-               rt->dev.name, t.n_images, cfg->batch, t.iters_per_epoch, t.step ? "resuming at" : "from",
+               cfg->model == GANCL_MODEL_DCGAN ? "DCGAN" : "MLP GAN", rt->dev.name, t.n_images, cfg->batch,
+               t.iters_per_epoch, t.step ? "resuming at" : "from",
                t.step, total, dev_bytes / 1048576.0, gancl_gan_device_bytes(&t.gan) / 1048576.0,
                img_bytes / 1048576.0, cfg->out_dir);
     }

@@ -12,7 +12,7 @@
 static gancl_device_info device;
 static gancl_runtime rt;
 
-static const gancl_gan_dims TINY = {3, 7, {4, 5, 6}, {5, 4}, 0.2f, 1e-3f, 0.2f};
+static const gancl_gan_dims TINY = {GANCL_MODEL_MLP, 3, 7, {4, 5, 6}, {5, 4}, 0.2f, 1e-3f, 0.2f, 0.0f};
 enum { B = 4 };
 
 /* ---- the double-precision C model ---- */
@@ -24,7 +24,7 @@ static double *ALLOCD(size_t n) {
 }
 
 /* G in training mode on z[B, Z] -> out[B, I]. */
-static void g_forward_ref(const gancl_gan *g, const double *gp, const double *z, double *out) {
+static void mlp_g_forward_ref(const gancl_gan *g, const double *gp, const double *z, double *out) {
     const gancl_gan_dims *d = &g->dims;
     double *x = ALLOCD((size_t)B * 1024), *a = ALLOCD((size_t)B * 1024), saved[2048], run[2048];
     memcpy(x, z, sizeof(double) * B * d->latent);
@@ -43,8 +43,39 @@ static void g_forward_ref(const gancl_gan *g, const double *gp, const double *z,
     free(a);
 }
 
+static void leaky_ref(double *x, size_t n, double slope) {
+    for (size_t i = 0; i < n; i++) x[i] = x[i] > 0 ? x[i] : slope * x[i];
+}
+
+/* The DCGAN's G (dcgan.c) in double. */
+static void dcgan_g_forward_ref(const gancl_gan *g, const double *gp, const double *z, double *out) {
+    const gancl_gan_dims *d = &g->dims;
+    const int *c = d->g_hidden;
+    double *x = ALLOCD((size_t)B * 4096), *a = ALLOCD((size_t)B * 4096), *saved = ALLOCD(8192), *run = ALLOCD(8192);
+    const gancl_tensor_info *t = g->g.t;
+    linear_forward_ref(x, z, gp + t[0].off, NULL, B, d->latent, c[0] * 49, GANCL_ACT_NONE, 0);
+    const int N[3] = {c[0] * 49, c[1], c[2]}, S[3] = {1, 49, 196}, bn[3] = {1, 4, 7}, ct[3] = {3, 6, 9};
+    gancl_conv_geom geo[3] = {gancl_convt_geom_make(c[1], 7, 7, 5, 1, 2, 0),
+                              gancl_convt_geom_make(c[2], 7, 7, 5, 2, 2, 1),
+                              gancl_convt_geom_make(1, 14, 14, 5, 2, 2, 1)};
+    for (int i = 0; i < 3; i++) {
+        if (i > 0) convt2d_forward_ref(x, a, gp + t[ct[i - 1]].off, geo[i - 1], c[i - 1], B);
+        batchnorm_forward_ref(a, saved, run, x, NULL, gp + t[bn[i]].off, B, N[i], d->bn_eps, d->bn_momentum, 1,
+                              GANCL_ACT_NONE, 0, S[i]);
+        leaky_ref(a, (size_t)B * N[i] * S[i], d->slope);
+    }
+    convt2d_forward_ref(out, a, gp + t[ct[2]].off, geo[2], c[2], B);
+    for (int i = 0; i < B * d->image; i++) out[i] = tanh(out[i]);
+    free(x); free(a); free(saved); free(run);
+}
+
+static void g_forward_ref(const gancl_gan *g, const double *gp, const double *z, double *out) {
+    if (g->dims.model == GANCL_MODEL_DCGAN) dcgan_g_forward_ref(g, gp, z, out);
+    else mlp_g_forward_ref(g, gp, z, out);
+}
+
 /* D on x[B, I]; with dx != NULL also grad_x of each sample's output into dx[B, I]. */
-static void d_forward_ref(const gancl_gan *g, const double *dp, const double *x, double *logit, double *dx) {
+static void mlp_d_forward_ref(const gancl_gan *g, const double *dp, const double *x, double *logit, double *dx) {
     const gancl_gan_dims *d = &g->dims;
     const int I = d->image, H0 = d->d_hidden[0], H1 = d->d_hidden[1];
     double h0[B * 64], h1[B * 64], d1[B * 64], d0[B * 64], ones[B];
@@ -58,30 +89,79 @@ static void d_forward_ref(const gancl_gan *g, const double *dp, const double *x,
     linear_backward_ref(dx, NULL, NULL, d0, h0, x, dp + g->d.t[0].off, B, I, H0, GANCL_ACT_LEAKY, d->slope);
 }
 
-/* The losses of gan.c's definitions, in double. */
+/* The dropout of the DCGAN's D layer `layer` on rows [row0, row0 + B) (dcgan.c's stream with
+ * seed 7, step 3, stream 0), applied to t in place; mask-only when scale == 0 (for gradients,
+ * multiply by keep / (1 - p) as well). */
+static void dropout_ref(const gancl_gan *g, double *t, int layer, int row0, size_t F) {
+    const float p = g->dims.dropout;
+    for (size_t i = 0; i < (size_t)B * F; i++)
+        t[i] = dropout_keep_ref((size_t)row0 * F + i, p, 7, 0, 3, 0x60000u | (uint32_t)layer << 8) ? t[i] / (1.0 - (double)p) : 0;
+}
+
+static void dcgan_d_forward_ref(const gancl_gan *g, const double *dp, const double *x, double *logit,
+                                double *dx, int row0) {
+    const gancl_gan_dims *d = &g->dims;
+    const int *e = d->d_hidden;
+    const gancl_tensor_info *t = g->d.t;
+    const size_t F0 = (size_t)e[0] * 196, F1 = (size_t)e[1] * 49;
+    gancl_conv_geom g0 = gancl_conv_geom_make(1, 28, 28, 5, 2, 2), g1 = gancl_conv_geom_make(e[0], 14, 14, 5, 2, 2);
+    double *h0 = ALLOCD(B * F0), *h1 = ALLOCD(B * F1);
+    conv2d_forward_ref(h0, x, dp + t[0].off, dp + t[1].off, g0, e[0], B);
+    leaky_ref(h0, B * F0, d->slope);
+    dropout_ref(g, h0, 0, row0, F0);
+    conv2d_forward_ref(h1, h0, dp + t[2].off, dp + t[3].off, g1, e[1], B);
+    leaky_ref(h1, B * F1, d->slope);
+    dropout_ref(g, h1, 1, row0, F1);
+    linear_forward_ref(logit, h1, dp + t[4].off, dp + t[5].off, B, (int)F1, 1, GANCL_ACT_NONE, 0);
+    if (dx) {
+        double ones[B], *d1 = ALLOCD(B * F1), *d0 = ALLOCD(B * F0);
+        for (int b = 0; b < B; b++) ones[b] = 1;
+        linear_backward_ref(d1, NULL, NULL, ones, logit, h1, dp + t[4].off, B, (int)F1, 1, GANCL_ACT_NONE, 0);
+        dropout_ref(g, d1, 1, row0, F1);
+        for (size_t i = 0; i < B * F1; i++) d1[i] *= h1[i] > 0 ? 1 : d->slope;
+        conv2d_backward_ref(d0, NULL, NULL, d1, h0, dp + t[2].off, g1, e[1], B);
+        dropout_ref(g, d0, 0, row0, F0);
+        for (size_t i = 0; i < B * F0; i++) d0[i] *= h0[i] > 0 ? 1 : d->slope;
+        conv2d_backward_ref(dx, NULL, NULL, d0, x, dp + t[0].off, g0, e[0], B);
+        free(d1);
+        free(d0);
+    }
+    free(h0);
+    free(h1);
+}
+
+static void d_forward_ref(const gancl_gan *g, const double *dp, const double *x, double *logit, double *dx, int row0) {
+    if (g->dims.model == GANCL_MODEL_DCGAN) dcgan_d_forward_ref(g, dp, x, logit, dx, row0);
+    else mlp_d_forward_ref(g, dp, x, logit, dx);
+}
+
+/* The losses of gan.c's definitions, in double (fakes in D's rows [B, 2B)). */
 static double g_loss_ref(const gancl_gan *g, gancl_loss loss, const double *gp, const double *dp, const double *z) {
-    double fake[B * 64], logit[B];
+    double *fake = ALLOCD((size_t)B * g->dims.image), logit[B];
     g_forward_ref(g, gp, z, fake);
-    d_forward_ref(g, dp, fake, logit, NULL);
+    d_forward_ref(g, dp, fake, logit, NULL, B);
+    free(fake);
     if (loss == GANCL_LOSS_BCE) return gan_loss_ref(NULL, logit, B, GANCL_LOSS_KIND_BCE, 1.0, 1.0);
     return gan_loss_ref(NULL, logit, B, GANCL_LOSS_KIND_LINEAR, -1.0, 1.0);
 }
 
-/* D's loss on real x, fakes and (wgan-gp) interpolates xhat, with lambda. */
+/* D's loss on real x (rows [0, B)), fakes (rows [B, 2B)) and (wgan-gp) interpolates xhat
+ * (rows [2B, 3B)), with lambda. */
 static double d_loss_ref(const gancl_gan *g, gancl_loss loss, const double *dp, const double *fake,
                          const double *x, const double *xhat, double lambda, double *gp_out) {
     double lf[B], lr[B];
-    d_forward_ref(g, dp, fake, lf, NULL);
-    d_forward_ref(g, dp, x, lr, NULL);
+    d_forward_ref(g, dp, fake, lf, NULL, B);
+    d_forward_ref(g, dp, x, lr, NULL, 0);
     if (loss == GANCL_LOSS_BCE)
         return 0.5 * gan_loss_ref(NULL, lr, B, GANCL_LOSS_KIND_BCE, 1, 1) + 0.5 * gan_loss_ref(NULL, lf, B, GANCL_LOSS_KIND_BCE, 0, 1);
     if (loss == GANCL_LOSS_HINGE)
         return gan_loss_ref(NULL, lr, B, GANCL_LOSS_KIND_HINGE, -1, 1) + gan_loss_ref(NULL, lf, B, GANCL_LOSS_KIND_HINGE, 1, 1);
     double w = gan_loss_ref(NULL, lr, B, GANCL_LOSS_KIND_LINEAR, -1, 1) + gan_loss_ref(NULL, lf, B, GANCL_LOSS_KIND_LINEAR, 1, 1);
     if (loss != GANCL_LOSS_WGAN_GP) return w;
-    double lh[B], gx[B * 64];
-    d_forward_ref(g, dp, xhat, lh, gx);
+    double lh[B], *gx = ALLOCD((size_t)B * g->dims.image);
+    d_forward_ref(g, dp, xhat, lh, gx, 2 * B);
     double pen = gp_direction_ref(gx, B, g->dims.image, lambda);
+    free(gx);
     if (gp_out) *gp_out = pen;
     return w + pen;
 }
@@ -108,15 +188,18 @@ static int close_enough(double got, double want, double atol, double rtol) {
 /* One iteration with learning rate 0 (gradients only) on a tiny network; every gradient
  * against central finite differences of the double model. bce and hinge: the G and D steps of
  * gancl_gan_step; wgan-gp: a critic step, its penalty included. */
-static void finite_difference_case(gancl_loss loss) {
+static void finite_difference_case(gancl_gan_dims dims, gancl_loss loss) {
     gancl_gan g;
     const int gp = loss == GANCL_LOSS_WGAN_GP;
-    gancl_gan_init(&g, &rt, TINY, B, B, gp);
+    gancl_gan_init(&g, &rt, dims, B, B, gp);
     gancl_gan_init_params(&g, 42);
-    const int Z = TINY.latent, I = TINY.image;
+    g.noise_seed = 7; /* the dropout stream the double model uses */
+    g.noise_step = 3;
+    g.noise_stream = 0;
+    const int Z = dims.latent, I = dims.image;
     uint64_t rng = 11;
-    float zf[B * 3], xf[B * 7];
-    double z[B * 3], x[B * 7];
+    float *zf = malloc((size_t)B * Z * sizeof *zf), *xf = malloc((size_t)B * I * sizeof *xf);
+    double *z = ALLOCD((size_t)B * Z), *x = ALLOCD((size_t)B * I);
     for (int i = 0; i < B * Z; i++) z[i] = zf[i] = gancl_uniform(&rng, -2, 2);
     for (int i = 0; i < B * I; i++) x[i] = xf[i] = gancl_uniform(&rng, -1, 1);
     write_floats(g.acts, g.z, (size_t)B * Z, zf);
@@ -131,7 +214,7 @@ static void finite_difference_case(gancl_loss loss) {
     float *fakef = read_floats(g.acts, g.d_x + (size_t)B * I, (size_t)B * I);
     float *xhatf = gp ? read_floats(g.acts, g.d_x + (size_t)2 * B * I, (size_t)B * I) : NULL;
     float *acc = read_floats(g.acc, 0, GANCL_ACC_N);
-    double *gpar = ALLOCD(g.g.size), *dp = ALLOCD(g.d.size), fake[B * 7], xhat[B * 7];
+    double *gpar = ALLOCD(g.g.size), *dp = ALLOCD(g.d.size), *fake = ALLOCD((size_t)B * I), *xhat = ALLOCD((size_t)B * I);
     for (size_t i = 0; i < g.g.size; i++) gpar[i] = gpf[i];
     for (size_t i = 0; i < g.d.size; i++) dp[i] = dpf[i];
     for (int i = 0; i < B * I; i++) {
@@ -167,17 +250,30 @@ static void finite_difference_case(gancl_loss loss) {
         worst = fmax(worst, fabs(dg[i] - fd));
         if (!close_enough(dg[i], fd, 2e-5, 1e-3)) fail_msg("%s: dD/dparam[%zu]: device %.8g, finite differences %.8g", gancl_loss_name(loss), i, dg[i], fd);
     }
-    print_message("%s: %zu G and %zu D parameters; max |device - finite difference| = %.3g%s\n",
-                  gancl_loss_name(loss), gp ? 0 : g.g.size, g.d.size, worst, gp ? " (penalty included)" : "");
+    print_message("%s, %s: %zu G and %zu D parameters; max |device - finite difference| = %.3g%s\n",
+                  gancl_model_name(dims.model), gancl_loss_name(loss), gp ? 0 : g.g.size, g.d.size, worst,
+                  gp ? " (penalty included)" : "");
     free(gpf); free(dpf); free(gg); free(dg); free(gpar); free(dp); free(fakef); free(xhatf); free(acc);
+    free(zf); free(xf); free(z); free(x); free(fake); free(xhat);
     gancl_gan_free(&g);
 }
 
 static void test_gradients_by_finite_differences(void **state) {
     (void)state;
-    finite_difference_case(GANCL_LOSS_BCE);
-    finite_difference_case(GANCL_LOSS_HINGE);
-    finite_difference_case(GANCL_LOSS_WGAN_GP);
+    finite_difference_case(TINY, GANCL_LOSS_BCE);
+    finite_difference_case(TINY, GANCL_LOSS_HINGE);
+    finite_difference_case(TINY, GANCL_LOSS_WGAN_GP);
+}
+
+/* The DCGAN with few channels: conv layers, BatchNorm2d, dropout and the conv critic's
+ * gradient penalty, by finite differences. */
+static void test_dcgan_gradients_by_finite_differences(void **state) {
+    (void)state;
+    gancl_gan_dims tiny = gancl_gan_dcgan_dims(3);
+    tiny.g_hidden[0] = 4, tiny.g_hidden[1] = 3, tiny.g_hidden[2] = 2;
+    tiny.d_hidden[0] = 2, tiny.d_hidden[1] = 3;
+    finite_difference_case(tiny, GANCL_LOSS_BCE);
+    finite_difference_case(tiny, GANCL_LOSS_WGAN_GP);
 }
 
 /* wgan: RMSprop moves every critic parameter, then the clip holds them in [-clip, clip]. */
@@ -314,6 +410,7 @@ static int teardown(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_gradients_by_finite_differences),
+        cmocka_unit_test(test_dcgan_gradients_by_finite_differences),
         cmocka_unit_test(test_matches_pytorch),
         cmocka_unit_test(test_wgan_clip),
     };

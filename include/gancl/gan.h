@@ -1,9 +1,17 @@
-/* gan.h: the classic MLP GAN on the device: parameters, activations, forward/backward of the
- * generator G and discriminator D, and one training iteration.
+/* gan.h: the GANs on the device: parameters, activations, forward/backward of the generator
+ * G and discriminator D, and the training steps. Two models:
  *
+ * mlp (gan.c), the classic MNIST GAN:
  *   G: z[Z] -> Linear 256 -> LeakyReLU -> BatchNorm -> Linear 512 -> LeakyReLU -> BatchNorm
  *           -> Linear 1024 -> LeakyReLU -> BatchNorm -> Linear 784 -> tanh
  *   D: x[784] -> Linear 512 -> LeakyReLU -> Linear 256 -> LeakyReLU -> Linear 1 (a logit)
+ * dcgan (dcgan.c), the TensorFlow DCGAN tutorial's (channels c0, c1, c2 = 256, 128, 64):
+ *   G: z -> Linear c0*7*7 (no bias) -> BatchNorm -> LeakyReLU -> c0 x 7 x 7
+ *        -> ConvTranspose 5x5 s1 -> c1 x 7 x 7 -> BatchNorm2d -> LeakyReLU
+ *        -> ConvTranspose 5x5 s2 -> c2 x 14 x 14 -> BatchNorm2d -> LeakyReLU
+ *        -> ConvTranspose 5x5 s2 -> 1 x 28 x 28 -> tanh          (no biases, padding 2)
+ *   D: x -> Conv 5x5 s2 -> 64 x 14 x 14 -> LeakyReLU -> Dropout
+ *        -> Conv 5x5 s2 -> 128 x 7 x 7 -> LeakyReLU -> Dropout -> Linear 1 (a logit)
  *
  * Each network's parameters live in one buffer laid out params[P] | grads[P] | m[P] | v[P]
  * (Adam's moments), so zeroing gradients is one fill and Adam is one launch. D's activations
@@ -15,18 +23,25 @@
 
 #include "gancl/layers.h"
 
+typedef enum { GANCL_MODEL_MLP, GANCL_MODEL_DCGAN } gancl_model;
+
 typedef struct {
+    gancl_model model;
     int latent;      /* Z */
-    int image;       /* pixels per image, 784 */
-    int g_hidden[3]; /* 256, 512, 1024 */
-    int d_hidden[2]; /* 512, 256 */
-    float slope;     /* LeakyReLU negative slope, 0.2 */
+    int image;       /* pixels per image, 784 (28 x 28) */
+    int g_hidden[3]; /* mlp: widths 256, 512, 1024; dcgan: channels 256, 128, 64 */
+    int d_hidden[2]; /* mlp: widths 512, 256; dcgan: channels 64, 128 */
+    float slope;     /* LeakyReLU negative slope: mlp 0.2, dcgan 0.3 (TensorFlow's default) */
     float bn_eps;    /* 1e-3 (Keras) */
-    float bn_momentum; /* weight of the batch statistics in the running ones: 0.2 (Keras 0.8) */
+    float bn_momentum; /* weight of the batch statistics in the running ones: mlp 0.2 (Keras
+                          momentum 0.8, as Keras-GAN), dcgan 0.01 (Keras' default 0.99) */
+    float dropout;   /* dcgan's D: 0.3 */
 } gancl_gan_dims;
 
 /* The defaults above with latent size Z. */
 gancl_gan_dims gancl_gan_default_dims(int latent);
+gancl_gan_dims gancl_gan_dcgan_dims(int latent);
+const char *gancl_model_name(gancl_model model);
 
 #define GANCL_MAX_TENSORS 32
 
@@ -34,9 +49,11 @@ gancl_gan_dims gancl_gan_default_dims(int latent);
 typedef struct {
     char name[64];
     int ndim;
-    int shape[2];
+    int shape[4];
     size_t off;   /* elements from the start of its buffer */
     size_t numel;
+    float init_bound; /* PyTorch's default initialisation: U(-bound, bound) when > 0, */
+    float init_value; /* else this constant (BatchNorm gamma 1, beta 0, running var 1) */
 } gancl_tensor_info;
 
 /* A network's parameter table. */
@@ -101,8 +118,31 @@ typedef struct gancl_gan {
     size_t d_dlogit;   /* [d_rows] */
     size_t d_tan[2];   /* gradient penalty: tangents, then their gradients [B, d_hidden[i]] */
     size_t gp_sq;      /* gradient penalty: (||grad|| - 1)^2 per sample [B] */
+    /* dcgan: g_x[i] holds layer i's output before its BatchNorm, g_a[i] after BatchNorm and
+     * LeakyReLU; D's d_h[i] after LeakyReLU and dropout; sizes are per-sample feature counts */
+    int g_feat[3], d_feat[2];    /* features per sample of G's hidden layers and D's (mlp: the
+                                    widths; dcgan: c0*49, c1*49, c2*196; 64*196, 128*49) */
+    int bn_feat[3];              /* BatchNorm features of G's layers (dcgan: c0*49, c1, c2) */
+    size_t col, tmp;             /* dcgan: im2col and permute scratch */
+    uint64_t noise_seed;         /* dcgan: dropout masks come from Philox (seed, step, stream) */
+    long noise_step;
+    int noise_stream;
     size_t acts_size;
 } gancl_gan;
+
+/* The model's own pieces (dcgan.c): tables, activations, forward and backward passes. */
+void dcgan_build_tables(gancl_gan *gan);
+/* Sets g_feat, d_feat, bn_feat and the scratch sizes the convolutions need. */
+void dcgan_sizes(gancl_gan *gan, size_t *col, size_t *tmp);
+void dcgan_generator_forward(gancl_gan *gan, gancl_ptr out, int n, int training);
+void dcgan_generator_backward(gancl_gan *gan, gancl_ptr dout, gancl_ptr out);
+void dcgan_discriminator_forward(gancl_gan *gan, int row0, int n);
+void dcgan_discriminator_backward(gancl_gan *gan, int row0, int n, int dweights, int dinput);
+void dcgan_discriminator_gp_backward(gancl_gan *gan, int row0);
+/* Table helper shared by both models: a tensor of shape [d0, d1, d2, d3] (trailing zeros for
+ * fewer dimensions) initialised U(+-bound) (bound > 0) or to `value`. */
+void gancl_table_add(gancl_param_table *t, const char *name, int d0, int d1, int d2, int d3,
+                     float bound, float value);
 
 /* Allocates everything for training batch B (generation up to g_rows rows at once); `gp`
  * adds room for the gradient penalty. */

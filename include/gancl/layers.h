@@ -27,6 +27,9 @@ typedef enum { GANCL_ACT_NONE = 0, GANCL_ACT_LEAKY = 1, GANCL_ACT_TANH = 2 } gan
  * weight has PyTorch's nn.Linear layout; bias.mem may be NULL (no bias). */
 void linear_forward(const gancl_runtime *rt, gancl_ptr out, gancl_ptr inp, gancl_ptr weight,
                     gancl_ptr bias, int B, int IN, int OUT, gancl_act act, float slope);
+/* The activation alone, in place: y[B, N] = act(y + bias) (bias.mem may be NULL). */
+void bias_act_forward(const gancl_runtime *rt, gancl_ptr y, gancl_ptr bias, int B, int N,
+                      gancl_act act, float slope);
 /* The activation's backward alone: dout[B, N] *= act'(out); dbias[N] += its column sums
  * (dbias.mem may be NULL). */
 void bias_act_backward(const gancl_runtime *rt, gancl_ptr dout, gancl_ptr out, gancl_ptr dbias,
@@ -84,10 +87,11 @@ void convt2d_backward(const gancl_runtime *rt, gancl_ptr dinp, gancl_ptr dweight
                       gancl_ptr inp, gancl_ptr weight, gancl_conv_geom g, int Cin, int B,
                       gancl_ptr col, gancl_ptr tmp);
 
-/* ---- dropout: y[n] = x * keep / (1 - p), the mask from Philox (k0, k1; c1, c2), so calling it
- * again with the same stream applies the same mask (the backward pass). y may equal x. ---- */
-void dropout_apply(const gancl_runtime *rt, gancl_ptr y, gancl_ptr x, size_t n, float p, uint32_t k0,
-                   uint32_t k1, uint32_t c1, uint32_t c2);
+/* ---- dropout: y[n] = x * keep / (1 - p) on elements first .. first + n - 1 of a tensor, the
+ * mask from Philox (k0, k1; c1, c2) and the element's index, so calling it again with the same
+ * stream applies the same mask (the backward pass). y may equal x. ---- */
+void dropout_apply(const gancl_runtime *rt, gancl_ptr y, gancl_ptr x, size_t n, size_t first, float p,
+                   uint32_t k0, uint32_t k1, uint32_t c1, uint32_t c2);
 
 /* ---- the GAN losses on D's outputs (cl/loss.cl) ----
  * BCE (on logits, target y), LINEAR (y * l: the Wasserstein losses), HINGE (max(0, 1 + y l)).

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 typedef struct {
+    gancl_model model;
     int latent, batch;
     gancl_step_config step; /* loss, optimiser and their settings */
     uint64_t seed;
@@ -23,7 +24,7 @@ typedef struct {
     const char *resume;  /* checkpoint to continue from, or NULL */
     char out_dir[4096];  /* "" = runs/YYYYmmdd-HHMMSS, or the checkpoint's directory on resume */
     /* flags given on the command line, which a resumed checkpoint must not contradict */
-    int set_latent, set_batch, set_lr, set_beta1, set_beta2, set_seed, set_loss, set_optimizer,
+    int set_model, set_latent, set_batch, set_lr, set_beta1, set_beta2, set_seed, set_loss, set_optimizer,
         set_n_critic, set_clip, set_gp_weight;
 } gancl_train_config;
 
@@ -43,10 +44,10 @@ void gancl_train_iteration(gancl_gan *gan, const gancl_step_config *cfg, cl_mem 
 /* G steps among iterations [from, to) with n_critic D steps per G step. */
 long gancl_g_steps_between(long from, long to, int n_critic);
 
-/* `gan-cl bench`: the MLP GAN with `loss` (and its default settings) on random data at batch
+/* `gan-cl bench`: the model with `loss` (and its default settings) on random data at batch
  * B; after a warm-up, `iters` iterations in 5 timed groups; prints the median ms/iteration and
  * img/s (and the profile when the runtime has a profiler). Returns the exit status. */
-int gancl_bench(const gancl_runtime *rt, int batch, int iters, gancl_loss loss);
+int gancl_bench(const gancl_runtime *rt, gancl_model model, int batch, int iters, gancl_loss loss);
 
 typedef enum { GANCL_FORMAT_PNG, GANCL_FORMAT_IDX } gancl_image_format;
 
