@@ -310,10 +310,11 @@ static void test_wgan_clip(void **state) {
 
 /* ---- (2) PyTorch reference ---- */
 
-static void test_matches_pytorch(void **state) {
-    (void)state;
+/* Replays a fixture's iterations (on its weights, noise and real batches) and compares. */
+static void pytorch_case(const char *fixture, gancl_gan_dims dims) {
+    const gancl_gan_dims TINY = dims; /* the fixture's sizes are checked against these */
     char path[4096];
-    snprintf(path, sizeof path, "%s/mlp_gan_reference.bin", getenv("GANCL_FIXTURES"));
+    snprintf(path, sizeof path, "%s/%s", getenv("GANCL_FIXTURES"), fixture);
     FILE *f = fopen(path, "rb");
     if (!f) fail_msg("cannot open %s", path);
     int32_t hdr[11];
@@ -389,11 +390,21 @@ static void test_matches_pytorch(void **state) {
     }
     for (size_t i = 0; i < rn; i++)
         if (!close_enough(run[i], run3[i], 1e-5, 1e-5)) fail_msg("running stat %zu: %.8g vs PyTorch %.8g", i, run[i], run3[i]);
-    print_message("max abs difference to PyTorch: losses %.2g, gradients %.2g, parameters after %d steps %.2g\n",
-                  worst_loss, worst_grad, steps, worst_param);
+    print_message("%s: max abs difference to PyTorch: losses %.2g, gradients %.2g, parameters after %d steps %.2g\n",
+                  gancl_model_name(dims.model), worst_loss, worst_grad, steps, worst_param);
     free(gp); free(dp); free(run);
     free(g0); free(d0); free(zs); free(xs); free(losses); free(gg1); free(dg1); free(g3); free(d3); free(run3);
     gancl_gan_free(&g);
+}
+
+static void test_matches_pytorch(void **state) {
+    (void)state;
+    pytorch_case("mlp_gan_reference.bin", TINY);
+    gancl_gan_dims dc = gancl_gan_dcgan_dims(3);
+    dc.g_hidden[0] = 4, dc.g_hidden[1] = 3, dc.g_hidden[2] = 2;
+    dc.d_hidden[0] = 2, dc.d_hidden[1] = 3;
+    dc.dropout = 0; /* PyTorch's masks are its own: the fixture has none */
+    pytorch_case("dcgan_reference.bin", dc);
 }
 
 static int setup(void **state) {

@@ -1,16 +1,19 @@
 #!/usr/bin/python3
-"""Writes tests/fixtures/mlp_gan_reference.bin: a tiny MLP GAN trained for 3 iterations by
-PyTorch (float64), the independent reference that tests/test_gan.c compares gan-cl against.
+"""Writes the fixtures tests/test_gan.c compares gan-cl against, computed by PyTorch (float64):
+tests/fixtures/mlp_gan_reference.bin, a tiny MLP GAN trained for 3 iterations, and
+tests/fixtures/dcgan_reference.bin, a DCGAN with few channels after one iteration.
 
 Run by hand (Debian: apt-get install python3-torch), from the repository root:
     /usr/bin/python3 tools/make_reference.py
-The architecture and iteration are gan-cl's (see include/gancl/gan.h): G = Linear, LeakyReLU(0.2),
-BatchNorm1d(eps=1e-3, momentum=0.2) per hidden layer, then Linear and tanh; D = Linear, LeakyReLU
-per hidden layer, then Linear to one logit; BCE on logits; PyTorch-GAN order (G step, then D step
-on the same fakes, detached); Adam for both.
+The architectures and iteration are gan-cl's (see include/gancl/gan.h). MLP: G = Linear,
+LeakyReLU(0.2), BatchNorm1d(eps=1e-3, momentum=0.2) per hidden layer, then Linear and tanh;
+D = Linear, LeakyReLU per hidden layer, then Linear to one logit. DCGAN: the TensorFlow
+tutorial's layers with channels (4, 3, 2) in G and (2, 3) in D, LeakyReLU(0.3), BatchNorm
+momentum 0.01, and dropout 0 (its masks are tested on their own). BCE on logits; PyTorch-GAN
+order (G step, then D step on the same fakes, detached); Adam for both.
 
 File layout (little-endian): int32 magic 20261127, int32 version 1, int32 B, Z, H0, H1, H2, I,
-DH0, DH1, STEPS, then float32 arrays:
+DH0, DH1, STEPS (H: G's widths or channels, DH: D's), then float32 arrays:
   g_params0, d_params0             initial parameters in gan-cl's table order
   z[STEPS][B][Z], x[STEPS][B][I]   the noise and real batch of each iteration
   losses[STEPS][2]                 (g_loss, d_loss) of each iteration
@@ -25,7 +28,6 @@ import torch.nn as nn
 
 torch.set_default_dtype(torch.float64)
 
-B, Z, H, I, DH, STEPS = 4, 3, (4, 5, 6), 7, (5, 4), 3
 LR, BETAS, EPS = 1e-2, (0.5, 0.999), 1e-8
 # A gradient that is zero in exact arithmetic (a Linear bias feeding a unit that is negative for
 # the whole batch, whose shift BatchNorm then removes) makes Adam step by +-lr on rounding noise,
@@ -38,8 +40,7 @@ def flat(tensors):
     return torch.cat([t.detach().reshape(-1) for t in tensors])
 
 
-def train(seed):
-    torch.manual_seed(seed)
+def mlp(Z, H, I, DH):
     g_layers, width = [], Z
     for h in H:
         g_layers += [nn.Linear(width, h), nn.LeakyReLU(0.2), nn.BatchNorm1d(h, eps=1e-3, momentum=0.2)]
@@ -49,10 +50,34 @@ def train(seed):
     for h in DH:
         d_layers += [nn.Linear(width, h), nn.LeakyReLU(0.2)]
         width = h
-    D = nn.Sequential(*d_layers, nn.Linear(width, 1))
+    return G, nn.Sequential(*d_layers, nn.Linear(width, 1))
+
+
+def dcgan(Z, H, I, DH):
+    c0, c1, c2 = H
+    e0, e1 = DH
+    bn = dict(eps=1e-3, momentum=0.01)
+    G = nn.Sequential(
+        nn.Linear(Z, c0 * 49, bias=False), nn.BatchNorm1d(c0 * 49, **bn), nn.LeakyReLU(0.3),
+        nn.Unflatten(1, (c0, 7, 7)),
+        nn.ConvTranspose2d(c0, c1, 5, 1, 2, bias=False), nn.BatchNorm2d(c1, **bn), nn.LeakyReLU(0.3),
+        nn.ConvTranspose2d(c1, c2, 5, 2, 2, output_padding=1, bias=False), nn.BatchNorm2d(c2, **bn),
+        nn.LeakyReLU(0.3),
+        nn.ConvTranspose2d(c2, 1, 5, 2, 2, output_padding=1, bias=False), nn.Tanh(), nn.Flatten())
+    D = nn.Sequential(
+        nn.Unflatten(1, (1, 28, 28)),
+        nn.Conv2d(1, e0, 5, 2, 2), nn.LeakyReLU(0.3), nn.Dropout(0.0),
+        nn.Conv2d(e0, e1, 5, 2, 2), nn.LeakyReLU(0.3), nn.Dropout(0.0),
+        nn.Flatten(), nn.Linear(e1 * 49, 1))
+    return G, D
+
+
+def train(seed, model, B, Z, H, I, DH, STEPS):
+    torch.manual_seed(seed)
+    G, D = model(Z, H, I, DH)
     with torch.no_grad():  # non-trivial BatchNorm affine parameters
         for m in G:
-            if isinstance(m, nn.BatchNorm1d):
+            if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
                 m.weight.uniform_(0.5, 1.5)
                 m.bias.uniform_(-0.5, 0.5)
     # gan-cl's table order is PyTorch's parameter order: per hidden layer W, b, gamma, beta
@@ -82,18 +107,24 @@ def train(seed):
         losses.append([g_loss.item(), d_loss.item()])
     out['losses'] = torch.tensor(losses)
     out['g3'], out['d3'] = flat(G.parameters()), flat(D.parameters())
-    out['run3'] = flat(torch.cat([m.running_mean, m.running_var]) for m in G if isinstance(m, nn.BatchNorm1d))
+    out['run3'] = flat(torch.cat([m.running_mean, m.running_var]) for m in G
+                       if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)))
     return out, smallest
 
 
-seed = 20261127
-while True:
-    ref, smallest = train(seed)
-    if smallest > MIN_GRAD:
-        break
-    seed += 1
-with open('tests/fixtures/mlp_gan_reference.bin', 'wb') as f:
-    f.write(struct.pack('<11i', 20261127, 1, B, Z, *H, I, *DH, STEPS))
-    for key in ['g0', 'd0', 'z', 'x', 'losses', 'gg1', 'dg1', 'g3', 'd3', 'run3']:
-        f.write(np.asarray(ref[key].numpy(), dtype='<f4').tobytes())
-print(f'seed {seed}, smallest gradient {smallest:.3g}, losses {ref["losses"].tolist()}')
+def write(path, model, B, Z, H, I, DH, STEPS):
+    seed = 20261127
+    while True:
+        ref, smallest = train(seed, model, B, Z, H, I, DH, STEPS)
+        if smallest > MIN_GRAD:
+            break
+        seed += 1
+    with open(path, 'wb') as f:
+        f.write(struct.pack('<11i', 20261127, 1, B, Z, *H, I, *DH, STEPS))
+        for key in ['g0', 'd0', 'z', 'x', 'losses', 'gg1', 'dg1', 'g3', 'd3', 'run3']:
+            f.write(np.asarray(ref[key].numpy(), dtype='<f4').tobytes())
+    print(f'{path}: seed {seed}, smallest gradient {smallest:.3g}, losses {ref["losses"].tolist()}')
+
+
+write('tests/fixtures/mlp_gan_reference.bin', mlp, 4, 3, (4, 5, 6), 7, (5, 4), 3)
+write('tests/fixtures/dcgan_reference.bin', dcgan, 4, 3, (4, 3, 2), 784, (2, 3), 1)
