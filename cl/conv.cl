@@ -81,11 +81,16 @@ __kernel void row_sums(__global float *out, const uint out_off, __global const f
 __kernel void dropout(__global float *y, const uint y_off, __global const float *x,
                       const uint x_off, const uint n, const uint first, const float p,
                       const uint k0, const uint k1, const uint c1, const uint c2) {
-    const uint j = get_global_id(0);
-    if (j >= n) return;
-    const uint i = first + j; /* the element's index in the whole tensor picks its draw */
-    const uint4 r = philox4x32_10((uint4)(i / 4, c1, c2, 2), (uint2)(k0, k1));
-    const uint k = i % 4;
-    const uint bits = k == 0 ? r.x : k == 1 ? r.y : k == 2 ? r.z : r.w;
-    y[y_off + j] = u01(bits) > p ? x[x_off + j] / (1.0f - p) : 0.0f;
+    /* one item per block of 4 tensor elements (one Philox call), clipped to [first, first+n) */
+    const uint blk = first / 4 + get_global_id(0);
+    if (blk * 4 >= first + n) return;
+    const uint4 r = philox4x32_10((uint4)(blk, c1, c2, 2), (uint2)(k0, k1));
+    const uint bits[4] = {r.x, r.y, r.z, r.w};
+    const float scale = 1.0f / (1.0f - p);
+    for (uint k = 0; k < 4; k++) {
+        const uint i = blk * 4 + k; /* the element's index in the whole tensor */
+        if (i < first || i >= first + n) continue;
+        const uint j = i - first;
+        y[y_off + j] = u01(bits[k]) > p ? x[x_off + j] * scale : 0.0f;
+    }
 }
