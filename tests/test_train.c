@@ -171,6 +171,36 @@ static void test_generate(void **state) {
     free(png);
 }
 
+/* The DCGAN end to end: trains, writes a checkpoint with PyTorch's conv shapes, generates,
+ * resumes bit-identically, and refuses a --model that contradicts the checkpoint. */
+static void test_dcgan(void **state) {
+    (void)state;
+#define DCGAN(...) run_gan(NULL, "--data", data, "--offline", "--seed", "5", "--quiet", "--model", "dcgan", \
+                        "--batch-size", "8", __VA_ARGS__, NULL)
+    assert_int_equal(DCGAN("--steps", "4", "--out", at("G1")), 0);
+    assert_int_equal(DCGAN("--steps", "2", "--out", at("G2")), 0);
+#undef DCGAN
+    assert_int_equal(run_gan(NULL, "--data", data, "--offline", "--quiet", "--steps", "4", "--resume",
+                             at("G2/checkpoint.safetensors"), NULL), 0);
+    assert_same_file(at("G1/checkpoint.safetensors"), at("G2/checkpoint.safetensors"));
+    size_t n;
+    char *ck = (char *)slurp(at("G1/checkpoint.safetensors"), &n);
+    if (!strstr(ck + 8, "\"generator.4.weight\":{\"dtype\":\"F32\",\"shape\":[256,128,5,5]") ||
+        !strstr(ck + 8, "\"discriminator.3.weight\":{\"dtype\":\"F32\",\"shape\":[128,64,5,5]"))
+        fail_msg("conv tensors missing or not in PyTorch's layout");
+    free(ck);
+    assert_int_equal(run_gan(NULL, "generate", "--checkpoint", at("G1/checkpoint.safetensors"), "--count", "3",
+                             "--format", "idx", "--out", at("g.idx"), NULL), 0);
+    gancl_idx idx;
+    char err[GANCL_ERR_LEN];
+    assert_int_equal(gancl_idx_load(at("g.idx"), &idx, err), 0);
+    assert_int_equal(idx.count, 3);
+    gancl_idx_free(&idx);
+    assert_int_equal(run_gan(NULL, "--data", data, "--offline", "--model", "mlp", "--steps", "6", "--resume",
+                             at("G1/checkpoint.safetensors"), NULL), 1);
+    EXPECT("--model conflicts with the checkpoint (a dcgan)");
+}
+
 /* Writes a variant of the good checkpoint changed by `edit`. */
 static void variant(const char *name, void (*edit)(uint8_t **d, size_t *n)) {
     size_t n;
@@ -264,6 +294,7 @@ static void test_bad_flags(void **state) {
         {2, "given twice", {"--seed", "1", "--seed", "2"}},
         {2, "takes no value", {"--offline=yes"}},
         {2, "expected bce, wgan, wgan-gp or hinge", {"--loss", "lsgan"}},
+        {2, "expected mlp or dcgan", {"--model", "resnet"}},
         {2, "expected adam or rmsprop", {"--optimizer", "sgd"}},
         {2, "--clip applies only to --loss wgan", {"--clip", "0.1"}},
         {2, "--gp-weight applies only to --loss wgan-gp", {"--loss", "wgan", "--gp-weight", "5"}},
@@ -391,6 +422,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_determinism_and_resume),
         cmocka_unit_test(test_generate),
+        cmocka_unit_test(test_dcgan),
         cmocka_unit_test(test_damaged_checkpoints),
         cmocka_unit_test(test_divergence_stops),
         cmocka_unit_test(test_bad_flags),
