@@ -1,11 +1,12 @@
 #!/usr/bin/python3
-"""The PyTorch peer of `gan-cl bench`: the same MLP GAN, the same batch, the same iteration
+"""The PyTorch peer of `gan-cl bench`: the same MLP GAN or DCGAN, the same batch, the same iteration
 (G step on BCE(D(G(z)), 1), then D step on real and detached fakes, Adam for both), on random
 data, on the CPU with one thread (PyTorch's fastest setting on the 2-core reference machine).
 It follows the PyTorch-GAN example and computes D(fake.detach()) again in the D step, as a
 PyTorch user would; gan-cl reuses that forward pass.
 
-usage: /usr/bin/python3 tools/peer_pytorch.py [--batch-size 64] [--iters 50] [--threads 1]
+usage: /usr/bin/python3 tools/peer_pytorch.py [--model mlp|dcgan] [--batch-size 64] [--iters 50]
+                                             [--threads 1]
 Prints one line: "peer: mlp, batch B: median X ms/iteration ..." (the same shape as bench's)."""
 import argparse
 import statistics
@@ -26,20 +27,39 @@ def mlp_gan(latent=100):
     return G, D
 
 
+def dcgan(latent=100):
+    bn = dict(eps=1e-3, momentum=0.01)
+    G = nn.Sequential(
+        nn.Linear(latent, 256 * 49, bias=False), nn.BatchNorm1d(256 * 49, **bn), nn.LeakyReLU(0.3),
+        nn.Unflatten(1, (256, 7, 7)),
+        nn.ConvTranspose2d(256, 128, 5, 1, 2, bias=False), nn.BatchNorm2d(128, **bn), nn.LeakyReLU(0.3),
+        nn.ConvTranspose2d(128, 64, 5, 2, 2, output_padding=1, bias=False), nn.BatchNorm2d(64, **bn),
+        nn.LeakyReLU(0.3),
+        nn.ConvTranspose2d(64, 1, 5, 2, 2, output_padding=1, bias=False), nn.Tanh(), nn.Flatten())
+    D = nn.Sequential(
+        nn.Unflatten(1, (1, 28, 28)),
+        nn.Conv2d(1, 64, 5, 2, 2), nn.LeakyReLU(0.3), nn.Dropout(0.3),
+        nn.Conv2d(64, 128, 5, 2, 2), nn.LeakyReLU(0.3), nn.Dropout(0.3),
+        nn.Flatten(), nn.Linear(128 * 49, 1))
+    return G, D
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument('--batch-size', type=int, default=64)
+    ap.add_argument('--model', choices=['mlp', 'dcgan'], default='mlp')
+    ap.add_argument('--batch-size', type=int, default=None)
     ap.add_argument('--iters', type=int, default=50)
     ap.add_argument('--threads', type=int, default=1)
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.set_flush_denormal(True)  # denormals slowed this loop tenfold on x86 (measured)
     torch.manual_seed(1)
-    G, D = mlp_gan()
-    opt_g = torch.optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999))
-    opt_d = torch.optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    G, D = mlp_gan() if a.model == 'mlp' else dcgan()
+    lr = 2e-4 if a.model == 'mlp' else 1e-4
+    opt_g = torch.optim.Adam(G.parameters(), lr=lr, betas=(0.5, 0.999))
+    opt_d = torch.optim.Adam(D.parameters(), lr=lr, betas=(0.5, 0.999))
     bce = nn.BCEWithLogitsLoss()
-    B = a.batch_size
+    B = a.batch_size or (64 if a.model == 'mlp' else 256)
     data = torch.rand(4096, 784) * 2 - 1
     ones, zeros = torch.ones(B, 1), torch.zeros(B, 1)
 
@@ -64,7 +84,7 @@ def main():
             iteration(i)
         groups.append((time.perf_counter() - t0) * 1e3 / per_group)
     med = statistics.median(groups)
-    print(f'peer: mlp, batch {B}, PyTorch {torch.__version__}, {a.threads} thread(s): '
+    print(f'peer: {a.model}, batch {B}, PyTorch {torch.__version__}, {a.threads} thread(s): '
           f'median {med:.2f} ms/iteration (min {min(groups):.2f}, max {max(groups):.2f}), {B * 1e3 / med:.0f} img/s')
 
 
