@@ -102,24 +102,24 @@ typedef struct gancl_gan {
     cl_mem running; /* G's BatchNorm running statistics, g_running.size floats */
     cl_mem acts;    /* every activation and activation gradient (offsets below) */
     cl_mem acc;     /* GANCL_ACC_N floats of logged sums */
-    long g_step, d_step; /* Adam steps taken */
-    /* activation offsets in `acts` (elements) */
+    long g_step, d_step; /* optimiser steps taken */
+    /* activation offsets in `acts` (elements); F = g_feat[i] or d_feat[i] features per sample */
     size_t z;          /* [g_rows, Z] */
-    size_t g_a[3];     /* LeakyReLU outputs [g_rows, g_hidden[i]] */
-    size_t g_x[3];     /* BatchNorm outputs, the next layer's inputs */
-    size_t g_saved[3]; /* batch mean, invstd [2 * g_hidden[i]] */
+    size_t g_a[3];     /* mlp: LeakyReLU outputs (BatchNorm inputs) [g_rows, F];
+                          dcgan: BatchNorm + LeakyReLU outputs, the next layer's inputs */
+    size_t g_x[3];     /* mlp: BatchNorm outputs, the next layer's inputs [g_rows, F];
+                          dcgan: the layer's outputs before BatchNorm */
+    size_t g_saved[3]; /* batch mean, invstd [2 * bn_feat[i]] */
     size_t g_out;      /* generated images when not training [g_rows, image] */
-    size_t g_d[3];     /* G's activation gradients [B, g_hidden[i]] */
+    size_t g_d[3];     /* G's activation gradients [B, F] */
     size_t d_x;        /* D's input [d_rows, image]: real rows, fake rows, (interpolates) */
-    size_t d_h[2];     /* D's hidden outputs [d_rows, d_hidden[i]] */
+    size_t d_h[2];     /* D's hidden outputs [d_rows, F] (dcgan: after LeakyReLU and dropout) */
     size_t d_logit;    /* [d_rows] */
     size_t d_dx;       /* D's input gradient for the fakes or interpolates [B, image] */
-    size_t d_dh[2];    /* [d_rows, d_hidden[i]] */
+    size_t d_dh[2];    /* [d_rows, F] */
     size_t d_dlogit;   /* [d_rows] */
-    size_t d_tan[2];   /* gradient penalty: tangents, then their gradients [B, d_hidden[i]] */
+    size_t d_tan[2];   /* gradient penalty: tangents, then their gradients [B, F] */
     size_t gp_sq;      /* gradient penalty: (||grad|| - 1)^2 per sample [B] */
-    /* dcgan: g_x[i] holds layer i's output before its BatchNorm, g_a[i] after BatchNorm and
-     * LeakyReLU; D's d_h[i] after LeakyReLU and dropout; sizes are per-sample feature counts */
     int g_feat[3], d_feat[2];    /* features per sample of G's hidden layers and D's (mlp: the
                                     widths; dcgan: c0*49, c1*49, c2*196; 64*196, 128*49) */
     int bn_feat[3];              /* BatchNorm features of G's layers (dcgan: c0*49, c1, c2) */
