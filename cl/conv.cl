@@ -5,19 +5,26 @@
  * convolution is the adjoint of the convolution from its output to its input, so it uses the
  * same two kernels the other way round. */
 
-/* col[C*K*K, B*OH*OW] <- the input patches (zero outside the image). One item per element. */
+/* col[C*K*K, B*OH*OW] <- the input patches (zero outside the image). One item per output row
+ * (c, kh, kw, b, oh), writing its OW consecutive entries. */
 __kernel void im2col(__global float *col, const uint col_off, __global const float *img,
                      const uint img_off, const int B, const int C, const int H, const int W,
                      const int K, const int ST, const int P, const int OH, const int OW) {
     const int i = get_global_id(0);
-    const int L = B * OH * OW;
-    if (i >= C * K * K * L) return;
-    const int r = i / L, q = i - r * L;
+    if (i >= C * K * K * B * OH) return;
+    const int oh = i % OH, b = (i / OH) % B, r = i / (OH * B);
     const int c = r / (K * K), kh = (r / K) % K, kw = r % K;
-    const int b = q / (OH * OW), ow = q % OW, oh = (q / OW) % OH;
-    const int ih = oh * ST - P + kh, iw = ow * ST - P + kw;
-    col[col_off + i] = (ih >= 0 && ih < H && iw >= 0 && iw < W)
-                           ? img[img_off + ((b * C + c) * H + ih) * W + iw] : 0.0f;
+    const int ih = oh * ST - P + kh;
+    __global float *dst = col + col_off + (size_t)r * B * OH * OW + (b * OH + oh) * OW;
+    if (ih < 0 || ih >= H) {
+        for (int ow = 0; ow < OW; ow++) dst[ow] = 0.0f;
+        return;
+    }
+    __global const float *src = img + img_off + ((b * C + c) * H + ih) * W;
+    for (int ow = 0; ow < OW; ow++) {
+        const int iw = ow * ST - P + kw;
+        dst[ow] = (iw >= 0 && iw < W) ? src[iw] : 0.0f;
+    }
 }
 
 /* img[B, C, H, W] <- the sum of the col entries that im2col would have read from each pixel
