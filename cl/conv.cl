@@ -37,15 +37,14 @@ __kernel void col2im(__global float *img, const uint img_off, __global const flo
     const int iw = i % W, ih = (i / W) % H, c = (i / (W * H)) % C, b = i / (W * H * C);
     const int L = B * OH * OW;
     float sum = 0.0f;
-    for (int kh = 0; kh < K; kh++) {
-        const int th = ih + P - kh;
-        if (th < 0 || th % ST) continue;
-        const int oh = th / ST;
+    /* only the kernel offsets with (i + P - k) divisible by the stride reach this pixel */
+    for (int kh = (ih + P) % ST; kh < K; kh += ST) {
+        const int th = ih + P - kh, oh = th / ST;
+        if (th < 0) break;
         if (oh >= OH) continue;
-        for (int kw = 0; kw < K; kw++) {
-            const int tw = iw + P - kw;
-            if (tw < 0 || tw % ST) continue;
-            const int ow = tw / ST;
+        for (int kw = (iw + P) % ST; kw < K; kw += ST) {
+            const int tw = iw + P - kw, ow = tw / ST;
+            if (tw < 0) break;
             if (ow >= OW) continue;
             sum += col[col_off + ((c * K + kh) * K + kw) * L + (b * OH + oh) * OW + ow];
         }
