@@ -91,12 +91,20 @@ __kernel void dropout(__global float *y, const uint y_off, __global const float 
     const uint blk = first / 4 + get_global_id(0);
     if (blk * 4 >= first + n) return;
     const uint4 r = philox4x32_10((uint4)(blk, c1, c2, 2), (uint2)(k0, k1));
-    const uint bits[4] = {r.x, r.y, r.z, r.w};
+    const float4 u = (convert_float4(r >> 8) + 0.5f) * (1.0f / 16777216.0f); /* u01 of each */
     const float scale = 1.0f / (1.0f - p);
+    const uint i0 = blk * 4;
+    if (i0 >= first && i0 + 4 <= first + n) { /* the whole block: vector loads and stores */
+        const uint j = i0 - first;
+        const float4 v = vload4(0, x + x_off + j) * scale;
+        vstore4(select((float4)(0.0f), v, u > (float4)(p)), 0, y + y_off + j);
+        return;
+    }
+    const float uk[4] = {u.x, u.y, u.z, u.w};
     for (uint k = 0; k < 4; k++) {
-        const uint i = blk * 4 + k; /* the element's index in the whole tensor */
+        const uint i = i0 + k; /* the element's index in the whole tensor */
         if (i < first || i >= first + n) continue;
         const uint j = i - first;
-        y[y_off + j] = u01(bits[k]) > p ? x[x_off + j] * scale : 0.0f;
+        y[y_off + j] = uk[k] > p ? x[x_off + j] * scale : 0.0f;
     }
 }
