@@ -348,18 +348,20 @@ static double check_gp_direction(const gancl_runtime *rt) {
     return fmax(err, fabs(acc0[1] - gp) / (1 + fabs(gp)));
 }
 
-/* conv2d (transposed = 0) or convt2d (1) on odd, non-square shapes with stride 2, forward or
- * backward, against the direct loops. */
-static double conv_check(const gancl_runtime *rt, int transposed, int backward) {
+/* conv2d (transposed = 0) or convt2d (1) on odd, non-square shapes, stride 2 or (stride1)
+ * stride 1, forward or backward, against the direct loops. */
+static double conv_check(const gancl_runtime *rt, int transposed, int backward, int stride1) {
     const int B = 3, OC = 4, Cin = 3;
-    gancl_conv_geom g = transposed ? gancl_convt_geom_make(2, 4, 5, 5, 2, 2, 1)  /* 3x4x5 -> 2x8x10 */
-                                   : gancl_conv_geom_make(2, 7, 6, 3, 2, 1);     /* 2x7x6 -> 4x4x3 */
+    gancl_conv_geom g = transposed ? (stride1 ? gancl_convt_geom_make(2, 5, 4, 5, 1, 2, 0)  /* 3x5x4 -> 2x5x4 */
+                                              : gancl_convt_geom_make(2, 4, 5, 5, 2, 2, 1)) /* 3x4x5 -> 2x8x10 */
+                                   : (stride1 ? gancl_conv_geom_make(2, 5, 7, 5, 1, 2)      /* 2x5x7 -> 4x5x7 */
+                                              : gancl_conv_geom_make(2, 7, 6, 3, 2, 1));    /* 2x7x6 -> 4x4x3 */
     const int in_ch = transposed ? Cin : g.C, out_ch = transposed ? g.C : OC;
     const size_t ni = (size_t)B * in_ch * (transposed ? g.OH * g.OW : g.H * g.W);
     const size_t no = (size_t)B * out_ch * (transposed ? g.H * g.W : g.OH * g.OW);
     const size_t nw = (size_t)(transposed ? Cin : OC) * g.C * g.K * g.K;
     const size_t ncol = (size_t)g.C * g.K * g.K * B * g.OH * g.OW, ntmp = (size_t)8 * B * g.OH * g.OW;
-    uint64_t rng = 40 + 2 * (uint64_t)transposed + (uint64_t)backward;
+    uint64_t rng = 40 + 2 * (uint64_t)transposed + (uint64_t)backward + 4 * (uint64_t)stride1;
     double *x = ALLOC(ni), *w = ALLOC(nw), *b = ALLOC(OC), *y = ALLOC(no), *dy = ALLOC(no);
     double *dx = ALLOC(ni), *dw = ALLOC(nw), *db = ALLOC(OC), *scratch = ALLOC(ncol + ntmp);
     fill(x, ni, &rng, -1, 1);
@@ -402,10 +404,10 @@ static double conv_check(const gancl_runtime *rt, int transposed, int backward) 
     return err;
 }
 
-static double check_conv_fw(const gancl_runtime *rt) { return conv_check(rt, 0, 0); }
-static double check_conv_bw(const gancl_runtime *rt) { return conv_check(rt, 0, 1); }
-static double check_convt_fw(const gancl_runtime *rt) { return conv_check(rt, 1, 0); }
-static double check_convt_bw(const gancl_runtime *rt) { return conv_check(rt, 1, 1); }
+static double check_conv_fw(const gancl_runtime *rt) { return fmax(conv_check(rt, 0, 0, 0), conv_check(rt, 0, 0, 1)); }
+static double check_conv_bw(const gancl_runtime *rt) { return fmax(conv_check(rt, 0, 1, 0), conv_check(rt, 0, 1, 1)); }
+static double check_convt_fw(const gancl_runtime *rt) { return fmax(conv_check(rt, 1, 0, 0), conv_check(rt, 1, 0, 1)); }
+static double check_convt_bw(const gancl_runtime *rt) { return fmax(conv_check(rt, 1, 1, 0), conv_check(rt, 1, 1, 1)); }
 
 static double check_dropout(const gancl_runtime *rt) {
     const size_t n = 1003;
@@ -489,10 +491,10 @@ const gancl_check GANCL_CHECKS[] = {
     {"adam", check_adam, 1e-5},
     {"randn (philox)", check_randn, 1e-5},
     {"gather images", check_gather, 1e-6},
-    {"conv2d forward", check_conv_fw, 1e-5},
-    {"conv2d backward", check_conv_bw, 1e-5},
-    {"conv-transpose2d forward", check_convt_fw, 1e-5},
-    {"conv-transpose2d backward", check_convt_bw, 1e-5},
+    {"conv2d forward (stride 2, 1)", check_conv_fw, 1e-5},
+    {"conv2d backward (stride 2, 1)", check_conv_bw, 1e-5},
+    {"conv-transpose2d forward (stride 2, 1)", check_convt_fw, 1e-5},
+    {"conv-transpose2d backward (stride 2, 1)", check_convt_bw, 1e-5},
     {"dropout", check_dropout, 1e-6},
 };
 const int GANCL_N_CHECKS = sizeof GANCL_CHECKS / sizeof *GANCL_CHECKS;
@@ -503,7 +505,7 @@ int gancl_selftest_run(const gancl_runtime *rt, FILE *out) {
         double err = GANCL_CHECKS[i].run(rt);
         int pass = err <= GANCL_CHECKS[i].tol;
         failures += !pass;
-        fprintf(out, "  %-38s max error %.3e (tol %.0e)  %s\n", GANCL_CHECKS[i].name, err,
+        fprintf(out, "  %-42s max error %.3e (tol %.0e)  %s\n", GANCL_CHECKS[i].name, err,
                 GANCL_CHECKS[i].tol, pass ? "PASS" : "FAIL");
         fflush(out);
     }
