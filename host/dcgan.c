@@ -3,6 +3,7 @@
  * The training steps in gan.c are shared with the MLP. Dimensions: B batch, Z latent,
  * c0 c1 c2 G's channels (256, 128, 64), e0 e1 D's (64, 128); images 1 x 28 x 28. */
 #include "gancl/gan.h"
+#include "gan_access.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -10,12 +11,6 @@
 #define K5 5
 #define STREAM_DROPOUT 0x60000u
 
-static const gancl_ptr NONE = {NULL, 0};
-#define A(off) gancl_gan_act(gan, (off))
-#define GP(i) gancl_gan_param(gan->g_buf, &gan->g, (i), 0)
-#define GG(i) gancl_gan_param(gan->g_buf, &gan->g, (i), 1)
-#define DP(i) gancl_gan_param(gan->d_buf, &gan->d, (i), 0)
-#define DG(i) gancl_gan_param(gan->d_buf, &gan->d, (i), 1)
 
 /* G: 0 Linear weight [c0*49, Z]; BatchNorm1d 1, 2 (gamma, beta); ConvTranspose weights
  * [c0, c1, 5, 5] 3, [c1, c2, 5, 5] 6, [c2, 1, 5, 5] 9 with BatchNorm2d 4, 5 and 7, 8.

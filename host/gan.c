@@ -1,6 +1,7 @@
 /* gan.c: the MLP GAN: parameter tables, buffers, G and D forward/backward and one training
  * iteration. Dimensions: B = batch, Z = latent, H = hidden widths, I = image pixels. */
 #include "gancl/gan.h"
+#include "gan_access.h"
 #include "gancl/profile.h"
 #include "gancl/selftest.h"
 
@@ -206,12 +207,6 @@ gancl_ptr gancl_gan_param(cl_mem buf, const gancl_param_table *t, int index, int
     return p;
 }
 
-static const gancl_ptr NONE = {NULL, 0};
-#define A(off) gancl_gan_act(gan, (off))
-#define GP(i) gancl_gan_param(gan->g_buf, &gan->g, (i), 0)
-#define GG(i) gancl_gan_param(gan->g_buf, &gan->g, (i), 1)
-#define DP(i) gancl_gan_param(gan->d_buf, &gan->d, (i), 0)
-#define DG(i) gancl_gan_param(gan->d_buf, &gan->d, (i), 1)
 
 void gan_generator_forward(gancl_gan *gan, gancl_ptr out, int n, int training) {
     if (gan->dims.model == GANCL_MODEL_DCGAN) {
