@@ -1,4 +1,5 @@
-/* matmul.cl: a plain tiled row-major GEMM, C = alpha * op(A) @ op(B) + beta * C.
+/* matmul.cl: gan-cl's own GEMM kernels, C = alpha * op(A) @ op(B) + beta * C (row-major).
+ * First a plain tiled kernel (any transposes), then register-blocked ones (below).
  * The independent cross-check of CLBlast (and its stand-in with --gemm matmul).
  * One work item per element of C; MATMUL_TILE x MATMUL_TILE work-groups stage tiles of op(A)
  * and op(B) in local memory. Dimensions: op(A) M x K, op(B) K x N, C M x N.
@@ -30,3 +31,155 @@ void matmul(const int M, const int N, const int K, const int ta, const int tb, c
     __global float *c = C + c_off + row * N + col;
     *c = beta == 0.0f ? alpha * acc : alpha * acc + beta * *c;
 }
+
+/* ---- register-blocked GEMMs: one work item per tile of C, no local memory ----
+ * The fast path on CPUs (PoCL) and the other candidates of `gan-cl tune`, which picks per GEMM
+ * shape among these, the tiled kernel above and CLBlast. Each work item keeps a tile of C in
+ * registers for the whole k loop, so the loops over the tile must be unrolled (the pragmas and
+ * always_inline make the tile sizes compile-time constants). Rows past M are computed on row
+ * M - 1 and not stored; columns past the last whole tile take narrower paths.
+ *
+ * gemm_xn_<rows>x<cols>: op(B) = B is K x N row-major (tb = 0), A is M x K or, with ta, K x M.
+ * A tile is TM rows by NV float16 vectors; per k: NV vector loads of B, TM broadcasts of A. */
+#define ALWAYS_INLINE __attribute__((always_inline)) inline
+#define XN_MAX_ROWS 8
+#define XN_MAX_VECS 4
+
+ALWAYS_INLINE void xn_tile(const int TM, const int NV, const int M, const int N, const int K,
+                           const int ta, const float alpha, __global const float *A,
+                           __global const float *B, const float beta, __global float *C,
+                           const int i0, const int j0) {
+    float16 acc[XN_MAX_ROWS][XN_MAX_VECS]; /* [TM][NV]: C[i0 + r, j0 + 16 v .. + 15] */
+    size_t a_row[XN_MAX_ROWS];             /* where row r of op(A) starts */
+#pragma unroll
+    for (int r = 0; r < TM; r++) {
+        const size_t i = (size_t)min(i0 + r, M - 1);
+        a_row[r] = ta ? i : i * K;
+#pragma unroll
+        for (int v = 0; v < NV; v++) acc[r][v] = 0.0f;
+    }
+    const size_t a_step = ta ? (size_t)M : 1; /* from op(A)[i, k] to op(A)[i, k + 1] */
+    __global const float *b = B + j0;
+    for (int k = 0; k < K; k++, b += N) {
+        float16 bv[XN_MAX_VECS];
+#pragma unroll
+        for (int v = 0; v < NV; v++) bv[v] = vload16(v, b);
+#pragma unroll
+        for (int r = 0; r < TM; r++) {
+            const float16 a = (float16)A[a_row[r] + k * a_step];
+#pragma unroll
+            for (int v = 0; v < NV; v++) acc[r][v] = fma(a, bv[v], acc[r][v]);
+        }
+    }
+#pragma unroll
+    for (int r = 0; r < TM; r++) {
+        if (i0 + r >= M) break;
+        __global float *c = C + (size_t)(i0 + r) * N + j0;
+#pragma unroll
+        for (int v = 0; v < NV; v++) {
+            float16 out = alpha * acc[r][v];
+            if (beta != 0.0f) out += beta * vload16(v, c);
+            vstore16(out, v, c);
+        }
+    }
+}
+
+ALWAYS_INLINE void xn_gemm(const int TM, const int NV, const int M, const int N, const int K,
+                           const int ta, const float alpha, __global const float *A,
+                           __global const float *B, const float beta, __global float *C) {
+    const int i0 = get_global_id(1) * TM;
+    int j = get_global_id(0) * 16 * NV;
+    if (j + 16 * NV <= N) {
+        xn_tile(TM, NV, M, N, K, ta, alpha, A, B, beta, C, i0, j);
+        return;
+    }
+    for (; j + 16 <= N; j += 16) xn_tile(TM, 1, M, N, K, ta, alpha, A, B, beta, C, i0, j);
+    for (int i = i0; i < i0 + TM && i < M; i++) /* the last N % 16 columns, one at a time */
+        for (int jj = j; jj < N; jj++) {
+            float s = 0.0f;
+            for (int k = 0; k < K; k++)
+                s = fma(ta ? A[(size_t)k * M + i] : A[(size_t)i * K + k], B[(size_t)k * N + jj], s);
+            __global float *c = C + (size_t)i * N + jj;
+            *c = beta != 0.0f ? alpha * s + beta * *c : alpha * s;
+        }
+}
+
+#define GEMM_XN(TM, NV, COLS)                                                                    \
+    __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void gemm_xn_##TM##x##COLS(         \
+        const int M, const int N, const int K, const int ta, const float alpha,                 \
+        __global const float *A, const uint a_off, __global const float *B, const uint b_off,   \
+        const float beta, __global float *C, const uint c_off) {                                \
+        xn_gemm(TM, NV, M, N, K, ta, alpha, A + a_off, B + b_off, beta, C + c_off);             \
+    }
+GEMM_XN(8, 2, 32) /* 16 accumulators: AVX-512 has 32 vector registers */
+GEMM_XN(4, 4, 64)
+GEMM_XN(6, 2, 32)
+GEMM_XN(4, 2, 32)
+GEMM_XN(4, 1, 16) /* few registers (AVX2 splits each float16 in two) */
+
+/* gemm_nt_<rows>x<cols>: C = alpha A B^T + beta C with A M x K and B N x K (ta = 0, tb = 1),
+ * the layout of a linear layer's forward pass. Both operands are read along k, so each of the
+ * TM x TN outputs is a dot product kept as a float8 of partial sums, added up at the end. */
+#define NT_MAX 4
+
+ALWAYS_INLINE void nt_gemm(const int TM, const int TN, const int M, const int N, const int K,
+                           const float alpha, __global const float *A, __global const float *B,
+                           const float beta, __global float *C) {
+    const int i0 = get_global_id(1) * TM, j0 = get_global_id(0) * TN;
+    __global const float *a[NT_MAX], *b[NT_MAX]; /* rows i0 + r of A, j0 + c of B */
+#pragma unroll
+    for (int r = 0; r < TM; r++) a[r] = A + (size_t)min(i0 + r, M - 1) * K;
+#pragma unroll
+    for (int c = 0; c < TN; c++) b[c] = B + (size_t)min(j0 + c, N - 1) * K;
+    float8 acc[NT_MAX][NT_MAX]; /* [TM][TN] */
+#pragma unroll
+    for (int r = 0; r < TM; r++)
+#pragma unroll
+        for (int c = 0; c < TN; c++) acc[r][c] = 0.0f;
+    int k = 0;
+    for (; k + 8 <= K; k += 8) {
+        float8 av[NT_MAX], bv[NT_MAX];
+#pragma unroll
+        for (int r = 0; r < TM; r++) av[r] = vload8(0, a[r] + k);
+#pragma unroll
+        for (int c = 0; c < TN; c++) bv[c] = vload8(0, b[c] + k);
+#pragma unroll
+        for (int r = 0; r < TM; r++)
+#pragma unroll
+            for (int c = 0; c < TN; c++) acc[r][c] = fma(av[r], bv[c], acc[r][c]);
+    }
+    float s[NT_MAX][NT_MAX];
+#pragma unroll
+    for (int r = 0; r < TM; r++)
+#pragma unroll
+        for (int c = 0; c < TN; c++) {
+            const float4 h = acc[r][c].lo + acc[r][c].hi;
+            s[r][c] = (h.x + h.y) + (h.z + h.w);
+        }
+    for (; k < K; k++) /* the last K % 8 terms */
+#pragma unroll
+        for (int r = 0; r < TM; r++)
+#pragma unroll
+            for (int c = 0; c < TN; c++) s[r][c] = fma(a[r][k], b[c][k], s[r][c]);
+#pragma unroll
+    for (int r = 0; r < TM; r++)
+#pragma unroll
+        for (int c = 0; c < TN; c++) {
+            if (i0 + r >= M || j0 + c >= N) continue;
+            __global float *o = C + (size_t)(i0 + r) * N + j0 + c;
+            *o = beta != 0.0f ? alpha * s[r][c] + beta * *o : alpha * s[r][c];
+        }
+}
+
+#define GEMM_NT(TM, TN)                                                                          \
+    __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void gemm_nt_##TM##x##TN(           \
+        const int M, const int N, const int K, const float alpha, __global const float *A,      \
+        const uint a_off, __global const float *B, const uint b_off, const float beta,          \
+        __global float *C, const uint c_off) {                                                  \
+        nt_gemm(TM, TN, M, N, K, alpha, A + a_off, B + b_off, beta, C + c_off);                 \
+    }
+GEMM_NT(4, 4)
+GEMM_NT(3, 4)
+GEMM_NT(2, 4)
+GEMM_NT(4, 2)
+GEMM_NT(2, 2)

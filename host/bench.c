@@ -1,6 +1,7 @@
 /* bench.c: `gan-cl bench`: timing training iterations on random data (no data set needed). */
 #define _POSIX_C_SOURCE 200809L
 #include "gancl/gan.h"
+#include "gancl/gemm.h"
 #include "gancl/profile.h"
 #include "gancl/selftest.h"
 #include "gancl/train.h"
@@ -69,7 +70,7 @@ int gancl_bench(const gancl_runtime *rt, gancl_model model, int batch, int iters
     }
     qsort(ms, GROUPS, sizeof *ms, by_value);
     printf("bench: %s, %s loss, batch %d, %s GEMM, on %s\n", gancl_model_name(model), gancl_loss_name(loss), batch,
-           rt->gemm == GANCL_GEMM_MATMUL ? "matmul" : "CLBlast", rt->dev.name);
+           gancl_gemm_method_name(rt->gemm), rt->dev.name);
     printf("  warm-up 3 iterations: %.2f s\n", warm);
     printf("  %d x %d iterations: median %.2f ms/iteration (min %.2f, max %.2f), %.0f img/s, %.1f s per 60000-image epoch\n",
            GROUPS, per_group, ms[GROUPS / 2], ms[0], ms[GROUPS - 1], batch * 1e3 / ms[GROUPS / 2],

@@ -157,7 +157,7 @@ void gancl_devices_print(FILE *out, const gancl_device_info *d, int count) {
 
 /* ---- runtime ---- */
 
-void gancl_runtime_init(gancl_runtime *rt, const gancl_device_info *dev, gancl_gemm_backend gemm) {
+void gancl_runtime_init(gancl_runtime *rt, const gancl_device_info *dev, gancl_gemm_method gemm) {
     memset(rt, 0, sizeof *rt);
     rt->dev = *dev;
     rt->gemm = gemm;
@@ -180,6 +180,7 @@ void gancl_runtime_free(gancl_runtime *rt) {
     gancl_profiler_free(rt);
     if (rt->gemm_scratch && rt->gemm_scratch->mem) clReleaseMemObject(rt->gemm_scratch->mem);
     free(rt->gemm_scratch);
+    free(rt->gemm_plan);
     for (int i = 0; i < rt->n_kernels; i++) clReleaseKernel(rt->kernels[i].kernel);
     free(rt->kernels);
     if (rt->program) clReleaseProgram(rt->program);

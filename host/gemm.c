@@ -1,35 +1,117 @@
-/* gemm.c: the row-major GEMM helper over CLBlast or our tiled kernel, and its C reference. */
+/* gemm.c: running a GEMM by a chosen method (CLBlast or one of cl/matmul.cl's kernels), the
+ * per-shape plan lookup, and the C reference. */
 #include "gancl/gemm.h"
 #include "gancl/profile.h"
-#include "gancl/tune.h"
 
 #include <clblast_c.h>
+#include <string.h>
 
-static void matmul_launch(const gancl_runtime *rt, int ta, int tb, size_t M, size_t N, size_t K,
-                          float alpha, cl_mem A, size_t a_off, cl_mem B, size_t b_off, float beta,
-                          cl_mem C, size_t c_off) {
-    cl_kernel k = gancl_kernel(rt, "matmul");
-    const gancl_karg args[] = {GANCL_V(cl_int, M), GANCL_V(cl_int, N), GANCL_V(cl_int, K),
-                               GANCL_A(ta), GANCL_A(tb), GANCL_A(alpha), GANCL_A(A),
-                               GANCL_V(cl_uint, a_off), GANCL_A(B), GANCL_V(cl_uint, b_off),
-                               GANCL_A(beta), GANCL_A(C), GANCL_V(cl_uint, c_off)};
-    gancl_set_args(k, args, (int)(sizeof args / sizeof *args));
-    size_t t = (size_t)rt->matmul_tile;
-    size_t local[2] = {t, t};
-    size_t global[2] = {(N + t - 1) / t * t, (M + t - 1) / t * t};
-    CL_CHECK(clEnqueueNDRangeKernel(rt->queue, k, 2, NULL, global, local, 0, NULL,
-                                    gancl_prof_event(rt, "gemm matmul", 2.0 * M * N * K)));
+/* gan-cl's own kernels. xn: any ta, tb = 0; nt: ta = 0, tb = 1; tile: the C block one work
+ * item computes (rows x cols); the tiled matmul uses rt->matmul_tile square work-groups. */
+typedef enum { ALL_TRANSPOSES, XN, NT } kernel_kind;
+typedef struct {
+    const char *name, *kernel;
+    kernel_kind kind;
+    int rows, cols;
+} method_desc;
+
+static const method_desc METHODS[] = {
+    {"clblast", NULL, ALL_TRANSPOSES, 0, 0},
+    {"matmul", "matmul", ALL_TRANSPOSES, 0, 0},
+    {"xn-8x32", "gemm_xn_8x32", XN, 8, 32},
+    {"xn-4x64", "gemm_xn_4x64", XN, 4, 64},
+    {"xn-6x32", "gemm_xn_6x32", XN, 6, 32},
+    {"xn-4x32", "gemm_xn_4x32", XN, 4, 32},
+    {"xn-4x16", "gemm_xn_4x16", XN, 4, 16},
+    {"nt-4x4", "gemm_nt_4x4", NT, 4, 4},
+    {"nt-3x4", "gemm_nt_3x4", NT, 3, 4},
+    {"nt-2x4", "gemm_nt_2x4", NT, 2, 4},
+    {"nt-4x2", "gemm_nt_4x2", NT, 4, 2},
+    {"nt-2x2", "gemm_nt_2x2", NT, 2, 2},
+};
+#define N_METHODS (int)(sizeof METHODS / sizeof *METHODS)
+
+int gancl_gemm_method_count(void) { return N_METHODS; }
+
+const char *gancl_gemm_method_name(gancl_gemm_method m) {
+    return m == GANCL_GEMM_AUTO ? "auto" : m >= 0 && m < N_METHODS ? METHODS[m].name : "?";
 }
 
-void gancl_gemm(const gancl_runtime *rt, gancl_gemm_backend backend, int ta, int tb, size_t M,
-                size_t N, size_t K, float alpha, cl_mem A, size_t a_off, cl_mem B, size_t b_off,
-                float beta, cl_mem C, size_t c_off) {
-    if (M == 0 || N == 0) return;
-    if (rt->shape_log) gancl_shape_log_add(rt->shape_log, ta, tb, M, N, K);
-    if (backend == GANCL_GEMM_MATMUL || K == 0) {
-        matmul_launch(rt, ta, tb, M, N, K, alpha, A, a_off, B, b_off, beta, C, c_off);
-        return;
+gancl_gemm_method gancl_gemm_method_find(const char *name) {
+    if (!strcmp(name, "auto")) return GANCL_GEMM_AUTO;
+    for (int m = 0; m < N_METHODS; m++)
+        if (!strcmp(METHODS[m].name, name)) return m;
+    return -2;
+}
+
+int gancl_gemm_method_supports(gancl_gemm_method m, int ta, int tb) {
+    if (m < 0 || m >= N_METHODS) return 0;
+    return METHODS[m].kind == ALL_TRANSPOSES || (METHODS[m].kind == XN && !tb) ||
+           (METHODS[m].kind == NT && !ta && tb);
+}
+
+int gancl_gemm_plan_find(const gancl_gemm_plan *p, int ta, int tb, size_t M, size_t N, size_t K) {
+    for (int i = 0; i < p->n; i++) {
+        const gancl_gemm_shape *s = &p->shapes[i];
+        if (s->ta == ta && s->tb == tb && s->M == M && s->N == N && s->K == K) return i;
     }
+    return -1;
+}
+
+static void shape_log_add(gancl_shape_log *log, int ta, int tb, size_t M, size_t N, size_t K) {
+    for (int i = 0; i < log->n; i++) {
+        gancl_gemm_shape *s = &log->shapes[i];
+        if (s->ta == ta && s->tb == tb && s->M == M && s->N == N && s->K == K) {
+            s->count++;
+            return;
+        }
+    }
+    if (log->n == GANCL_MAX_SHAPES) return;
+    log->shapes[log->n++] = (gancl_gemm_shape){ta, tb, M, N, K, 1};
+}
+
+static size_t round_up(size_t n, size_t m) { return (n + m - 1) / m * m; }
+
+static void kernel_launch(const gancl_runtime *rt, const method_desc *d, int ta, int tb, size_t M,
+                          size_t N, size_t K, float alpha, cl_mem A, size_t a_off, cl_mem B,
+                          size_t b_off, float beta, cl_mem C, size_t c_off) {
+    cl_kernel k = gancl_kernel(rt, d->kernel);
+    size_t global[2], local[2] = {1, 1};
+    if (d->kind == ALL_TRANSPOSES) { /* matmul: one work item per element of C */
+        const gancl_karg args[] = {GANCL_V(cl_int, M), GANCL_V(cl_int, N), GANCL_V(cl_int, K),
+                                   GANCL_A(ta), GANCL_A(tb), GANCL_A(alpha), GANCL_A(A),
+                                   GANCL_V(cl_uint, a_off), GANCL_A(B), GANCL_V(cl_uint, b_off),
+                                   GANCL_A(beta), GANCL_A(C), GANCL_V(cl_uint, c_off)};
+        gancl_set_args(k, args, (int)(sizeof args / sizeof *args));
+        local[0] = local[1] = (size_t)rt->matmul_tile;
+        global[0] = round_up(N, local[0]);
+        global[1] = round_up(M, local[1]);
+    } else { /* one work item per rows x cols tile of C */
+        int i = 0;
+        gancl_karg args[13];
+        args[i++] = GANCL_V(cl_int, M);
+        args[i++] = GANCL_V(cl_int, N);
+        args[i++] = GANCL_V(cl_int, K);
+        if (d->kind == XN) args[i++] = GANCL_A(ta);
+        args[i++] = GANCL_A(alpha);
+        args[i++] = GANCL_A(A);
+        args[i++] = GANCL_V(cl_uint, a_off);
+        args[i++] = GANCL_A(B);
+        args[i++] = GANCL_V(cl_uint, b_off);
+        args[i++] = GANCL_A(beta);
+        args[i++] = GANCL_A(C);
+        args[i++] = GANCL_V(cl_uint, c_off);
+        gancl_set_args(k, args, i);
+        global[0] = (N + d->cols - 1) / d->cols;
+        global[1] = (M + d->rows - 1) / d->rows;
+    }
+    CL_CHECK(clEnqueueNDRangeKernel(rt->queue, k, 2, NULL, global, local, 0, NULL,
+                                    gancl_prof_event(rt, "gemm own kernels", 2.0 * M * N * K)));
+}
+
+static void clblast_gemm(const gancl_runtime *rt, int ta, int tb, size_t M, size_t N, size_t K,
+                         float alpha, cl_mem A, size_t a_off, cl_mem B, size_t b_off, float beta,
+                         cl_mem C, size_t c_off) {
     cl_command_queue q = rt->queue;
     const CLBlastTranspose at = ta ? CLBlastTransposeYes : CLBlastTransposeNo;
     const CLBlastTranspose bt = tb ? CLBlastTransposeYes : CLBlastTransposeNo;
@@ -51,6 +133,33 @@ void gancl_gemm(const gancl_runtime *rt, gancl_gemm_backend backend, int ta, int
     gancl_prof_span_end(rt, begin, "gemm clblast", 2.0 * M * N * K);
 }
 
+void gancl_gemm_with(const gancl_runtime *rt, gancl_gemm_method method, int ta, int tb, size_t M,
+                     size_t N, size_t K, float alpha, cl_mem A, size_t a_off, cl_mem B, size_t b_off,
+                     float beta, cl_mem C, size_t c_off) {
+    if (M == 0 || N == 0) return;
+    if (rt->shape_log) shape_log_add(rt->shape_log, ta, tb, M, N, K);
+    if (!gancl_gemm_method_supports(method, ta, tb))
+        gancl_die("GEMM method %s cannot compute op(A)%s op(B)%s", gancl_gemm_method_name(method),
+                  ta ? "^T" : "", tb ? "^T" : "");
+    if (method == GANCL_GEMM_CLBLAST && K > 0)
+        clblast_gemm(rt, ta, tb, M, N, K, alpha, A, a_off, B, b_off, beta, C, c_off);
+    else /* K == 0 (C = beta C) is left to our kernels: CLBlast rejects it */
+        kernel_launch(rt, &METHODS[method == GANCL_GEMM_CLBLAST ? GANCL_GEMM_MATMUL : method], ta, tb,
+                      M, N, K, alpha, A, a_off, B, b_off, beta, C, c_off);
+}
+
+void gancl_gemm(const gancl_runtime *rt, int ta, int tb, size_t M, size_t N, size_t K, float alpha,
+                cl_mem A, size_t a_off, cl_mem B, size_t b_off, float beta, cl_mem C, size_t c_off) {
+    gancl_gemm_method m = rt->gemm;
+    if (m == GANCL_GEMM_AUTO) {
+        int i = rt->gemm_plan ? gancl_gemm_plan_find(rt->gemm_plan, ta, tb, M, N, K) : -1;
+        m = i >= 0 ? rt->gemm_plan->method[i] : GANCL_GEMM_CLBLAST;
+    } else if (!gancl_gemm_method_supports(m, ta, tb)) {
+        m = GANCL_GEMM_MATMUL; /* a forced kernel that cannot do these transposes */
+    }
+    gancl_gemm_with(rt, m, ta, tb, M, N, K, alpha, A, a_off, B, b_off, beta, C, c_off);
+}
+
 void gancl_gemm_ref(int ta, int tb, size_t M, size_t N, size_t K, float alpha, const float *A,
                     const float *B, float beta, float *C) {
     for (size_t i = 0; i < M; i++)
@@ -61,8 +170,4 @@ void gancl_gemm_ref(int ta, int tb, size_t M, size_t N, size_t K, float alpha, c
             double prev = beta == 0.0f ? 0.0 : (double)beta * C[i * N + j];
             C[i * N + j] = (float)(alpha * acc + prev);
         }
-}
-
-const char *gancl_gemm_backend_name(gancl_gemm_backend b) {
-    return b == GANCL_GEMM_MATMUL ? "matmul" : "clblast";
 }

@@ -18,13 +18,15 @@ float gancl_uniform(uint64_t *s, float lo, float hi) {
 }
 
 /* One GEMM on random data placed at odd offsets of three buffers, against gancl_gemm_ref.
- * Returns max |device - reference| / (1 + |reference|) over two shapes. */
-double gancl_check_gemm(const gancl_runtime *rt, gancl_gemm_backend backend, int ta, int tb) {
-    static const size_t shapes[2][3] = {{37, 29, 53}, {130, 67, 300}};
+ * Returns max |device - reference| / (1 + |reference|) over the shapes. */
+double gancl_check_gemm(const gancl_runtime *rt, gancl_gemm_method method, int ta, int tb) {
+    /* M, N, K: tails of every tile size (rows, 16- and 32-column blocks, k % 8), and a
+     * product large enough for several tiles each way */
+    static const size_t shapes[3][3] = {{37, 29, 53}, {130, 67, 300}, {21, 115, 41}};
     const size_t a_off = 3, b_off = 5, c_off = 7;
     uint64_t seed = 1234 + 17 * (size_t)ta + 31 * (size_t)tb;
     double worst = 0;
-    for (int s = 0; s < 2; s++) {
+    for (int s = 0; s < 3; s++) {
         size_t M = shapes[s][0], N = shapes[s][1], K = shapes[s][2];
         float *A = malloc((a_off + M * K) * sizeof *A), *B = malloc((b_off + K * N) * sizeof *B);
         float *C = malloc((c_off + M * N) * sizeof *C), *R = malloc(M * N * sizeof *R);
@@ -40,7 +42,7 @@ double gancl_check_gemm(const gancl_runtime *rt, gancl_gemm_backend backend, int
         gancl_write(rt, dA, 0, (a_off + M * K) * 4, A);
         gancl_write(rt, dB, 0, (b_off + K * N) * 4, B);
         gancl_write(rt, dC, 0, (c_off + M * N) * 4, C);
-        gancl_gemm(rt, backend, ta, tb, M, N, K, 0.75f, dA, a_off, dB, b_off, 0.5f, dC, c_off);
+        gancl_gemm_with(rt, method, ta, tb, M, N, K, 0.75f, dA, a_off, dB, b_off, 0.5f, dC, c_off);
         gancl_read(rt, dC, 0, (c_off + M * N) * 4, C);
         gancl_gemm_ref(ta, tb, M, N, K, 0.75f, A + a_off, B + b_off, 0.5f, R);
         for (size_t i = 0; i < M * N; i++) {
@@ -60,18 +62,26 @@ double gancl_check_gemm(const gancl_runtime *rt, gancl_gemm_backend backend, int
     return worst;
 }
 
-#define GEMM_CHECK(backend, ta, tb)                                              \
-    static double check_##backend##_##ta##tb(const gancl_runtime *rt) {          \
-        return gancl_check_gemm(rt, GANCL_GEMM_##backend, ta, tb);                     \
+/* Every GEMM method on every transpose it handles (the names are gemm.c's). */
+#define GEMM_CHECK(fn, method, ta, tb)                                           \
+    static double check_##fn##_##ta##tb(const gancl_runtime *rt) {               \
+        return gancl_check_gemm(rt, gancl_gemm_method_find(method), ta, tb);     \
     }
-GEMM_CHECK(CLBLAST, 0, 0)
-GEMM_CHECK(CLBLAST, 0, 1)
-GEMM_CHECK(CLBLAST, 1, 0)
-GEMM_CHECK(CLBLAST, 1, 1)
-GEMM_CHECK(MATMUL, 0, 0)
-GEMM_CHECK(MATMUL, 0, 1)
-GEMM_CHECK(MATMUL, 1, 0)
-GEMM_CHECK(MATMUL, 1, 1)
+#define GEMM_CHECK_ALL(fn, method) \
+    GEMM_CHECK(fn, method, 0, 0) GEMM_CHECK(fn, method, 0, 1) GEMM_CHECK(fn, method, 1, 0) GEMM_CHECK(fn, method, 1, 1)
+#define GEMM_CHECK_XN(fn, method) GEMM_CHECK(fn, method, 0, 0) GEMM_CHECK(fn, method, 1, 0)
+GEMM_CHECK_ALL(clblast, "clblast")
+GEMM_CHECK_ALL(matmul, "matmul")
+GEMM_CHECK_XN(xn_8x32, "xn-8x32")
+GEMM_CHECK_XN(xn_4x64, "xn-4x64")
+GEMM_CHECK_XN(xn_6x32, "xn-6x32")
+GEMM_CHECK_XN(xn_4x32, "xn-4x32")
+GEMM_CHECK_XN(xn_4x16, "xn-4x16")
+GEMM_CHECK(nt_4x4, "nt-4x4", 0, 1)
+GEMM_CHECK(nt_3x4, "nt-3x4", 0, 1)
+GEMM_CHECK(nt_2x4, "nt-2x4", 0, 1)
+GEMM_CHECK(nt_4x2, "nt-4x2", 0, 1)
+GEMM_CHECK(nt_2x2, "nt-2x2", 0, 1)
 
 /* ---- helpers for the layer checks: tensors sit at an odd offset after garbage ---- */
 
@@ -458,14 +468,29 @@ static double check_gather(const gancl_runtime *rt) {
 }
 
 const gancl_check GANCL_CHECKS[] = {
-    {"gemm clblast A B", check_CLBLAST_00, 1e-4},
-    {"gemm clblast A B^T", check_CLBLAST_01, 1e-4},
-    {"gemm clblast A^T B", check_CLBLAST_10, 1e-4},
-    {"gemm clblast A^T B^T", check_CLBLAST_11, 1e-4},
-    {"gemm matmul A B", check_MATMUL_00, 1e-4},
-    {"gemm matmul A B^T", check_MATMUL_01, 1e-4},
-    {"gemm matmul A^T B", check_MATMUL_10, 1e-4},
-    {"gemm matmul A^T B^T", check_MATMUL_11, 1e-4},
+    {"gemm clblast A B", check_clblast_00, 1e-4},
+    {"gemm clblast A B^T", check_clblast_01, 1e-4},
+    {"gemm clblast A^T B", check_clblast_10, 1e-4},
+    {"gemm clblast A^T B^T", check_clblast_11, 1e-4},
+    {"gemm matmul A B", check_matmul_00, 1e-4},
+    {"gemm matmul A B^T", check_matmul_01, 1e-4},
+    {"gemm matmul A^T B", check_matmul_10, 1e-4},
+    {"gemm matmul A^T B^T", check_matmul_11, 1e-4},
+    {"gemm xn-8x32 A B", check_xn_8x32_00, 1e-4},
+    {"gemm xn-8x32 A^T B", check_xn_8x32_10, 1e-4},
+    {"gemm xn-4x64 A B", check_xn_4x64_00, 1e-4},
+    {"gemm xn-4x64 A^T B", check_xn_4x64_10, 1e-4},
+    {"gemm xn-6x32 A B", check_xn_6x32_00, 1e-4},
+    {"gemm xn-6x32 A^T B", check_xn_6x32_10, 1e-4},
+    {"gemm xn-4x32 A B", check_xn_4x32_00, 1e-4},
+    {"gemm xn-4x32 A^T B", check_xn_4x32_10, 1e-4},
+    {"gemm xn-4x16 A B", check_xn_4x16_00, 1e-4},
+    {"gemm xn-4x16 A^T B", check_xn_4x16_10, 1e-4},
+    {"gemm nt-4x4 A B^T", check_nt_4x4_01, 1e-4},
+    {"gemm nt-3x4 A B^T", check_nt_3x4_01, 1e-4},
+    {"gemm nt-2x4 A B^T", check_nt_2x4_01, 1e-4},
+    {"gemm nt-4x2 A B^T", check_nt_4x2_01, 1e-4},
+    {"gemm nt-2x2 A B^T", check_nt_2x2_01, 1e-4},
     {"linear+leaky forward", check_linear_leaky, 1e-5},
     {"linear+tanh forward", check_linear_tanh, 1e-5},
     {"linear forward", check_linear_none, 1e-5},

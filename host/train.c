@@ -6,6 +6,7 @@
 #include "gancl/fsutil.h"
 #include "gancl/gan.h"
 #include "gancl/image.h"
+#include "gancl/gemm.h"
 #include "gancl/metrics.h"
 #include "gancl/profile.h"
 #include "gancl/selftest.h"
@@ -150,7 +151,7 @@ static void write_config(const trainer *t) {
     gancl_meta_set(&m, "sample_every", "%d", t->cfg->sample_every);
     gancl_meta_set(&m, "checkpoint_every", "%d", t->cfg->checkpoint_every);
     gancl_meta_set(&m, "log_every", "%d", t->cfg->log_every);
-    gancl_meta_set(&m, "gemm", "%s", t->rt->gemm == GANCL_GEMM_MATMUL ? "matmul" : "clblast");
+    gancl_meta_set(&m, "gemm", "%s", gancl_gemm_method_name(t->rt->gemm));
     gancl_meta_set(&m, "platform", "%s (%s)", t->rt->dev.platform_name, t->rt->dev.platform_version);
     gancl_meta_set(&m, "driver", "%s", t->rt->dev.driver_version);
     gancl_meta_set(&m, "clblast_version", "%s", GANCL_CLBLAST_VERSION);

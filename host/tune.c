@@ -1,5 +1,8 @@
-/* tune.c: choosing CLBlast kernel parameters for this device on the model's own GEMM shapes,
- * storing the choice, and applying it (after a correctness check) when training starts. */
+/* tune.c: `gan-cl tune`: choosing how each GEMM shape of a model runs on this device, storing
+ * the choice, and applying it (after a correctness check) when training starts.
+ * Two stages: a CLBlast kernel parameter set for the device (CLBlast ships tuned parameters
+ * for many GPUs, not for PoCL or many laptop GPUs), then per GEMM shape the fastest correct
+ * method among CLBlast with that set, gan-cl's tiled kernel and its register-blocked kernels. */
 #define _POSIX_C_SOURCE 200809L
 #include "gancl/tune.h"
 #include "gancl/fsutil.h"
@@ -17,20 +20,9 @@
 #include <time.h>
 
 #define TUNING_FORMAT "gan-cl-tuning"
-#define TUNING_VERSION 1
-
-void gancl_shape_log_add(gancl_shape_log *log, int ta, int tb, size_t M, size_t N, size_t K) {
-    for (int i = 0; i < log->n; i++) {
-        gancl_gemm_shape *s = &log->shapes[i];
-        if (s->ta == ta && s->tb == tb && s->M == M && s->N == N && s->K == K) {
-            s->count++;
-            return;
-        }
-    }
-    if (log->n == GANCL_MAX_SHAPES) return;
-    gancl_gemm_shape s = {ta, tb, M, N, K, 1};
-    log->shapes[log->n++] = s;
-}
+#define TUNING_VERSION 2
+#define MAX_METHODS 16
+#define MAX_WORKLOADS 16
 
 /* ---- candidates: CLBlast parameter sets (all parameters of the kernel must be given) ---- */
 
@@ -68,6 +60,7 @@ static const candidate CANDIDATES[] = {
 };
 #define N_CANDIDATES (int)(sizeof CANDIDATES / sizeof *CANDIDATES)
 
+
 static int find_candidate(const char *name) {
     for (int i = 0; i < N_CANDIDATES; i++)
         if (!strcmp(CANDIDATES[i].name, name)) return i;
@@ -98,16 +91,49 @@ int gancl_tuning_path(const gancl_runtime *rt, char *out, size_t len) {
     return snprintf(out, len, "%s/%s.json", dir, hex) < (int)len ? 0 : -1;
 }
 
-/* What a tuning file holds. */
+
+/* What a tuning file holds. GFLOP/s values: NaN not measured yet, -1 wrong results or refused. */
 typedef struct {
-    double gflops[N_CANDIDATES]; /* NaN: not measured yet; -1: failed verification or launch */
-    int best;                    /* -1 until complete */
+    double clblast[N_CANDIDATES]; /* each CLBlast parameter set over a model's GEMMs */
+    int clblast_best;             /* -1 until chosen */
+    gancl_gemm_plan plan;         /* measured shapes; method -1 until chosen */
+    double gflops[GANCL_MAX_SHAPES][MAX_METHODS];
+    char workloads[MAX_WORKLOADS][32]; /* "mlp b64": models and batch sizes fully tuned */
+    int n_workloads;
 } tuning;
 
 static void tuning_clear(tuning *t) {
-    for (int i = 0; i < N_CANDIDATES; i++) t->gflops[i] = NAN;
-    t->best = -1;
+    memset(t, 0, sizeof *t);
+    for (int i = 0; i < N_CANDIDATES; i++) t->clblast[i] = NAN;
+    t->clblast_best = -1;
 }
+
+static int add_shape(tuning *t, const gancl_gemm_shape *s) {
+    int i = gancl_gemm_plan_find(&t->plan, s->ta, s->tb, s->M, s->N, s->K);
+    if (i >= 0 || t->plan.n == GANCL_MAX_SHAPES) return i;
+    i = t->plan.n++;
+    t->plan.shapes[i] = *s;
+    t->plan.method[i] = -1;
+    for (int m = 0; m < MAX_METHODS; m++) t->gflops[i][m] = NAN;
+    return i;
+}
+
+static void shape_key(const gancl_gemm_shape *s, char *out, size_t len) {
+    snprintf(out, len, "%c%c %zux%zux%zu", s->ta ? 'T' : 'N', s->tb ? 'T' : 'N', s->M, s->N, s->K);
+}
+
+static int parse_shape_key(const char *key, gancl_gemm_shape *s) {
+    char a, b, end;
+    memset(s, 0, sizeof *s);
+    if (sscanf(key, "%c%c %zux%zux%zu%c", &a, &b, &s->M, &s->N, &s->K, &end) != 5) return -1;
+    if ((a != 'N' && a != 'T') || (b != 'N' && b != 'T') || !s->M || !s->N || !s->K) return -1;
+    s->ta = a == 'T';
+    s->tb = b == 'T';
+    s->count = 1;
+    return 0;
+}
+
+static int is_gflops(const gancl_json *v) { return v->type == GANCL_JSON_NUMBER && v->number >= -1; }
 
 /* Reads and validates a tuning file; -1 with err when it is damaged or for another device. */
 static int tuning_read(const gancl_runtime *rt, const char *path, tuning *t, char *err) {
@@ -125,36 +151,65 @@ static int tuning_read(const gancl_runtime *rt, const char *path, tuning *t, cha
     }
     const gancl_json *f = gancl_json_get(&j, "format"), *v = gancl_json_get(&j, "version");
     const gancl_json *dev = gancl_json_get(&j, "device"), *drv = gancl_json_get(&j, "driver");
-    const gancl_json *m = gancl_json_get(&j, "measured"), *best = gancl_json_get(&j, "best");
-    rc = -1;
+    const gancl_json *cm = gancl_json_get(&j, "clblast"), *cb = gancl_json_get(&j, "clblast_best");
+    const gancl_json *sh = gancl_json_get(&j, "shapes"), *pl = gancl_json_get(&j, "plan");
+    const gancl_json *wl = gancl_json_get(&j, "tuned_for");
+#define BAD(...) do { snprintf(err, GANCL_ERR_LEN, __VA_ARGS__); goto fail; } while (0)
     if (!f || f->type != GANCL_JSON_STRING || strcmp(f->string, TUNING_FORMAT) || !v ||
         v->type != GANCL_JSON_NUMBER || v->number != TUNING_VERSION)
-        snprintf(err, GANCL_ERR_LEN, "%s: not a gan-cl tuning file of version %d", path, TUNING_VERSION);
-    else if (!dev || dev->type != GANCL_JSON_STRING || strcmp(dev->string, rt->dev.name) || !drv ||
-             drv->type != GANCL_JSON_STRING || strcmp(drv->string, rt->dev.driver_version))
-        snprintf(err, GANCL_ERR_LEN, "%s: made for another device or driver", path);
-    else if (!m || m->type != GANCL_JSON_OBJECT)
-        snprintf(err, GANCL_ERR_LEN, "%s: no measurements", path);
-    else
-        rc = 0;
-    for (int i = 0; rc == 0 && i < m->n; i++) {
-        int c = find_candidate(m->keys[i]);
-        if (c < 0 || m->items[i].type != GANCL_JSON_NUMBER || !(m->items[i].number >= -1)) {
-            snprintf(err, GANCL_ERR_LEN, "%s: bad measurement '%s'", path, m->keys[i]);
-            rc = -1;
-        } else {
-            t->gflops[c] = m->items[i].number;
+        BAD("%s: not a gan-cl tuning file of version %d", path, TUNING_VERSION);
+    if (!dev || dev->type != GANCL_JSON_STRING || strcmp(dev->string, rt->dev.name) || !drv ||
+        drv->type != GANCL_JSON_STRING || strcmp(drv->string, rt->dev.driver_version))
+        BAD("%s: made for another device or driver", path);
+    if (!cm || cm->type != GANCL_JSON_OBJECT) BAD("%s: no CLBlast measurements", path);
+    for (int i = 0; i < cm->n; i++) {
+        int c = find_candidate(cm->keys[i]);
+        if (c < 0 || !is_gflops(&cm->items[i])) BAD("%s: bad CLBlast measurement '%s'", path, cm->keys[i]);
+        t->clblast[c] = cm->items[i].number;
+    }
+    if (cb) {
+        t->clblast_best = cb->type == GANCL_JSON_STRING ? find_candidate(cb->string) : -1;
+        if (t->clblast_best < 0 || !(t->clblast[t->clblast_best] > 0))
+            BAD("%s: its CLBlast parameter set is unknown or unmeasured", path);
+    }
+    for (int i = 0; sh && i < sh->n; i++) {
+        gancl_gemm_shape s;
+        const gancl_json *ms = &sh->items[i];
+        if (sh->type != GANCL_JSON_OBJECT || parse_shape_key(sh->keys[i], &s) || ms->type != GANCL_JSON_OBJECT ||
+            gancl_gemm_plan_find(&t->plan, s.ta, s.tb, s.M, s.N, s.K) >= 0)
+            BAD("%s: bad shape '%s'", path, sh->type == GANCL_JSON_OBJECT ? sh->keys[i] : "?");
+        int k = add_shape(t, &s);
+        if (k < 0) BAD("%s: too many shapes", path);
+        for (int m = 0; m < ms->n; m++) {
+            gancl_gemm_method method = gancl_gemm_method_find(ms->keys[m]);
+            if (method < 0 || !gancl_gemm_method_supports(method, s.ta, s.tb) || !is_gflops(&ms->items[m]))
+                BAD("%s: bad measurement '%s' of shape %s", path, ms->keys[m], sh->keys[i]);
+            t->gflops[k][method] = ms->items[m].number;
         }
     }
-    if (rc == 0 && best) {
-        t->best = best->type == GANCL_JSON_STRING ? find_candidate(best->string) : -1;
-        if (t->best < 0 || !(t->gflops[t->best] > 0)) {
-            snprintf(err, GANCL_ERR_LEN, "%s: its best parameter set is unknown or unmeasured", path);
-            rc = -1;
-        }
+    for (int i = 0; pl && i < pl->n; i++) {
+        gancl_gemm_shape s;
+        int k = -1;
+        gancl_gemm_method method = -2;
+        if (pl->type == GANCL_JSON_OBJECT && parse_shape_key(pl->keys[i], &s) == 0)
+            k = gancl_gemm_plan_find(&t->plan, s.ta, s.tb, s.M, s.N, s.K);
+        if (k >= 0 && pl->items[i].type == GANCL_JSON_STRING) method = gancl_gemm_method_find(pl->items[i].string);
+        if (k < 0 || method < 0 || !(t->gflops[k][method] > 0))
+            BAD("%s: bad choice for shape '%s'", path, pl->type == GANCL_JSON_OBJECT ? pl->keys[i] : "?");
+        t->plan.method[k] = method;
     }
+    for (int i = 0; wl && i < wl->n; i++) {
+        if (wl->type != GANCL_JSON_ARRAY || wl->items[i].type != GANCL_JSON_STRING ||
+            strlen(wl->items[i].string) >= sizeof t->workloads[0] || t->n_workloads == MAX_WORKLOADS)
+            BAD("%s: bad list of tuned models", path);
+        snprintf(t->workloads[t->n_workloads++], sizeof t->workloads[0], "%s", wl->items[i].string);
+    }
+#undef BAD
     gancl_json_free(&j);
-    return rc;
+    return 0;
+fail:
+    gancl_json_free(&j);
+    return -1;
 }
 
 static int tuning_write(const gancl_runtime *rt, const char *path, const tuning *t, char *err) {
@@ -166,50 +221,110 @@ static int tuning_write(const gancl_runtime *rt, const char *path, const tuning 
     gancl_json_write_string(f.fp, rt->dev.driver_version);
     fputs(",\n  \"platform\": ", f.fp);
     gancl_json_write_string(f.fp, rt->dev.platform_name);
-    fputs(",\n  \"measured\": {", f.fp);
-    int first = 1;
+    fputs(",\n  \"clblast\": {", f.fp);
+    const char *sep = "";
     for (int i = 0; i < N_CANDIDATES; i++) {
-        if (isnan(t->gflops[i])) continue;
-        fprintf(f.fp, "%s\n    \"%s\": %.2f", first ? "" : ",", CANDIDATES[i].name, t->gflops[i]);
-        first = 0;
+        if (isnan(t->clblast[i])) continue;
+        fprintf(f.fp, "%s\n    \"%s\": %.2f", sep, CANDIDATES[i].name, t->clblast[i]);
+        sep = ",";
     }
     fputs("\n  }", f.fp);
-    if (t->best >= 0) fprintf(f.fp, ",\n  \"best\": \"%s\"", CANDIDATES[t->best].name);
-    fputs("\n}\n", f.fp);
+    if (t->clblast_best >= 0) fprintf(f.fp, ",\n  \"clblast_best\": \"%s\"", CANDIDATES[t->clblast_best].name);
+    char key[96];
+    fputs(",\n  \"shapes\": {", f.fp);
+    for (int i = 0; i < t->plan.n; i++) {
+        shape_key(&t->plan.shapes[i], key, sizeof key);
+        fprintf(f.fp, "%s\n    \"%s\": {", i ? "," : "", key);
+        sep = "";
+        for (int m = 0; m < MAX_METHODS; m++) {
+            if (isnan(t->gflops[i][m])) continue;
+            fprintf(f.fp, "%s\"%s\": %.2f", sep, gancl_gemm_method_name(m), t->gflops[i][m]);
+            sep = ", ";
+        }
+        fputs("}", f.fp);
+    }
+    fputs("\n  },\n  \"plan\": {", f.fp);
+    sep = "";
+    for (int i = 0; i < t->plan.n; i++) {
+        if (t->plan.method[i] < 0) continue;
+        shape_key(&t->plan.shapes[i], key, sizeof key);
+        fprintf(f.fp, "%s\n    \"%s\": \"%s\"", sep, key, gancl_gemm_method_name(t->plan.method[i]));
+        sep = ",";
+    }
+    fputs("\n  },\n  \"tuned_for\": [", f.fp);
+    for (int i = 0; i < t->n_workloads; i++) {
+        fputs(i ? ", " : "", f.fp);
+        gancl_json_write_string(f.fp, t->workloads[i]);
+    }
+    fputs("]\n}\n", f.fp);
     return gancl_atomic_commit(&f, err);
 }
 
-/* Every CLBlast transpose on odd shapes and offsets against the C reference. */
-static int clblast_correct(const gancl_runtime *rt) {
-    for (int ta = 0; ta < 2; ta++)
-        for (int tb = 0; tb < 2; tb++)
-            if (!(gancl_check_gemm(rt, GANCL_GEMM_CLBLAST, ta, tb) <= 1e-4)) return 0;
-    return 1;
+void gancl_tuning_workload(gancl_model model, int batch, char *out, size_t len) {
+    snprintf(out, len, "%s b%d", gancl_model_name(model), batch);
 }
 
-gancl_tuning_status gancl_tuning_apply(gancl_runtime *rt, char *msg, size_t msglen) {
-    char path[4096], err[GANCL_ERR_LEN];
+static int has_workload(const tuning *t, const char *w) {
+    for (int i = 0; i < t->n_workloads; i++)
+        if (!strcmp(t->workloads[i], w)) return 1;
+    return 0;
+}
+
+gancl_tuning_status gancl_tuning_apply(gancl_runtime *rt, gancl_model model, int batch, char *msg,
+                                       size_t msglen) {
+    char path[4096], err[GANCL_ERR_LEN], w[32];
     msg[0] = 0;
     if (gancl_tuning_path(rt, path, sizeof path) || !gancl_file_exists(path)) return GANCL_TUNING_NONE;
-    tuning t;
-    int rc = tuning_read(rt, path, &t, err);
-    if (rc == 0 && t.best < 0) return GANCL_TUNING_NONE; /* an interrupted tune: nothing chosen yet */
-    if (rc) {
+    tuning *t = malloc(sizeof *t);
+    if (!t) gancl_die("out of host memory");
+    gancl_tuning_status status = GANCL_TUNING_NONE;
+    if (tuning_read(rt, path, t, err)) {
         remove(path);
         snprintf(msg, msglen, "the GEMM tuning file was rejected and deleted (%s); run `gan-cl tune` again", err);
-        return GANCL_TUNING_REJECTED;
+        status = GANCL_TUNING_REJECTED;
+        goto done;
     }
-    const candidate *c = &CANDIDATES[t.best];
-    if (apply_candidate(rt, c) || !clblast_correct(rt)) {
+    if (t->clblast_best < 0) goto done; /* an interrupted tune: nothing chosen yet */
+    const char *wrong = NULL;
+    const candidate *c = &CANDIDATES[t->clblast_best];
+    for (int ta = 0; ta < 2 && !wrong; ta++) /* every transpose on odd shapes and offsets */
+        for (int tb = 0; tb < 2 && !wrong; tb++)
+            if (apply_candidate(rt, c) || !(gancl_check_gemm(rt, GANCL_GEMM_CLBLAST, ta, tb) <= 1e-4))
+                wrong = c->name;
+    int own = 0;
+    for (int i = 0; i < t->plan.n && !wrong; i++) { /* each of our kernels the plan uses */
+        const gancl_gemm_shape *s = &t->plan.shapes[i];
+        gancl_gemm_method m = t->plan.method[i];
+        int seen = 0;
+        for (int k = 0; k < i; k++)
+            seen |= t->plan.method[k] == m && t->plan.shapes[k].ta == s->ta && t->plan.shapes[k].tb == s->tb;
+        if (m > GANCL_GEMM_CLBLAST) own++;
+        if (m > GANCL_GEMM_CLBLAST && !seen && !(gancl_check_gemm(rt, m, s->ta, s->tb) <= 1e-4))
+            wrong = gancl_gemm_method_name(m);
+    }
+    if (wrong) {
         remove(path);
+        apply_candidate(rt, &CANDIDATES[0]);
         rt->gemm = GANCL_GEMM_MATMUL;
-        snprintf(msg, msglen, "the tuned CLBlast parameters (%s) give wrong results on this device: "
-                 "deleted them, using gan-cl's matmul kernel for now", c->name);
-        return GANCL_TUNING_REJECTED;
+        snprintf(msg, msglen, "the tuned GEMM (%s) gives wrong results on this device: deleted the "
+                 "tuning, using gan-cl's matmul kernel for now", wrong);
+        status = GANCL_TUNING_REJECTED;
+        goto done;
     }
-    snprintf(msg, msglen, "CLBlast tuned for this device: %s (%.1f GFLOP/s in tuning), from %s", c->name,
-             t.gflops[t.best], path);
-    return GANCL_TUNING_APPLIED;
+    if (!rt->gemm_plan && !(rt->gemm_plan = malloc(sizeof *rt->gemm_plan))) gancl_die("out of host memory");
+    *rt->gemm_plan = t->plan;
+    gancl_tuning_workload(model, batch, w, sizeof w);
+    int n = snprintf(msg, msglen, "GEMM tuned for this device: CLBlast %s, own kernels for %d of %d shapes (%s)",
+                     c->name, own, t->plan.n, path);
+    status = GANCL_TUNING_APPLIED;
+    if (!has_workload(t, w) && n > 0 && (size_t)n < msglen) {
+        snprintf(msg + n, msglen - n, "\nnote: %s is not tuned yet: `gan-cl tune --model %s --batch-size %d`"
+                 " measures its GEMM shapes", w, gancl_model_name(model), batch);
+        status = GANCL_TUNING_OTHER_SHAPES;
+    }
+done:
+    free(t);
+    return status;
 }
 
 static double now_s(void) {
@@ -218,50 +333,66 @@ static double now_s(void) {
     return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
+/* Random operands large enough for every shape (each shape uses a prefix), and C. */
 typedef struct {
     cl_mem a, b, c;
     float *A, *B, *C;
-} shape_bufs;
+} operands;
 
-/* Checks every shape against the C reference, then times 7 rounds of one iteration's GEMMs;
- * returns GFLOP/s of the best round, or -1 when a result is wrong. */
-static double measure(const gancl_runtime *rt, const gancl_shape_log *log, shape_bufs *sb) {
-    for (int s = 0; s < log->n; s++) {
-        const gancl_gemm_shape *g = &log->shapes[s];
-        gancl_gemm(rt, GANCL_GEMM_CLBLAST, g->ta, g->tb, g->M, g->N, g->K, 1.0f, sb[s].a, 0, sb[s].b, 0,
-                   0.0f, sb[s].c, 0);
-        gancl_read(rt, sb[s].c, 0, g->M * g->N * sizeof(float), sb[s].C);
-        float *ref = malloc(g->M * g->N * sizeof *ref);
-        if (!ref) gancl_die("out of host memory");
-        gancl_gemm_ref(g->ta, g->tb, g->M, g->N, g->K, 1.0f, sb[s].A, sb[s].B, 0.0f, ref);
-        int ok = 1;
-        for (size_t i = 0; i < g->M * g->N && ok; i++)
-            ok = fabs(sb[s].C[i] - ref[i]) <= 1e-4 * (1 + fabs(ref[i]));
-        free(ref);
-        if (!ok) return -1;
+/* Runs shape s by `method` on NaN-filled C and compares 64 entries (the first and last rows
+ * and columns among them) with the double reference; every entry must be finite (written). */
+static int shape_correct(const gancl_runtime *rt, gancl_gemm_method method, const gancl_gemm_shape *s,
+                         operands *o) {
+    const float nan = NAN;
+    CL_CHECK(clEnqueueFillBuffer(rt->queue, o->c, &nan, sizeof nan, 0, s->M * s->N * sizeof(float), 0, NULL, NULL));
+    gancl_gemm_with(rt, method, s->ta, s->tb, s->M, s->N, s->K, 1.0f, o->a, 0, o->b, 0, 0.0f, o->c, 0);
+    gancl_read(rt, o->c, 0, s->M * s->N * sizeof(float), o->C);
+    for (size_t i = 0; i < s->M * s->N; i++)
+        if (!isfinite(o->C[i])) return 0;
+    uint64_t rng = 11;
+    for (int p = 0; p < 64; p++) {
+        size_t i = p % 8 == 0 ? 0 : p % 8 == 1 ? s->M - 1 : gancl_splitmix64(&rng) % s->M;
+        size_t j = p / 8 == 0 ? 0 : p / 8 == 1 ? s->N - 1 : gancl_splitmix64(&rng) % s->N;
+        double ref = 0;
+        for (size_t k = 0; k < s->K; k++)
+            ref += (double)(s->ta ? o->A[k * s->M + i] : o->A[i * s->K + k]) *
+                   (s->tb ? o->B[j * s->K + k] : o->B[k * s->N + j]);
+        if (!(fabs(o->C[i * s->N + j] - ref) <= 1e-4 * (1 + fabs(ref)))) return 0;
     }
-    double flops = 0, best = INFINITY;
-    for (int s = 0; s < log->n; s++)
-        flops += 2.0 * log->shapes[s].M * log->shapes[s].N * log->shapes[s].K * log->shapes[s].count;
-    for (int round = 0; round < 7; round++) { /* the best of 7: robust to other load */
-        double t0 = now_s();
-        for (int s = 0; s < log->n; s++) {
-            const gancl_gemm_shape *g = &log->shapes[s];
-            for (int k = 0; k < g->count; k++)
-                gancl_gemm(rt, GANCL_GEMM_CLBLAST, g->ta, g->tb, g->M, g->N, g->K, 1.0f, sb[s].a, 0,
-                           sb[s].b, 0, 0.0f, sb[s].c, 0);
-        }
-        CL_CHECK(clFinish(rt->queue));
-        double dt = now_s() - t0;
-        best = dt < best ? dt : best;
-    }
-    return flops / best * 1e-9;
+    return 1;
 }
 
-/* The GEMM shapes of one training iteration of the MLP GAN at `batch`. */
-static void record_shapes(gancl_runtime *rt, int batch, gancl_shape_log *log) {
+/* Seconds for `reps` runs of each shape of `shapes` (n of them) by `method` (-1: CLBlast, as
+ * for every shape); the best of up to 7 rounds, fewer when a round is slow. */
+static double time_gemms(const gancl_runtime *rt, gancl_gemm_method method, const gancl_gemm_shape *shapes,
+                         int n, operands *o, double give_up) {
+    double best = INFINITY, spent = 0;
+    for (int round = 0; round < 7 && (round < 2 || spent < 1.0); round++) {
+        double t0 = now_s();
+        for (int s = 0; s < n; s++)
+            for (int k = 0; k < shapes[s].count; k++)
+                gancl_gemm_with(rt, method, shapes[s].ta, shapes[s].tb, shapes[s].M, shapes[s].N, shapes[s].K,
+                                1.0f, o->a, 0, o->b, 0, 0.0f, o->c, 0);
+        CL_CHECK(clFinish(rt->queue));
+        double dt = now_s() - t0;
+        spent += dt;
+        best = dt < best ? dt : best;
+        if (best > give_up) break; /* far slower than the best method: one round tells */
+    }
+    return best;
+}
+
+static double flops_of(const gancl_gemm_shape *s, int n) {
+    double f = 0;
+    for (int i = 0; i < n; i++) f += 2.0 * s[i].M * s[i].N * s[i].K * s[i].count;
+    return f;
+}
+
+/* The GEMM shapes of one training iteration of `model` at `batch` (BCE loss). */
+static void record_shapes(gancl_runtime *rt, gancl_model model, int batch, gancl_shape_log *log) {
     gancl_gan gan;
-    gancl_gan_init(&gan, rt, gancl_gan_default_dims(100), batch, batch, 0);
+    gancl_gan_dims dims = model == GANCL_MODEL_DCGAN ? gancl_gan_dcgan_dims(100) : gancl_gan_default_dims(100);
+    gancl_gan_init(&gan, rt, dims, batch, batch, 0);
     gancl_gan_init_params(&gan, 1);
     cl_mem img = gancl_buffer(rt, (size_t)batch * 784), perm = gancl_buffer(rt, (size_t)batch * sizeof(int));
     uint8_t zero = 0;
@@ -270,99 +401,168 @@ static void record_shapes(gancl_runtime *rt, int batch, gancl_shape_log *log) {
     CL_CHECK(clEnqueueFillBuffer(rt->queue, perm, &zi, sizeof zi, 0, (size_t)batch * sizeof(int), 0, NULL, NULL));
     gancl_step_config opt = gancl_step_defaults(GANCL_LOSS_BCE);
     memset(log, 0, sizeof *log);
+    gancl_gemm_method keep = rt->gemm;
+    rt->gemm = GANCL_GEMM_MATMUL; /* recording only: the cheapest to start */
     rt->shape_log = log;
     gancl_train_iteration(&gan, &opt, img, perm, 0, 1, 0);
-    rt->shape_log = NULL;
     CL_CHECK(clFinish(rt->queue));
+    rt->shape_log = NULL;
+    rt->gemm = keep;
     clReleaseMemObject(img);
     clReleaseMemObject(perm);
     gancl_gan_free(&gan);
 }
 
-int gancl_tune(gancl_runtime *rt, int batch, FILE *out) {
-    char path[4096], err[GANCL_ERR_LEN], dir[4096];
+static int save(const gancl_runtime *rt, const char *path, const tuning *t) {
+    char err[GANCL_ERR_LEN];
+    if (tuning_write(rt, path, t, err) == 0) return 0;
+    fprintf(stderr, "gan-cl: error: %s\n", err);
+    return -1;
+}
+
+/* Stage 1: CLBlast's parameter sets, each over all of the iteration's GEMMs. */
+static int tune_clblast(const gancl_runtime *rt, const char *path, tuning *t, const gancl_shape_log *log,
+                        operands *o, FILE *out) {
+    const double flops = flops_of(log->shapes, log->n);
+    fprintf(out, "CLBlast parameter sets, over all GEMMs of one iteration (%.2f GFLOP):\n", flops * 1e-9);
+    for (int i = 0; i < N_CANDIDATES; i++) {
+        if (!isnan(t->clblast[i])) {
+            fprintf(out, "  %-28s %7.1f GFLOP/s (measured before)\n", CANDIDATES[i].name, t->clblast[i]);
+            continue;
+        }
+        double t0 = now_s();
+        int rc = apply_candidate(rt, &CANDIDATES[i]), ok = rc == 0;
+        for (int s = 0; s < log->n && ok; s++) ok = shape_correct(rt, GANCL_GEMM_CLBLAST, &log->shapes[s], o);
+        t->clblast[i] = ok ? flops / time_gemms(rt, GANCL_GEMM_CLBLAST, log->shapes, log->n, o, INFINITY) * 1e-9 : -1;
+        if (!ok) fprintf(out, "  %-28s rejected (%s)\n", CANDIDATES[i].name, rc ? "CLBlast refused it" : "wrong results");
+        else fprintf(out, "  %-28s %7.1f GFLOP/s  (%.1f s)\n", CANDIDATES[i].name, t->clblast[i], now_s() - t0);
+        fflush(out);
+        if (save(rt, path, t)) return -1; /* progress survives an interruption */
+    }
+    for (int i = 0; i < N_CANDIDATES; i++)
+        if (t->clblast[i] > 0 && (t->clblast_best < 0 || t->clblast[i] > t->clblast[t->clblast_best])) t->clblast_best = i;
+    if (t->clblast_best < 0) {
+        fprintf(stderr, "gan-cl: error: no CLBlast parameter set gave correct results on this device\n");
+        return -1;
+    }
+    return save(rt, path, t);
+}
+
+/* Stage 2: every method on each shape, CLBlast with the chosen set included. */
+static int tune_shapes(const gancl_runtime *rt, const char *path, tuning *t, const gancl_shape_log *log,
+                       operands *o, FILE *out) {
+    fprintf(out, "each GEMM shape (ta tb MxNxK, runs per iteration): the fastest correct method\n");
+    for (int s = 0; s < log->n; s++) {
+        gancl_gemm_shape one = log->shapes[s];
+        one.count = 1;
+        int k = add_shape(t, &one);
+        char key[96];
+        shape_key(&one, key, sizeof key);
+        if (k < 0) {
+            fprintf(out, "  %-22s not tuned: the tuning file holds %d shapes at most\n", key, GANCL_MAX_SHAPES);
+            continue;
+        }
+        if (t->plan.method[k] < 0) {
+            double best_s = INFINITY;
+            for (gancl_gemm_method m = 0; m < gancl_gemm_method_count() && m < MAX_METHODS; m++) {
+                if (!gancl_gemm_method_supports(m, one.ta, one.tb) || !isnan(t->gflops[k][m])) continue;
+                if (!shape_correct(rt, m, &one, o)) {
+                    t->gflops[k][m] = -1;
+                    fprintf(out, "  %-22s %s gave wrong results\n", key, gancl_gemm_method_name(m));
+                    continue;
+                }
+                double sec = time_gemms(rt, m, &one, 1, o, 4 * best_s);
+                best_s = sec < best_s ? sec : best_s;
+                t->gflops[k][m] = flops_of(&one, 1) / sec * 1e-9;
+            }
+            for (gancl_gemm_method m = 0; m < gancl_gemm_method_count() && m < MAX_METHODS; m++)
+                if (t->gflops[k][m] > 0 && (t->plan.method[k] < 0 || t->gflops[k][m] > t->gflops[k][t->plan.method[k]]))
+                    t->plan.method[k] = m;
+            if (t->plan.method[k] < 0) {
+                fprintf(stderr, "gan-cl: error: no GEMM method gave correct results for %s\n", key);
+                return -1;
+            }
+            if (save(rt, path, t)) return -1;
+        }
+        gancl_gemm_method m = t->plan.method[k];
+        fprintf(out, "  %-22s x%-2d %-8s %7.1f GFLOP/s (CLBlast %5.1f)\n", key, log->shapes[s].count,
+                gancl_gemm_method_name(m), t->gflops[k][m], t->gflops[k][GANCL_GEMM_CLBLAST]);
+        fflush(out);
+    }
+    return 0;
+}
+
+int gancl_tune(gancl_runtime *rt, gancl_model model, int batch, FILE *out) {
+    char path[4096], err[GANCL_ERR_LEN], dir[4096], w[32];
     if (gancl_tuning_path(rt, path, sizeof path) || gancl_cache_dir("tuning", dir, sizeof dir) ||
         gancl_mkdirs(dir, err)) {
         fprintf(stderr, "gan-cl: error: no cache directory for the tuning results (set HOME or XDG_CACHE_HOME)\n");
         return 1;
     }
-    tuning t;
-    tuning_clear(&t);
+    tuning *t = malloc(sizeof *t);
+    if (!t) gancl_die("out of host memory");
+    tuning_clear(t);
     if (gancl_file_exists(path)) {
-        if (tuning_read(rt, path, &t, err)) {
+        if (tuning_read(rt, path, t, err)) {
             fprintf(out, "starting over: %s\n", err);
-            tuning_clear(&t);
+            tuning_clear(t);
         } else {
-            int done = 0;
-            for (int i = 0; i < N_CANDIDATES; i++) done += !isnan(t.gflops[i]);
-            fprintf(out, "resuming: %d of %d parameter sets already measured (%s)\n", done, N_CANDIDATES, path);
+            fprintf(out, "resuming from %s\n", path);
         }
-        t.best = -1;
     }
+    gancl_tuning_workload(model, batch, w, sizeof w);
     gancl_shape_log log;
-    record_shapes(rt, batch, &log);
-    fprintf(out, "tuning CLBlast's GEMM on %s for the %d GEMM shapes of an MLP iteration at batch %d\n",
-            rt->dev.name, log.n, batch);
-    shape_bufs sb[GANCL_MAX_SHAPES];
-    uint64_t rng = 3;
+    record_shapes(rt, model, batch, &log);
+    fprintf(out, "tuning the %d GEMM shapes of a %s iteration at batch %d on %s\n", log.n,
+            gancl_model_name(model), batch, rt->dev.name);
+    size_t na = 1, nb = 1, nc = 1;
     for (int s = 0; s < log.n; s++) {
         const gancl_gemm_shape *g = &log.shapes[s];
-        size_t na = g->M * g->K, nb = g->K * g->N, nc = g->M * g->N;
-        sb[s].A = malloc(na * sizeof(float));
-        sb[s].B = malloc(nb * sizeof(float));
-        sb[s].C = malloc(nc * sizeof(float));
-        if (!sb[s].A || !sb[s].B || !sb[s].C) gancl_die("out of host memory");
-        for (size_t i = 0; i < na; i++) sb[s].A[i] = gancl_uniform(&rng, -1, 1);
-        for (size_t i = 0; i < nb; i++) sb[s].B[i] = gancl_uniform(&rng, -1, 1);
-        sb[s].a = gancl_buffer(rt, na * sizeof(float));
-        sb[s].b = gancl_buffer(rt, nb * sizeof(float));
-        sb[s].c = gancl_buffer(rt, nc * sizeof(float));
-        gancl_write(rt, sb[s].a, 0, na * sizeof(float), sb[s].A);
-        gancl_write(rt, sb[s].b, 0, nb * sizeof(float), sb[s].B);
+        na = g->M * g->K > na ? g->M * g->K : na;
+        nb = g->K * g->N > nb ? g->K * g->N : nb;
+        nc = g->M * g->N > nc ? g->M * g->N : nc;
     }
+    operands o = {gancl_buffer(rt, na * 4), gancl_buffer(rt, nb * 4), gancl_buffer(rt, nc * 4),
+                  malloc(na * 4), malloc(nb * 4), malloc(nc * 4)};
+    if (!o.A || !o.B || !o.C) gancl_die("out of host memory");
+    uint64_t rng = 3;
+    for (size_t i = 0; i < na; i++) o.A[i] = gancl_uniform(&rng, -1, 1);
+    for (size_t i = 0; i < nb; i++) o.B[i] = gancl_uniform(&rng, -1, 1);
+    gancl_write(rt, o.a, 0, na * 4, o.A);
+    gancl_write(rt, o.b, 0, nb * 4, o.B);
+
     double t_start = now_s();
-    int status = 0;
-    for (int i = 0; i < N_CANDIDATES; i++) {
-        if (!isnan(t.gflops[i])) {
-            fprintf(out, "  %-28s %7.1f GFLOP/s (measured before)\n", CANDIDATES[i].name, t.gflops[i]);
-            continue;
-        }
-        double t0 = now_s();
-        int rc = apply_candidate(rt, &CANDIDATES[i]);
-        double g = rc ? -1 : measure(rt, &log, sb);
-        t.gflops[i] = g;
-        if (g < 0) fprintf(out, "  %-28s rejected (%s)\n", CANDIDATES[i].name, rc ? "CLBlast refused it" : "wrong results");
-        else fprintf(out, "  %-28s %7.1f GFLOP/s  (%.1f s)\n", CANDIDATES[i].name, g, now_s() - t0);
-        fflush(out);
-        if (tuning_write(rt, path, &t, err)) { /* progress survives an interruption */
-            fprintf(stderr, "gan-cl: error: %s\n", err);
-            status = 1;
-            break;
-        }
-    }
-    for (int i = 0; status == 0 && i < N_CANDIDATES; i++)
-        if (t.gflops[i] > 0 && (t.best < 0 || t.gflops[i] > t.gflops[t.best])) t.best = i;
-    if (status == 0 && t.best < 0) {
-        fprintf(stderr, "gan-cl: error: no parameter set gave correct results on this device\n");
-        status = 1;
-    }
-    if (status == 0 && tuning_write(rt, path, &t, err)) {
-        fprintf(stderr, "gan-cl: error: %s\n", err);
-        status = 1;
-    }
-    if (status == 0) {
-        double base = t.gflops[0] > 0 ? t.gflops[0] : NAN;
-        fprintf(out, "best: %s, %.1f GFLOP/s", CANDIDATES[t.best].name, t.gflops[t.best]);
-        if (!isnan(base)) fprintf(out, " (CLBlast's default: %.1f GFLOP/s, %.2fx)", base, t.gflops[t.best] / base);
-        fprintf(out, "; tuning took %.0f s; stored in %s\n", now_s() - t_start, path);
-    }
+    int status = 1;
+    if (t->clblast_best < 0 && tune_clblast(rt, path, t, &log, &o, out)) goto done;
+    apply_candidate(rt, &CANDIDATES[t->clblast_best]);
+    fprintf(out, "CLBlast parameter set: %s (%.1f GFLOP/s; CLBlast's defaults %.1f)\n",
+            CANDIDATES[t->clblast_best].name, t->clblast[t->clblast_best], t->clblast[0]);
+    if (tune_shapes(rt, path, t, &log, &o, out)) goto done;
+    if (!has_workload(t, w) && t->n_workloads < MAX_WORKLOADS)
+        snprintf(t->workloads[t->n_workloads++], sizeof t->workloads[0], "%s", w);
+    if (save(rt, path, t)) goto done;
+    /* the iteration's GEMM time by the plan, by tuned CLBlast alone and by untuned CLBlast */
+    double plan_s = 0, clblast_s = 0;
     for (int s = 0; s < log.n; s++) {
-        clReleaseMemObject(sb[s].a);
-        clReleaseMemObject(sb[s].b);
-        clReleaseMemObject(sb[s].c);
-        free(sb[s].A);
-        free(sb[s].B);
-        free(sb[s].C);
+        int k = gancl_gemm_plan_find(&t->plan, log.shapes[s].ta, log.shapes[s].tb, log.shapes[s].M,
+                                     log.shapes[s].N, log.shapes[s].K);
+        if (k < 0) continue;
+        double f = flops_of(&log.shapes[s], 1);
+        plan_s += f / (t->gflops[k][t->plan.method[k]] * 1e9);
+        clblast_s += f / (t->gflops[k][GANCL_GEMM_CLBLAST] * 1e9);
     }
+    double flops = flops_of(log.shapes, log.n);
+    fprintf(out, "one iteration's GEMMs: %.1f GFLOP/s with the plan, %.1f with tuned CLBlast alone, %.1f with "
+            "CLBlast's defaults\ntuning took %.0f s; stored in %s\n", flops / plan_s * 1e-9,
+            flops / clblast_s * 1e-9, t->clblast[0], now_s() - t_start, path);
+    status = 0;
+done:
+    clReleaseMemObject(o.a);
+    clReleaseMemObject(o.b);
+    clReleaseMemObject(o.c);
+    free(o.A);
+    free(o.B);
+    free(o.C);
+    free(t);
     return status;
 }

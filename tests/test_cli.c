@@ -25,7 +25,7 @@ static void test_bad_flags(void **state) {
     EXPECT("unknown option '--bogus'");
     EXPECT("hint:");
     assert_int_equal(run_gan(NULL, "--gemm", "fast", NULL), 2);
-    EXPECT("expected clblast or matmul");
+    EXPECT("expected auto, clblast, matmul or a kernel listed in --help");
     assert_int_equal(run_gan(NULL, "--device", NULL), 2);
     EXPECT("needs a value");
     assert_int_equal(run_gan(NULL, "--data=", NULL), 2);

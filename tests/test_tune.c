@@ -1,22 +1,74 @@
-/* test_tune.c: GEMM tuning: a real tune run whose choice is applied and checked against the C
- * reference; damaged or foreign tuning files rejected (and deleted); an interrupted run resumed. */
+/* test_tune.c: GEMM tuning: a real tune run (interrupted, then resumed) whose per-shape plan is
+ * applied and followed, checked against the C reference; damaged or foreign tuning files
+ * rejected and deleted (the next tune then starts from nothing, as the first run here almost
+ * does: only CLBlast's default set was measured before it). */
 #include "gancl/device.h"
 #include "gancl/fsutil.h"
+#include "gancl/gemm.h"
 #include "gancl/selftest.h"
 #include "gancl/tune.h"
 #include "testutil.h"
+
+#include <math.h>
 
 static gancl_device_info device;
 static gancl_runtime rt;
 static char cache_root[512], path[4096];
 
-static gancl_tuning_status apply(char *msg) { return gancl_tuning_apply(&rt, msg, GANCL_ERR_LEN); }
+static gancl_tuning_status apply(int batch, char *msg) {
+    return gancl_tuning_apply(&rt, GANCL_MODEL_MLP, batch, msg, GANCL_ERR_LEN);
+}
+
+/* Runs tune for the MLP at `batch`; returns its output (static). */
+static const char *tune(int batch) {
+    static char text[16384];
+    FILE *out = tmpfile();
+    assert_int_equal(gancl_tune(&rt, GANCL_MODEL_MLP, batch, out), 0);
+    rewind(out);
+    size_t n = fread(text, 1, sizeof text - 1, out);
+    text[n] = 0;
+    fclose(out);
+    print_message("%s", text);
+    return text;
+}
+
+/* Every shape of the plan through gancl_gemm (the AUTO path) against the C reference. */
+static void check_plan_followed(void) {
+    assert_non_null(rt.gemm_plan);
+    assert_true(rt.gemm_plan->n > 0);
+    uint64_t seed = 5;
+    for (int i = 0; i < rt.gemm_plan->n; i++) {
+        const gancl_gemm_shape *s = &rt.gemm_plan->shapes[i];
+        size_t na = s->M * s->K, nb = s->K * s->N, nc = s->M * s->N;
+        float *A = malloc(na * 4), *B = malloc(nb * 4), *C = malloc(nc * 4), *R = malloc(nc * 4);
+        assert_true(A && B && C && R);
+        for (size_t k = 0; k < na; k++) A[k] = gancl_uniform(&seed, -1, 1);
+        for (size_t k = 0; k < nb; k++) B[k] = gancl_uniform(&seed, -1, 1);
+        cl_mem a = gancl_buffer(&rt, na * 4), b = gancl_buffer(&rt, nb * 4), c = gancl_buffer(&rt, nc * 4);
+        gancl_write(&rt, a, 0, na * 4, A);
+        gancl_write(&rt, b, 0, nb * 4, B);
+        gancl_gemm(&rt, s->ta, s->tb, s->M, s->N, s->K, 1.0f, a, 0, b, 0, 0.0f, c, 0);
+        gancl_read(&rt, c, 0, nc * 4, C);
+        gancl_gemm_ref(s->ta, s->tb, s->M, s->N, s->K, 1.0f, A, B, 0.0f, R);
+        for (size_t k = 0; k < nc; k++)
+            if (!(fabs(C[k] - R[k]) <= 1e-4 * (1 + fabs(R[k]))))
+                fail_msg("shape %d by %s: C[%zu] = %g, reference %g", i,
+                         gancl_gemm_method_name(rt.gemm_plan->method[i]), k, C[k], R[k]);
+        clReleaseMemObject(a);
+        clReleaseMemObject(b);
+        clReleaseMemObject(c);
+        free(A);
+        free(B);
+        free(C);
+        free(R);
+    }
+}
 
 static void test_tune_apply_and_reject(void **state) {
     (void)state;
     char msg[GANCL_ERR_LEN];
     assert_int_equal(gancl_tuning_path(&rt, path, sizeof path), 0);
-    assert_int_equal(apply(msg), GANCL_TUNING_NONE);
+    assert_int_equal(apply(16, msg), GANCL_TUNING_NONE);
 
     /* an interrupted run: only CLBlast's default measured, nothing chosen yet */
     char dir[4200];
@@ -26,46 +78,59 @@ static void test_tune_apply_and_reject(void **state) {
     assert_int_equal(system(cmd), 0);
     char partial[1024];
     snprintf(partial, sizeof partial,
-             "{\"format\": \"gan-cl-tuning\", \"version\": 1, \"device\": \"%s\", \"driver\": \"%s\", "
-             "\"measured\": {\"default\": 7.5}}", rt.dev.name, rt.dev.driver_version);
+             "{\"format\": \"gan-cl-tuning\", \"version\": 2, \"device\": \"%s\", \"driver\": \"%s\", "
+             "\"clblast\": {\"default\": 7.5}}", rt.dev.name, rt.dev.driver_version);
     write_bytes(path, partial, strlen(partial));
-    assert_int_equal(apply(msg), GANCL_TUNING_NONE);
+    assert_int_equal(apply(16, msg), GANCL_TUNING_NONE);
 
-    FILE *out = tmpfile();
-    assert_int_equal(gancl_tune(&rt, 16, out), 0);
-    rewind(out);
-    char text[8192];
-    size_t n = fread(text, 1, sizeof text - 1, out);
-    text[n] = 0;
-    fclose(out);
-    print_message("%s", text);
-    if (!strstr(text, "resuming: 1 of") || !strstr(text, "(measured before)") || !strstr(text, "best: "))
+    const char *text = tune(16);
+    if (!strstr(text, "resuming from") || !strstr(text, "(measured before)") || !strstr(text, "with the plan"))
         fail_msg("unexpected tune output:\n%s", text);
 
-    assert_int_equal(apply(msg), GANCL_TUNING_APPLIED);
+    assert_int_equal(apply(16, msg), GANCL_TUNING_APPLIED);
     print_message("%s\n", msg);
-    for (int ta = 0; ta < 2; ta++) /* the tuned path, checked again here */
-        for (int tb = 0; tb < 2; tb++) assert_true(gancl_check_gemm(&rt, GANCL_GEMM_CLBLAST, ta, tb) <= 1e-4);
+    check_plan_followed();
+    /* another batch size: applied (shapes it shares) with a note on how to tune it */
+    assert_int_equal(apply(24, msg), GANCL_TUNING_OTHER_SHAPES);
+    assert_non_null(strstr(msg, "gan-cl tune --model mlp --batch-size 24"));
 
     uint8_t *good;
     size_t good_n;
     char err[GANCL_ERR_LEN];
     assert_int_equal(gancl_read_file(path, &good, &good_n, err), 0);
-    char bad[4][1024];
+    good[good_n - 1] = 0; /* its last byte is a newline */
+    char bad[7][16384];
+    const char *head = "{\"format\": \"gan-cl-tuning\", \"version\": 2";
     snprintf(bad[0], sizeof bad[0], "this is not JSON");
-    snprintf(bad[1], sizeof bad[1], "{\"format\": \"gan-cl-tuning\", \"version\": 1, \"device\": \"another GPU\", "
-             "\"driver\": \"%s\", \"measured\": {\"default\": 7.5}, \"best\": \"default\"}", rt.dev.driver_version);
-    snprintf(bad[2], sizeof bad[2], "{\"format\": \"gan-cl-tuning\", \"version\": 1, \"device\": \"%s\", "
-             "\"driver\": \"%s\", \"measured\": {\"default\": 7.5}, \"best\": \"no-such-set\"}", rt.dev.name,
-             rt.dev.driver_version);
+    snprintf(bad[1], sizeof bad[1], "%s, \"device\": \"another GPU\", \"driver\": \"%s\", \"clblast\": "
+             "{\"default\": 7.5}, \"clblast_best\": \"default\"}", head, rt.dev.driver_version);
+    snprintf(bad[2], sizeof bad[2], "%s, \"device\": \"%s\", \"driver\": \"%s\", \"clblast\": "
+             "{\"default\": 7.5}, \"clblast_best\": \"no-such-set\"}", head, rt.dev.name, rt.dev.driver_version);
     snprintf(bad[3], sizeof bad[3], "%.*s", (int)(good_n / 2), (const char *)good); /* truncated */
-    for (int i = 0; i < 4; i++) {
+    /* a kernel that cannot compute A B^T chosen for an A B^T shape */
+    snprintf(bad[4], sizeof bad[4], "%s, \"device\": \"%s\", \"driver\": \"%s\", \"clblast\": {\"default\": 7.5}, "
+             "\"clblast_best\": \"default\", \"shapes\": {\"NT 16x256x100\": {\"xn-8x32\": 50}}}", head,
+             rt.dev.name, rt.dev.driver_version);
+    /* a choice that was never measured */
+    snprintf(bad[5], sizeof bad[5], "%s, \"device\": \"%s\", \"driver\": \"%s\", \"clblast\": {\"default\": 7.5}, "
+             "\"clblast_best\": \"default\", \"shapes\": {\"NT 16x256x100\": {\"clblast\": 50}}, "
+             "\"plan\": {\"NT 16x256x100\": \"nt-4x4\"}}", head, rt.dev.name, rt.dev.driver_version);
+    /* the tuned file with an older version number */
+    char *v = strstr((char *)good, "\"version\": 2");
+    assert_non_null(v);
+    v[11] = '1';
+    snprintf(bad[6], sizeof bad[6], "%s", (const char *)good);
+    v[11] = '2';
+    for (int i = 0; i < 7; i++) {
         write_bytes(path, bad[i], strlen(bad[i]));
-        assert_int_equal(apply(msg), GANCL_TUNING_REJECTED);
+        assert_int_equal(apply(16, msg), GANCL_TUNING_REJECTED);
         assert_non_null(strstr(msg, "rejected"));
         assert_false(gancl_file_exists(path)); /* deleted, so the next tune rebuilds it */
-        assert_int_equal(apply(msg), GANCL_TUNING_NONE);
+        assert_int_equal(apply(16, msg), GANCL_TUNING_NONE);
     }
+    /* the intact file is accepted again */
+    write_bytes(path, good, strlen((const char *)good));
+    assert_int_equal(apply(16, msg), GANCL_TUNING_APPLIED);
     free(good);
 }
 

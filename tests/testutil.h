@@ -114,7 +114,7 @@ static inline int run_gan(char *const env[], ...) {
 
 #ifdef GANCL_DEVICE_H
 /* The runtime on $GANCL_TEST_DEVICE (default: the default device); -1 when there is none. */
-static inline int open_test_runtime(gancl_runtime *rt, gancl_device_info *dev, gancl_gemm_backend gemm) {
+static inline int open_test_runtime(gancl_runtime *rt, gancl_device_info *dev, gancl_gemm_method gemm) {
     gancl_device_info *all;
     int n;
     char err[GANCL_ERR_LEN];
@@ -135,7 +135,7 @@ static inline int open_test_runtime(gancl_runtime *rt, gancl_device_info *dev, g
 static inline int open_test_runtime_fresh_cache(gancl_runtime *rt, gancl_device_info *dev, char *root, size_t len) {
     make_temp_dir(root, len);
     setenv("XDG_CACHE_HOME", root, 1);
-    return open_test_runtime(rt, dev, GANCL_GEMM_CLBLAST);
+    return open_test_runtime(rt, dev, GANCL_GEMM_AUTO);
 }
 
 static inline void close_test_runtime_fresh_cache(gancl_runtime *rt, const char *root) {

@@ -36,7 +36,10 @@ void gancl_devices_print(FILE *out, const gancl_device_info *devices, int count)
 /* The install hint printed when no device is found. */
 extern const char *const GANCL_NO_DEVICE_HINT;
 
-typedef enum { GANCL_GEMM_CLBLAST = 0, GANCL_GEMM_MATMUL = 1 } gancl_gemm_backend;
+/* How GEMMs are computed (gemm.h): AUTO follows the tuned per-shape plan (CLBlast where there
+ * is none); any other value forces one method for every GEMM. */
+typedef int gancl_gemm_method;
+enum { GANCL_GEMM_AUTO = -1, GANCL_GEMM_CLBLAST = 0, GANCL_GEMM_MATMUL = 1 };
 
 typedef enum {
     GANCL_CACHE_OFF = 0,   /* no cache directory available */
@@ -53,6 +56,7 @@ typedef struct {
 
 struct gancl_profiler;  /* profile.h */
 struct gancl_shape_log; /* tune.h */
+struct gancl_gemm_plan; /* gemm.h */
 
 /* A device buffer that grows on demand (CLBlast's temporary buffer). */
 struct gancl_scratch {
@@ -69,7 +73,8 @@ typedef struct {
     int n_kernels;
     size_t wg_size;    /* 1-D work-group size used for element-wise launches */
     int matmul_tile;   /* tile edge of cl/matmul.cl, chosen from the device's limits */
-    gancl_gemm_backend gemm;
+    gancl_gemm_method gemm; /* --gemm */
+    struct gancl_gemm_plan *gemm_plan; /* the method per GEMM shape chosen by `tune` (AUTO) */
     gancl_cache_status cache_status;
     char cache_path[4096]; /* cache entry used ("" when the cache is off) */
     struct gancl_profiler *prof; /* NULL unless profiling */
@@ -79,7 +84,7 @@ typedef struct {
 
 /* Creates the context and queue on `dev` and builds (or loads from cache) all kernels.
  * Failures that a user can cause (no device memory, build failure) print a message and exit. */
-void gancl_runtime_init(gancl_runtime *rt, const gancl_device_info *dev, gancl_gemm_backend gemm);
+void gancl_runtime_init(gancl_runtime *rt, const gancl_device_info *dev, gancl_gemm_method gemm);
 void gancl_runtime_free(gancl_runtime *rt);
 /* The kernel named `name`; exits with a message when the program has no such kernel. */
 cl_kernel gancl_kernel(const gancl_runtime *rt, const char *name);

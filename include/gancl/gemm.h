@@ -1,23 +1,64 @@
 /* gemm.h: row-major matrix products on the device, C = alpha * op(A) @ op(B) + beta * C,
  * with every operand given as (buffer, element offset) so tensors can share one buffer.
  * op(A) is M x K, op(B) is K x N, C is M x N; leading dimensions follow from the shapes:
- * lda = ta ? M : K, ldb = tb ? K : N, ldc = N. The back end is CLBlast or cl/matmul.cl. */
+ * lda = ta ? M : K, ldb = tb ? K : N, ldc = N. With beta == 0, C is not read.
+ *
+ * A GEMM runs by one of several methods: CLBlast, gan-cl's tiled kernel (matmul) or one of its
+ * register-blocked kernels (cl/matmul.cl). `gan-cl tune` measures them on each GEMM shape a
+ * model uses and stores the fastest correct one per shape (tune.h); the runtime's plan holds
+ * those choices and gancl_gemm follows it. */
 #ifndef GANCL_GEMM_H
 #define GANCL_GEMM_H
 
 #include "gancl/device.h"
 
-void gancl_gemm(const gancl_runtime *rt, gancl_gemm_backend backend, int ta, int tb, size_t M,
-                size_t N, size_t K, float alpha, cl_mem A, size_t a_off, cl_mem B, size_t b_off,
-                float beta, cl_mem C, size_t c_off);
+/* Runs one GEMM with the runtime's method: the forced one (--gemm), else the plan's choice
+ * for this shape, else CLBlast. */
+void gancl_gemm(const gancl_runtime *rt, int ta, int tb, size_t M, size_t N, size_t K, float alpha,
+                cl_mem A, size_t a_off, cl_mem B, size_t b_off, float beta, cl_mem C, size_t c_off);
+/* The same with a given method (which must support ta, tb). */
+void gancl_gemm_with(const gancl_runtime *rt, gancl_gemm_method method, int ta, int tb, size_t M,
+                     size_t N, size_t K, float alpha, cl_mem A, size_t a_off, cl_mem B, size_t b_off,
+                     float beta, cl_mem C, size_t c_off);
 
-/* The same with the runtime's chosen back end (--gemm). */
-#define GANCL_GEMM(rt, ...) gancl_gemm((rt), (rt)->gemm, __VA_ARGS__)
+#define GANCL_GEMM(rt, ...) gancl_gemm((rt), __VA_ARGS__)
+
+/* The methods: 0 .. gancl_gemm_method_count() - 1 (GANCL_GEMM_CLBLAST, GANCL_GEMM_MATMUL, then
+ * the register-blocked kernels); "auto" is GANCL_GEMM_AUTO. */
+int gancl_gemm_method_count(void);
+const char *gancl_gemm_method_name(gancl_gemm_method m);
+/* The method called `name`, or -2 when there is none. */
+gancl_gemm_method gancl_gemm_method_find(const char *name);
+/* Whether method m handles these transposes (CLBlast and matmul handle all four). */
+int gancl_gemm_method_supports(gancl_gemm_method m, int ta, int tb);
+
+/* One GEMM shape, and how often an iteration runs it. */
+typedef struct {
+    int ta, tb;
+    size_t M, N, K;
+    int count;
+} gancl_gemm_shape;
+
+#define GANCL_MAX_SHAPES 128
+
+/* The method chosen for each tuned shape. */
+typedef struct gancl_gemm_plan {
+    gancl_gemm_shape shapes[GANCL_MAX_SHAPES];
+    gancl_gemm_method method[GANCL_MAX_SHAPES];
+    int n;
+} gancl_gemm_plan;
+
+/* Index of the shape in the plan, or -1. */
+int gancl_gemm_plan_find(const gancl_gemm_plan *p, int ta, int tb, size_t M, size_t N, size_t K);
+
+/* The distinct shapes gancl_gemm sees while attached to a runtime (rt->shape_log). */
+typedef struct gancl_shape_log {
+    gancl_gemm_shape shapes[GANCL_MAX_SHAPES];
+    int n;
+} gancl_shape_log;
 
 /* The C reference: the same product on host arrays, accumulated in double. */
 void gancl_gemm_ref(int ta, int tb, size_t M, size_t N, size_t K, float alpha, const float *A,
                     const float *B, float beta, float *C);
-
-const char *gancl_gemm_backend_name(gancl_gemm_backend b);
 
 #endif

@@ -20,8 +20,9 @@ typedef struct {
 extern const gancl_check GANCL_CHECKS[];
 extern const int GANCL_N_CHECKS;
 
-/* One GEMM path and transpose on two odd shapes at non-zero offsets: the max relative error. */
-double gancl_check_gemm(const gancl_runtime *rt, gancl_gemm_backend backend, int ta, int tb);
+/* One GEMM method and transpose on three odd shapes at non-zero offsets, alpha 0.75 and beta
+ * 0.5: the max relative error against gancl_gemm_ref (infinite if it wrote before C). */
+double gancl_check_gemm(const gancl_runtime *rt, gancl_gemm_method method, int ta, int tb);
 
 /* Runs every check, printing "name  max error  PASS/FAIL" per line; returns the failure count. */
 int gancl_selftest_run(const gancl_runtime *rt, FILE *out);
