@@ -5,20 +5,14 @@
  * S = H*W; S = 1 for BatchNorm1d); statistics are over the B*S values of a feature. gb holds gamma[N] then beta[N]; saved holds
  * the batch mean[N] then 1/sqrt(var + eps)[N] for the backward pass; running holds the running
  * mean[N] then the running variance[N] (unbiased, as PyTorch keeps it). act: 0 none, 1 leaky
- * (slope), 2 tanh, as in activation.cl. One work item per feature, looping over the batch. */
+ * (slope), 2 tanh, as in activation.cl. One work item per LANES features (activation.cl),
+ * looping over the batch. */
 
-float act_apply(const int act, const float v, const float slope) {
-    if (act == 1) return v > 0.0f ? v : slope * v;
-    if (act == 2) return tanh(v);
-    return v;
-}
-
-/* The activation's derivative from its output a. */
-float act_grad(const int act, const float a, const float slope) {
-    if (act == 1) return a > 0.0f ? 1.0f : slope;
-    if (act == 2) return 1.0f - a * a;
-    return 1.0f;
-}
+/* Every position of the group of features starting at f: lane 0's index i (lane l at
+ * i + l S); S values in a row at (b N + f) S for each row b. */
+#define FOR_EACH_POSITION(i)                                                  \
+    for (int row_ = f * S; row_ < B * N * S; row_ += N * S)                   \
+        for (int i = row_; i < row_ + S; i++)
 
 /* When has_bias or act: x[B, N] <- act(x + bias) in place (the input the backward pass needs).
  * Then y = gamma (x - mean) / sqrt(var + eps) + beta with batch (training) or running stats. */
@@ -30,42 +24,43 @@ __kernel void batchnorm_forward(__global float *y, const uint y_off, __global fl
                                 const int N, const float eps, const float momentum,
                                 const int training, const int act, const float slope,
                                 const int S) {
-    const int j = get_global_id(0);
-    if (j >= N) return;
-    const int M = B * S; /* values per feature; the v-th is at ((v / S) * N + j) * S + v % S */
-#define AT(v) (((v) / S * N + j) * S + (v) % S)
-    const float bj = has_bias ? bias[b_off + j] : 0.0f;
-    float s = 0.0f;
-    for (int v = 0; v < M; v++) {
-        float a = x[x_off + AT(v)];
+    const int f = get_global_id(0) * LANES;
+    if (f >= N) return;
+    const int n = min(LANES, N - f), M = B * S; /* M values per feature */
+    const lanes_t bias_f = has_bias ? lanes_load(bias, b_off + f, 1, n) : 0.0f;
+    lanes_t sum = 0.0f;
+    FOR_EACH_POSITION(i) {
+        lanes_t a = lanes_load(x, x_off + i, S, n);
         if (has_bias || act) {
-            a = act_apply(act, a + bj, slope);
-            x[x_off + AT(v)] = a;
+            a = act_apply(act, a + bias_f, slope);
+            lanes_store(x, x_off + i, S, n, a);
         }
-        s += a;
+        sum += a;
     }
-    float mean, invstd;
+    lanes_t mean, invstd;
     if (training) {
-        mean = s / M;
-        float ss = 0.0f;
-        for (int v = 0; v < M; v++) {
-            const float d = x[x_off + AT(v)] - mean;
+        mean = sum / M;
+        lanes_t ss = 0.0f;
+        FOR_EACH_POSITION(i) {
+            const lanes_t d = lanes_load(x, x_off + i, S, n) - mean;
             ss += d * d;
         }
-        const float var = ss / M;
+        const lanes_t var = ss / M;
         invstd = 1.0f / sqrt(var + eps);
-        saved[saved_off + j] = mean;
-        saved[saved_off + N + j] = invstd;
-        const float unbiased = M > 1 ? ss / (M - 1) : var;
-        running[running_off + j] = (1.0f - momentum) * running[running_off + j] + momentum * mean;
-        running[running_off + N + j] =
-            (1.0f - momentum) * running[running_off + N + j] + momentum * unbiased;
+        lanes_store(saved, saved_off + f, 1, n, mean);
+        lanes_store(saved, saved_off + N + f, 1, n, invstd);
+        const lanes_t unbiased = M > 1 ? ss / (M - 1) : var;
+        lanes_store(running, running_off + f, 1, n,
+                    (1.0f - momentum) * lanes_load(running, running_off + f, 1, n) + momentum * mean);
+        lanes_store(running, running_off + N + f, 1, n,
+                    (1.0f - momentum) * lanes_load(running, running_off + N + f, 1, n) + momentum * unbiased);
     } else {
-        mean = running[running_off + j];
-        invstd = 1.0f / sqrt(running[running_off + N + j] + eps);
+        mean = lanes_load(running, running_off + f, 1, n);
+        invstd = 1.0f / sqrt(lanes_load(running, running_off + N + f, 1, n) + eps);
     }
-    const float gamma = gb[gb_off + j], beta = gb[gb_off + N + j];
-    for (int v = 0; v < M; v++) y[y_off + AT(v)] = gamma * (x[x_off + AT(v)] - mean) * invstd + beta;
+    const lanes_t gamma = lanes_load(gb, gb_off + f, 1, n), beta = lanes_load(gb, gb_off + N + f, 1, n);
+    FOR_EACH_POSITION(i)
+        lanes_store(y, y_off + i, S, n, gamma * (lanes_load(x, x_off + i, S, n) - mean) * invstd + beta);
 }
 
 /* dx[B, N] <- the gradient at BatchNorm's input (training mode), times act'(x) when act (the
@@ -78,27 +73,27 @@ __kernel void batchnorm_backward(__global float *dx, const uint dx_off, __global
                                  const int has_dbias, __global const float *saved,
                                  const uint saved_off, const int B, const int N, const int act,
                                  const float slope, const int S) {
-    const int j = get_global_id(0);
-    if (j >= N) return;
-    const int M = B * S;
-    const float mean = saved[saved_off + j], invstd = saved[saved_off + N + j];
-    float sdy = 0.0f, sdyx = 0.0f;
-    for (int v = 0; v < M; v++) {
-        const float g = dy[dy_off + AT(v)];
+    const int f = get_global_id(0) * LANES;
+    if (f >= N) return;
+    const int n = min(LANES, N - f), M = B * S;
+    const lanes_t mean = lanes_load(saved, saved_off + f, 1, n), invstd = lanes_load(saved, saved_off + N + f, 1, n);
+    lanes_t sdy = 0.0f, sdyx = 0.0f;
+    FOR_EACH_POSITION(i) {
+        const lanes_t g = lanes_load(dy, dy_off + i, S, n);
         sdy += g;
-        sdyx += g * (x[x_off + AT(v)] - mean) * invstd;
+        sdyx += g * (lanes_load(x, x_off + i, S, n) - mean) * invstd;
     }
-    dgb[dgb_off + j] += sdyx;
-    dgb[dgb_off + N + j] += sdy;
-    const float k = gb[gb_off + j] * invstd / M;
-    float sum = 0.0f;
-    for (int v = 0; v < M; v++) {
-        const float xv = x[x_off + AT(v)];
-        const float xhat = (xv - mean) * invstd;
-        const float d = k * (M * dy[dy_off + AT(v)] - sdy - xhat * sdyx) * act_grad(act, xv, slope);
-        dx[dx_off + AT(v)] = d;
+    lanes_store(dgb, dgb_off + f, 1, n, lanes_load(dgb, dgb_off + f, 1, n) + sdyx);
+    lanes_store(dgb, dgb_off + N + f, 1, n, lanes_load(dgb, dgb_off + N + f, 1, n) + sdy);
+    const lanes_t k = lanes_load(gb, gb_off + f, 1, n) * invstd / M;
+    lanes_t sum = 0.0f;
+    FOR_EACH_POSITION(i) {
+        const lanes_t xv = lanes_load(x, x_off + i, S, n);
+        const lanes_t xhat = (xv - mean) * invstd;
+        const lanes_t d = k * (M * lanes_load(dy, dy_off + i, S, n) - sdy - xhat * sdyx) * act_grad(act, xv, slope);
+        lanes_store(dx, dx_off + i, S, n, d);
         sum += d;
     }
-    if (has_dbias) dbias[db_off + j] += sum;
-#undef AT
+    if (has_dbias) lanes_store(dbias, db_off + f, 1, n, lanes_load(dbias, db_off + f, 1, n) + sum);
 }
+#undef FOR_EACH_POSITION

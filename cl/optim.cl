@@ -33,3 +33,14 @@ __kernel void clip_params(__global float *buf, const uint n, const float c) {
     if (i >= n) return;
     buf[i] = clamp(buf[i], -c, c);
 }
+
+/* The n gradients (the second quarter of the buffer) <- 0, before a step accumulates into
+ * them; four per work item. */
+__kernel void zero_grads(__global float *buf, const uint n) {
+    const uint i = get_global_id(0) * 4;
+    if (i + 4 <= n) {
+        vstore4((float4)0.0f, 0, buf + n + i);
+        return;
+    }
+    for (uint k = i; k < n; k++) buf[n + k] = 0.0f;
+}

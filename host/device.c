@@ -214,6 +214,10 @@ void gancl_launch_1d(const gancl_runtime *rt, cl_kernel k, size_t n) {
         if (rt->kernels[i].kernel == k) nk = &rt->kernels[i];
     if (!nk) gancl_die("a kernel from outside the runtime's program was launched");
     size_t local = nk->wg_size;
+    /* a small launch (one item per feature) in groups small enough to reach every compute
+     * unit: PoCL runs a group on one core */
+    const size_t share = (n + rt->dev.compute_units - 1) / rt->dev.compute_units;
+    while (local > 32 && local / 2 >= share) local /= 2;
     size_t global = (n + local - 1) / local * local;
     CL_CHECK(clEnqueueNDRangeKernel(rt->queue, k, 1, NULL, &global, &local, 0, NULL,
                                     gancl_prof_event(rt, nk->name, 0)));

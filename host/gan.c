@@ -323,12 +323,6 @@ void gan_discriminator_gp_backward(gancl_gan *gan, int row0) {
     linear_backward(rt, NONE, DG(0), NONE, t1, h0, u, DP(0), B, I, H0, GANCL_ACT_LEAKY, d->slope);
 }
 
-static void zero_grads(const gancl_runtime *rt, cl_mem buf, size_t n) {
-    float zero = 0.0f;
-    CL_CHECK(clEnqueueFillBuffer(rt->queue, buf, &zero, sizeof zero, n * sizeof(float),
-                                 n * sizeof(float), 0, NULL, gancl_prof_event(rt, "fill", 0)));
-}
-
 /* One optimiser step on a network's buffer; t counts its steps. */
 static void optimize(const gancl_runtime *rt, cl_mem buf, size_t n, float lr,
                      const gancl_step_config *cfg, long *t) {

@@ -18,7 +18,7 @@ void bias_act_forward(const gancl_runtime *rt, gancl_ptr y, gancl_ptr bias, int 
     if (!bias.mem && act == GANCL_ACT_NONE) return;
     cl_kernel k = gancl_kernel(rt, "bias_act_forward");
     gancl_ptr b = bias.mem ? bias : y; /* any valid buffer when there is no bias */
-    GANCL_LAUNCH_1D(rt, k, (size_t)B * N, GANCL_P(y), GANCL_P(b), GANCL_V(cl_int, bias.mem != NULL),
+    GANCL_LAUNCH_1D(rt, k, B * GANCL_LANE_GROUPS(N), GANCL_P(y), GANCL_P(b), GANCL_V(cl_int, bias.mem != NULL),
                     GANCL_A(B), GANCL_A(N), GANCL_V(cl_int, act), GANCL_A(slope));
 }
 
@@ -27,7 +27,7 @@ void bias_act_backward(const gancl_runtime *rt, gancl_ptr dout, gancl_ptr out, g
     if (!dbias.mem && act == GANCL_ACT_NONE) return;
     cl_kernel k = gancl_kernel(rt, "bias_act_backward");
     gancl_ptr db = dbias.mem ? dbias : dout; /* any valid buffer when there is no dbias */
-    GANCL_LAUNCH_1D(rt, k, (size_t)N, GANCL_P(dout), GANCL_P(out), GANCL_P(db),
+    GANCL_LAUNCH_1D(rt, k, GANCL_LANE_GROUPS(N), GANCL_P(dout), GANCL_P(out), GANCL_P(db),
                     GANCL_V(cl_int, dbias.mem != NULL), GANCL_A(B), GANCL_A(N), GANCL_V(cl_int, act),
                     GANCL_A(slope));
 }

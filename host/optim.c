@@ -1,4 +1,4 @@
-/* optim.c: the optimisers (Adam, RMSprop) and weight clipping, one launch per network over its
+/* optim.c: the optimisers (Adam, RMSprop), weight clipping and zeroing the gradients, one launch per network over its
  * flat buffer (cl/optim.cl), and their C references. */
 #include "gancl/layers.h"
 
@@ -30,6 +30,11 @@ void rmsprop_update(const gancl_runtime *rt, cl_mem buf, size_t n, float lr, flo
 void clip_params(const gancl_runtime *rt, cl_mem buf, size_t n, float c) {
     cl_kernel k = gancl_kernel(rt, "clip_params");
     GANCL_LAUNCH_1D(rt, k, n, GANCL_A(buf), GANCL_V(cl_uint, n), GANCL_A(c));
+}
+
+void zero_grads(const gancl_runtime *rt, cl_mem buf, size_t n) {
+    cl_kernel k = gancl_kernel(rt, "zero_grads");
+    GANCL_LAUNCH_1D(rt, k, (n + 3) / 4, GANCL_A(buf), GANCL_V(cl_uint, n));
 }
 
 void rmsprop_ref(double *p, const double *g, double *v, size_t n, double lr, double alpha, double eps) {

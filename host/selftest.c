@@ -317,6 +317,17 @@ static double check_clip(const gancl_runtime *rt) {
     return err;
 }
 
+static double check_zero_grads(const gancl_runtime *rt) {
+    const size_t n = 1003; /* a tail of 3 past whole groups of four */
+    double *buf = ALLOC(4 * n);
+    cl_mem m = optim_buffer(rt, buf, n, 10);
+    zero_grads(rt, m, n);
+    for (size_t i = 0; i < n; i++) buf[n + i] = 0;
+    double err = compare_whole(rt, m, buf, 4 * n); /* params and moments untouched */
+    free(buf);
+    return err;
+}
+
 static double check_gp_interpolate(const gancl_runtime *rt) {
     const int B = 5, I = 11;
     uint64_t rng = 12;
@@ -511,6 +522,7 @@ const gancl_check GANCL_CHECKS[] = {
     {"loss: hinge", check_hinge, 1e-5},
     {"rmsprop", check_rmsprop, 1e-5},
     {"clip", check_clip, 0},
+    {"zero gradients", check_zero_grads, 0},
     {"gp interpolate", check_gp_interpolate, 1e-6},
     {"gp direction and sum", check_gp_direction, 1e-5},
     {"adam", check_adam, 1e-5},

@@ -23,6 +23,11 @@ static inline gancl_ptr gancl_at(gancl_ptr p, size_t elems) {
 
 typedef enum { GANCL_ACT_NONE = 0, GANCL_ACT_LEAKY = 1, GANCL_ACT_TANH = 2 } gancl_act;
 
+/* Features per work item of the per-feature kernels (LANES in cl/activation.cl), and the
+ * number of such groups for N features. */
+#define GANCL_LANES 8
+#define GANCL_LANE_GROUPS(N) (((size_t)(N) + GANCL_LANES - 1) / GANCL_LANES)
+
 /* ---- linear: out[B, OUT] = act(inp[B, IN] @ weight[OUT, IN]^T + bias[OUT]) ----
  * weight has PyTorch's nn.Linear layout; bias.mem may be NULL (no bias). */
 void linear_forward(const gancl_runtime *rt, gancl_ptr out, gancl_ptr inp, gancl_ptr weight,
@@ -109,6 +114,8 @@ void adam_update(const gancl_runtime *rt, cl_mem buf, size_t n, float lr, float 
                  float beta2, float eps, long t);
 void rmsprop_update(const gancl_runtime *rt, cl_mem buf, size_t n, float lr, float alpha, float eps);
 void clip_params(const gancl_runtime *rt, cl_mem buf, size_t n, float c);
+/* The gradient section of a network buffer [params | grads | m | v] (n each) <- 0. */
+void zero_grads(const gancl_runtime *rt, cl_mem buf, size_t n);
 
 /* ---- WGAN-GP pieces (cl/gp.cl) ----
  * xhat[B, I] = eps_b real + (1 - eps_b) fake, eps_b ~ U(0,1) from Philox (k0, k1; c1, c2).
