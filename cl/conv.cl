@@ -53,21 +53,19 @@ __kernel void col2im(__global float *img, const uint img_off, __global const flo
 }
 
 /* to_cbs = 1: dst[C, B*S] <- src[B, C, S]; to_cbs = 0: dst[B, C, S] <- src[C, B*S] plus
- * bias[c] when has_bias. One item per element of dst. */
+ * bias[c] when has_bias. One item per run of S contiguous elements of dst (a contiguous copy
+ * inside the item, which compilers for CPUs vectorise). */
 __kernel void permute_cbs(__global float *dst, const uint dst_off, __global const float *src,
                           const uint src_off, const int B, const int C, const int S,
                           const int to_cbs, __global const float *bias, const uint b_off,
                           const int has_bias) {
-    const int i = get_global_id(0);
-    if (i >= B * C * S) return;
-    const int s = i % S;
-    if (to_cbs) {
-        const int b = (i / S) % B, c = i / (S * B);
-        dst[dst_off + i] = src[src_off + (b * C + c) * S + s];
-    } else {
-        const int c = (i / S) % C, b = i / (S * C);
-        dst[dst_off + i] = src[src_off + (c * B + b) * S + s] + (has_bias ? bias[b_off + c] : 0.0f);
-    }
+    const int r = get_global_id(0); /* dst row: (c, b) when to_cbs, else (b, c) */
+    if (r >= B * C) return;
+    const int c = to_cbs ? r / B : r % C, b = to_cbs ? r % B : r / C;
+    __global float *d = dst + dst_off + (size_t)r * S;
+    __global const float *x = src + src_off + (size_t)(to_cbs ? b * C + c : c * B + b) * S;
+    const float add = !to_cbs && has_bias ? bias[b_off + c] : 0.0f;
+    for (int s = 0; s < S; s++) d[s] = x[s] + add;
 }
 
 /* out[R] += the sums of the rows of m[R, L] (a convolution's bias gradient). One item per row. */

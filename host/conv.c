@@ -31,7 +31,7 @@ static void permute(const gancl_runtime *rt, gancl_ptr dst, gancl_ptr src, int B
                     int to_cbs, gancl_ptr bias) {
     cl_kernel k = gancl_kernel(rt, "permute_cbs");
     gancl_ptr b = bias.mem ? bias : src;
-    GANCL_LAUNCH_1D(rt, k, (size_t)B * C * S, GANCL_P(dst), GANCL_P(src), GANCL_A(B), GANCL_A(C),
+    GANCL_LAUNCH_1D(rt, k, (size_t)B * C, GANCL_P(dst), GANCL_P(src), GANCL_A(B), GANCL_A(C),
                     GANCL_A(S), GANCL_A(to_cbs), GANCL_P(b), GANCL_V(cl_int, bias.mem != NULL));
 }
 
