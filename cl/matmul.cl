@@ -41,7 +41,7 @@ void matmul(const int M, const int N, const int K, const int ta, const int tb, c
  *
  * gemm_xn_<rows>x<cols>: op(B) = B is K x N row-major (tb = 0), A is M x K or, with ta, K x M.
  * A tile is TM rows by NV float16 vectors; per k: NV vector loads of B, TM broadcasts of A. */
-#define ALWAYS_INLINE __attribute__((always_inline)) inline
+#define ALWAYS_INLINE __attribute__((always_inline)) static inline
 #define XN_MAX_ROWS 8
 #define XN_MAX_VECS 4
 
