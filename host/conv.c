@@ -41,7 +41,7 @@ void conv2d_forward(const gancl_runtime *rt, gancl_ptr out, gancl_ptr inp, gancl
                     gancl_ptr bias, gancl_conv_geom g, int OC, int B, gancl_ptr col, gancl_ptr tmp) {
     const size_t CKK = (size_t)g.C * g.K * g.K, BP = (size_t)B * g.OH * g.OW;
     col_image(rt, 1, col, inp, g, B);  // col[CKK, B*P]
-    GANCL_GEMM(rt, 0, 0, (size_t)OC, BP, CKK, 1.0f, weight.mem, weight.off, col.mem, col.off, 0.0f,
+    gancl_gemm(rt, 0, 0, (size_t)OC, BP, CKK, 1.0f, weight.mem, weight.off, col.mem, col.off, 0.0f,
                tmp.mem, tmp.off);       // tmp[OC, B*P] = W[OC, CKK] @ col
     permute(rt, out, tmp, B, OC, g.OH * g.OW, 0, bias); // out[B, OC, P] = tmp + bias
 }
@@ -57,11 +57,11 @@ void conv2d_backward(const gancl_runtime *rt, gancl_ptr dinp, gancl_ptr dweight,
     }
     if (dweight.mem) {
         col_image(rt, 1, col, inp, g, B);                // dW[OC, CKK] += tmp @ col^T
-        GANCL_GEMM(rt, 0, 1, (size_t)OC, CKK, BP, 1.0f, tmp.mem, tmp.off, col.mem, col.off, 1.0f,
+        gancl_gemm(rt, 0, 1, (size_t)OC, CKK, BP, 1.0f, tmp.mem, tmp.off, col.mem, col.off, 1.0f,
                    dweight.mem, dweight.off);
     }
     if (dinp.mem) {                                      // dcol = W^T @ tmp; dinp = col2im(dcol)
-        GANCL_GEMM(rt, 1, 0, CKK, BP, (size_t)OC, 1.0f, weight.mem, weight.off, tmp.mem, tmp.off, 0.0f,
+        gancl_gemm(rt, 1, 0, CKK, BP, (size_t)OC, 1.0f, weight.mem, weight.off, tmp.mem, tmp.off, 0.0f,
                    col.mem, col.off);
         col_image(rt, 0, col, dinp, g, B);
     }
@@ -71,7 +71,7 @@ void convt2d_forward(const gancl_runtime *rt, gancl_ptr out, gancl_ptr inp, ganc
                      gancl_conv_geom g, int Cin, int B, gancl_ptr col, gancl_ptr tmp) {
     const size_t CKK = (size_t)g.C * g.K * g.K, BP = (size_t)B * g.OH * g.OW;
     permute(rt, tmp, inp, B, Cin, g.OH * g.OW, 1, NONE); // tmp[Cin, B*p] = inp
-    GANCL_GEMM(rt, 1, 0, CKK, BP, (size_t)Cin, 1.0f, weight.mem, weight.off, tmp.mem, tmp.off, 0.0f,
+    gancl_gemm(rt, 1, 0, CKK, BP, (size_t)Cin, 1.0f, weight.mem, weight.off, tmp.mem, tmp.off, 0.0f,
                col.mem, col.off);                         // col[CKK, B*p] = W^T[CKK, Cin] @ tmp
     col_image(rt, 0, col, out, g, B);                     // out[B, C, H, W] = col2im(col)
 }
@@ -83,11 +83,11 @@ void convt2d_backward(const gancl_runtime *rt, gancl_ptr dinp, gancl_ptr dweight
     col_image(rt, 1, col, dout, g, B);                    // col[CKK, B*p] = im2col(dout)
     if (dweight.mem) {                                    // dW[Cin, CKK] += inp_cbs @ col^T
         permute(rt, tmp, inp, B, Cin, g.OH * g.OW, 1, NONE);
-        GANCL_GEMM(rt, 0, 1, (size_t)Cin, CKK, BP, 1.0f, tmp.mem, tmp.off, col.mem, col.off, 1.0f,
+        gancl_gemm(rt, 0, 1, (size_t)Cin, CKK, BP, 1.0f, tmp.mem, tmp.off, col.mem, col.off, 1.0f,
                    dweight.mem, dweight.off);
     }
     if (dinp.mem) {                                       // dinp = W[Cin, CKK] @ col, to NCHW
-        GANCL_GEMM(rt, 0, 0, (size_t)Cin, BP, CKK, 1.0f, weight.mem, weight.off, col.mem, col.off, 0.0f,
+        gancl_gemm(rt, 0, 0, (size_t)Cin, BP, CKK, 1.0f, weight.mem, weight.off, col.mem, col.off, 0.0f,
                    tmp.mem, tmp.off);
         permute(rt, dinp, tmp, B, Cin, g.OH * g.OW, 0, NONE);
     }

@@ -137,7 +137,10 @@ void gancl_gemm_with(const gancl_runtime *rt, gancl_gemm_method method, int ta, 
                      size_t N, size_t K, float alpha, cl_mem A, size_t a_off, cl_mem B, size_t b_off,
                      float beta, cl_mem C, size_t c_off) {
     if (M == 0 || N == 0) return;
-    if (rt->shape_log) shape_log_add(rt->shape_log, ta, tb, M, N, K);
+    if (rt->shape_log) { /* recording an iteration's shapes (tune): nothing is computed */
+        shape_log_add(rt->shape_log, ta, tb, M, N, K);
+        return;
+    }
     if (!gancl_gemm_method_supports(method, ta, tb))
         gancl_die("GEMM method %s cannot compute op(A)%s op(B)%s", gancl_gemm_method_name(method),
                   ta ? "^T" : "", tb ? "^T" : "");

@@ -8,7 +8,7 @@
 void linear_forward(const gancl_runtime *rt, gancl_ptr out, gancl_ptr inp, gancl_ptr weight,
                     gancl_ptr bias, int B, int IN, int OUT, gancl_act act, float slope) {
     // out[B, OUT] = inp[B, IN] @ weight[OUT, IN]^T
-    GANCL_GEMM(rt, 0, 1, B, OUT, IN, 1.0f, inp.mem, inp.off, weight.mem, weight.off, 0.0f,
+    gancl_gemm(rt, 0, 1, B, OUT, IN, 1.0f, inp.mem, inp.off, weight.mem, weight.off, 0.0f,
                out.mem, out.off);
     bias_act_forward(rt, out, bias, B, OUT, act, slope);
 }
@@ -39,11 +39,11 @@ void linear_backward(const gancl_runtime *rt, gancl_ptr dinp, gancl_ptr dweight,
     bias_act_backward(rt, dout, out, dbias, B, OUT, act, slope);
     // dweight[OUT, IN] += dout^T[OUT, B] @ inp[B, IN]
     if (dweight.mem)
-        GANCL_GEMM(rt, 1, 0, OUT, IN, B, 1.0f, dout.mem, dout.off, inp.mem, inp.off, 1.0f,
+        gancl_gemm(rt, 1, 0, OUT, IN, B, 1.0f, dout.mem, dout.off, inp.mem, inp.off, 1.0f,
                    dweight.mem, dweight.off);
     // dinp[B, IN] = dout[B, OUT] @ weight[OUT, IN]
     if (dinp.mem)
-        GANCL_GEMM(rt, 0, 0, B, IN, OUT, 1.0f, dout.mem, dout.off, weight.mem, weight.off, 0.0f,
+        gancl_gemm(rt, 0, 0, B, IN, OUT, 1.0f, dout.mem, dout.off, weight.mem, weight.off, 0.0f,
                    dinp.mem, dinp.off);
 }
 

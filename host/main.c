@@ -246,6 +246,17 @@ static long long int_arg(const cli *c, const char *name, long long dflt, long lo
     return x;
 }
 
+/* --model (default mlp). */
+static gancl_model model_arg(const cli *c) {
+    const char *m = opt(c, "--model");
+    return m && !strcmp(m, "dcgan") ? GANCL_MODEL_DCGAN : GANCL_MODEL_MLP;
+}
+
+/* --batch-size up to hi; the default is the model's own (the DCGAN tutorial's 256, else 64). */
+static int batch_arg(const cli *c, gancl_model model, int hi) {
+    return (int)int_arg(c, "--batch-size", model == GANCL_MODEL_DCGAN ? 256 : 64, 1, hi);
+}
+
 static float float_arg(const cli *c, const char *name, float dflt, double lo, double hi, int lo_open) {
     const char *v = opt(c, name);
     if (!v) return dflt;
@@ -390,14 +401,12 @@ static int cmd_download(const cli *c) {
 
 static int cmd_train(const cli *c) {
     gancl_train_config cfg = gancl_train_defaults();
-    const char *model = opt(c, "--model");
-    cfg.model = model && !strcmp(model, "dcgan") ? GANCL_MODEL_DCGAN : GANCL_MODEL_MLP;
-    cfg.set_model = model != NULL;
+    cfg.model = model_arg(c);
+    cfg.set_model = opt(c, "--model") != NULL;
     const int dcgan = cfg.model == GANCL_MODEL_DCGAN;
-    if (dcgan) cfg.batch = 256; /* the tutorial's batch */
     cfg.epochs = (int)int_arg(c, "--epochs", cfg.epochs, 1, 100000);
     cfg.steps = int_arg(c, "--steps", 0, 1, 1000000000000LL);
-    cfg.batch = (int)int_arg(c, "--batch-size", cfg.batch, 1, 65536);
+    cfg.batch = batch_arg(c, cfg.model, 65536);
     cfg.latent = (int)int_arg(c, "--latent-dim", cfg.latent, 1, 10000);
     const char *loss = opt(c, "--loss"), *optimizer = opt(c, "--optimizer");
     gancl_loss l = GANCL_LOSS_BCE;
@@ -453,9 +462,8 @@ static int cmd_train(const cli *c) {
 }
 
 static int cmd_bench(const cli *c) {
-    const char *model = opt(c, "--model");
-    gancl_model mo = model && !strcmp(model, "dcgan") ? GANCL_MODEL_DCGAN : GANCL_MODEL_MLP;
-    int batch = (int)int_arg(c, "--batch-size", mo == GANCL_MODEL_DCGAN ? 256 : 64, 1, 4096);
+    gancl_model mo = model_arg(c);
+    int batch = batch_arg(c, mo, 4096);
     int iters = (int)int_arg(c, "--iters", 50, 1, 1000000);
     const char *loss = opt(c, "--loss");
     gancl_loss l = GANCL_LOSS_BCE;
@@ -469,9 +477,8 @@ static int cmd_bench(const cli *c) {
 }
 
 static int cmd_tune(const cli *c) {
-    const char *model = opt(c, "--model");
-    gancl_model mo = model && !strcmp(model, "dcgan") ? GANCL_MODEL_DCGAN : GANCL_MODEL_MLP;
-    int batch = (int)int_arg(c, "--batch-size", mo == GANCL_MODEL_DCGAN ? 256 : 64, 1, 4096);
+    gancl_model mo = model_arg(c);
+    int batch = batch_arg(c, mo, 4096);
     gancl_runtime rt;
     open_runtime(c, &rt, mo, batch);
     int status = gancl_tune(&rt, mo, batch, stdout);

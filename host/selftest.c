@@ -284,49 +284,44 @@ static double compare_whole(const gancl_runtime *rt, cl_mem m, const double *ref
     return worst;
 }
 
-static double check_adam(const gancl_runtime *rt) {
-    const size_t n = 1001;
+/* An optimiser kernel on a random buffer of n parameters, and its reference on the host copy. */
+typedef void (*optim_case)(const gancl_runtime *rt, cl_mem m, double *buf, size_t n);
+
+/* Runs one case and compares the whole buffer (what the kernel must leave alone included). */
+static double optim_check(const gancl_runtime *rt, size_t n, uint64_t seed, optim_case run) {
     double *buf = ALLOC(4 * n);
-    cl_mem m = optim_buffer(rt, buf, n, 5);
+    cl_mem m = optim_buffer(rt, buf, n, seed);
+    run(rt, m, buf, n);
+    double err = compare_whole(rt, m, buf, 4 * n);
+    free(buf);
+    return err;
+}
+
+static void adam_case(const gancl_runtime *rt, cl_mem m, double *buf, size_t n) {
     adam_update(rt, m, n, 1e-3f, 0.5f, 0.999f, 1e-8f, 3);
     adam_ref(buf, buf + n, buf + 2 * n, buf + 3 * n, n, 1e-3, 0.5, 0.999, 1e-8, 3);
-    double err = compare_whole(rt, m, buf, 4 * n);
-    free(buf);
-    return err;
 }
 
-static double check_rmsprop(const gancl_runtime *rt) {
-    const size_t n = 1001;
-    double *buf = ALLOC(4 * n);
-    cl_mem m = optim_buffer(rt, buf, n, 8);
+static void rmsprop_case(const gancl_runtime *rt, cl_mem m, double *buf, size_t n) {
     rmsprop_update(rt, m, n, 5e-3f, 0.99f, 1e-8f);
     rmsprop_ref(buf, buf + n, buf + 3 * n, n, 5e-3, 0.99, 1e-8);
-    double err = compare_whole(rt, m, buf, 4 * n);
-    free(buf);
-    return err;
 }
 
-static double check_clip(const gancl_runtime *rt) {
-    const size_t n = 999;
-    double *buf = ALLOC(4 * n);
-    cl_mem m = optim_buffer(rt, buf, n, 9);
-    clip_params(rt, m, n, 0.25f);
+static void clip_case(const gancl_runtime *rt, cl_mem m, double *buf, size_t n) {
+    clip_params(rt, m, n, 0.25f); /* grads and moments untouched */
     for (size_t i = 0; i < n; i++) buf[i] = buf[i] > 0.25 ? 0.25 : buf[i] < -0.25 ? -0.25 : buf[i];
-    double err = compare_whole(rt, m, buf, 4 * n); /* grads and moments untouched */
-    free(buf);
-    return err;
 }
 
-static double check_zero_grads(const gancl_runtime *rt) {
-    const size_t n = 1003; /* a tail of 3 past whole groups of four */
-    double *buf = ALLOC(4 * n);
-    cl_mem m = optim_buffer(rt, buf, n, 10);
-    zero_grads(rt, m, n);
+static void zero_grads_case(const gancl_runtime *rt, cl_mem m, double *buf, size_t n) {
+    zero_grads(rt, m, n); /* params and moments untouched */
     for (size_t i = 0; i < n; i++) buf[n + i] = 0;
-    double err = compare_whole(rt, m, buf, 4 * n); /* params and moments untouched */
-    free(buf);
-    return err;
 }
+
+static double check_adam(const gancl_runtime *rt) { return optim_check(rt, 1001, 5, adam_case); }
+static double check_rmsprop(const gancl_runtime *rt) { return optim_check(rt, 1001, 8, rmsprop_case); }
+static double check_clip(const gancl_runtime *rt) { return optim_check(rt, 999, 9, clip_case); }
+/* 1003: a tail of 3 past whole groups of four */
+static double check_zero_grads(const gancl_runtime *rt) { return optim_check(rt, 1003, 10, zero_grads_case); }
 
 static double check_gp_interpolate(const gancl_runtime *rt) {
     const int B = 5, I = 11;

@@ -168,6 +168,9 @@ static int tuning_read(const gancl_runtime *rt, const char *path, tuning *t, cha
         if (c < 0 || !is_gflops(&cm->items[i])) BAD("%s: bad CLBlast measurement '%s'", path, cm->keys[i]);
         t->clblast[c] = cm->items[i].number;
     }
+    if ((sh && sh->type != GANCL_JSON_OBJECT) || (pl && pl->type != GANCL_JSON_OBJECT) ||
+        (wl && wl->type != GANCL_JSON_ARRAY))
+        BAD("%s: shapes, plan or tuned_for of the wrong type", path);
     if (cb) {
         t->clblast_best = cb->type == GANCL_JSON_STRING ? find_candidate(cb->string) : -1;
         if (t->clblast_best < 0 || !(t->clblast[t->clblast_best] > 0))
@@ -176,9 +179,9 @@ static int tuning_read(const gancl_runtime *rt, const char *path, tuning *t, cha
     for (int i = 0; sh && i < sh->n; i++) {
         gancl_gemm_shape s;
         const gancl_json *ms = &sh->items[i];
-        if (sh->type != GANCL_JSON_OBJECT || parse_shape_key(sh->keys[i], &s) || ms->type != GANCL_JSON_OBJECT ||
+        if (parse_shape_key(sh->keys[i], &s) || ms->type != GANCL_JSON_OBJECT ||
             gancl_gemm_plan_find(&t->plan, s.ta, s.tb, s.M, s.N, s.K) >= 0)
-            BAD("%s: bad shape '%s'", path, sh->type == GANCL_JSON_OBJECT ? sh->keys[i] : "?");
+            BAD("%s: bad shape '%s'", path, sh->keys[i]);
         int k = add_shape(t, &s);
         if (k < 0) BAD("%s: too many shapes", path);
         for (int m = 0; m < ms->n; m++) {
@@ -192,15 +195,14 @@ static int tuning_read(const gancl_runtime *rt, const char *path, tuning *t, cha
         gancl_gemm_shape s;
         int k = -1;
         gancl_gemm_method method = -2;
-        if (pl->type == GANCL_JSON_OBJECT && parse_shape_key(pl->keys[i], &s) == 0)
-            k = gancl_gemm_plan_find(&t->plan, s.ta, s.tb, s.M, s.N, s.K);
+        if (parse_shape_key(pl->keys[i], &s) == 0) k = gancl_gemm_plan_find(&t->plan, s.ta, s.tb, s.M, s.N, s.K);
         if (k >= 0 && pl->items[i].type == GANCL_JSON_STRING) method = gancl_gemm_method_find(pl->items[i].string);
         if (k < 0 || method < 0 || !(t->gflops[k][method] > 0))
-            BAD("%s: bad choice for shape '%s'", path, pl->type == GANCL_JSON_OBJECT ? pl->keys[i] : "?");
+            BAD("%s: bad choice for shape '%s'", path, pl->keys[i]);
         t->plan.method[k] = method;
     }
     for (int i = 0; wl && i < wl->n; i++) {
-        if (wl->type != GANCL_JSON_ARRAY || wl->items[i].type != GANCL_JSON_STRING ||
+        if (wl->items[i].type != GANCL_JSON_STRING ||
             strlen(wl->items[i].string) >= sizeof t->workloads[0] || t->n_workloads == MAX_WORKLOADS)
             BAD("%s: bad list of tuned models", path);
         snprintf(t->workloads[t->n_workloads++], sizeof t->workloads[0], "%s", wl->items[i].string);
@@ -288,10 +290,10 @@ gancl_tuning_status gancl_tuning_apply(gancl_runtime *rt, gancl_model model, int
     if (t->clblast_best < 0) goto done; /* an interrupted tune: nothing chosen yet */
     const char *wrong = NULL;
     const candidate *c = &CANDIDATES[t->clblast_best];
+    if (apply_candidate(rt, c)) wrong = c->name;
     for (int ta = 0; ta < 2 && !wrong; ta++) /* every transpose on odd shapes and offsets */
         for (int tb = 0; tb < 2 && !wrong; tb++)
-            if (apply_candidate(rt, c) || !(gancl_check_gemm(rt, GANCL_GEMM_CLBLAST, ta, tb) <= 1e-4))
-                wrong = c->name;
+            if (!(gancl_check_gemm(rt, GANCL_GEMM_CLBLAST, ta, tb) <= 1e-4)) wrong = c->name;
     int own = 0;
     for (int i = 0; i < t->plan.n && !wrong; i++) { /* each of our kernels the plan uses */
         const gancl_gemm_shape *s = &t->plan.shapes[i];
@@ -369,8 +371,9 @@ static int shape_correct(const gancl_runtime *rt, gancl_gemm_method method, cons
     return 1;
 }
 
-/* Seconds for `reps` runs of each shape of `shapes` (n of them) by `method` (-1: CLBlast, as
- * for every shape); the best of up to 7 rounds, fewer when a round is slow. */
+/* Seconds for one round of the n shapes, each run `count` times, by `method`: the best of up
+ * to 7 rounds (at least 2, more while under a second in all); one round when it already takes
+ * longer than give_up. */
 static double time_gemms(const gancl_runtime *rt, gancl_gemm_method method, const gancl_gemm_shape *shapes,
                          int n, operands *o, double give_up) {
     double best = INFINITY, spent = 0;
@@ -408,13 +411,10 @@ static void record_shapes(gancl_runtime *rt, gancl_model model, int batch, gancl
     CL_CHECK(clEnqueueFillBuffer(rt->queue, perm, &zi, sizeof zi, 0, (size_t)batch * sizeof(int), 0, NULL, NULL));
     gancl_step_config opt = gancl_step_defaults(GANCL_LOSS_BCE);
     memset(log, 0, sizeof *log);
-    gancl_gemm_method keep = rt->gemm;
-    rt->gemm = GANCL_GEMM_MATMUL; /* recording only: the cheapest to start */
-    rt->shape_log = log;
+    rt->shape_log = log; /* GEMMs are recorded, not run: the other kernels see garbage, harmlessly */
     gancl_train_iteration(&gan, &opt, img, perm, 0, 1, 0);
     CL_CHECK(clFinish(rt->queue));
     rt->shape_log = NULL;
-    rt->gemm = keep;
     clReleaseMemObject(img);
     clReleaseMemObject(perm);
     gancl_gan_free(&gan);

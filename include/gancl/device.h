@@ -78,7 +78,7 @@ typedef struct {
     gancl_cache_status cache_status;
     char cache_path[4096]; /* cache entry used ("" when the cache is off) */
     struct gancl_profiler *prof; /* NULL unless profiling */
-    struct gancl_shape_log *shape_log; /* when set, gancl_gemm records the shapes it runs */
+    struct gancl_shape_log *shape_log; /* when set, gancl_gemm records shapes instead of running */
     struct gancl_scratch *gemm_scratch; /* CLBlast's temporary buffer, kept between calls */
 } gancl_runtime;
 

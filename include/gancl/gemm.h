@@ -21,8 +21,6 @@ void gancl_gemm_with(const gancl_runtime *rt, gancl_gemm_method method, int ta, 
                      size_t N, size_t K, float alpha, cl_mem A, size_t a_off, cl_mem B, size_t b_off,
                      float beta, cl_mem C, size_t c_off);
 
-#define GANCL_GEMM(rt, ...) gancl_gemm((rt), __VA_ARGS__)
-
 /* The methods: 0 .. gancl_gemm_method_count() - 1 (GANCL_GEMM_CLBLAST, GANCL_GEMM_MATMUL, then
  * the register-blocked kernels); "auto" is GANCL_GEMM_AUTO. */
 int gancl_gemm_method_count(void);
@@ -51,7 +49,8 @@ typedef struct gancl_gemm_plan {
 /* Index of the shape in the plan, or -1. */
 int gancl_gemm_plan_find(const gancl_gemm_plan *p, int ta, int tb, size_t M, size_t N, size_t K);
 
-/* The distinct shapes gancl_gemm sees while attached to a runtime (rt->shape_log). */
+/* The distinct shapes gancl_gemm is asked for while attached to a runtime (rt->shape_log);
+ * while it is attached, GEMMs are only recorded, not run. */
 typedef struct gancl_shape_log {
     gancl_gemm_shape shapes[GANCL_MAX_SHAPES];
     int n;
