@@ -183,3 +183,77 @@ GEMM_NT(3, 4)
 GEMM_NT(2, 4)
 GEMM_NT(4, 2)
 GEMM_NT(2, 2)
+
+/* gemm_blk_64x32: any transposes, for long k (a convolution's weight gradient, where
+ * k = batch x positions, or a layer with thousands of inputs): the kernels above read their
+ * rows of A and B once per small tile, so with long k they wait on memory. Here a work item
+ * owns 64 rows x 32 columns of C and walks k in chunks: it copies its 32 columns of the chunk
+ * of op(B) into private memory (k-major, as gemm_xn reads B), then runs 8-row groups over it
+ * with the accumulators of each group in registers, so each chunk of B is read from memory
+ * once for 64 rows of A. */
+#define BLK_ROWS 64
+#define BLK_COLS 32 /* two float16 */
+#define BLK_KC 64   /* k per chunk */
+
+__kernel __attribute__((reqd_work_group_size(1, 1, 1))) void gemm_blk_64x32(
+    const int M, const int N, const int K, const int ta, const int tb, const float alpha,
+    __global const float *A, const uint a_off, __global const float *B, const uint b_off,
+    const float beta, __global float *C, const uint c_off) {
+    const int i0 = get_global_id(1) * BLK_ROWS, j0 = get_global_id(0) * BLK_COLS;
+    A += a_off;
+    B += b_off;
+    C += c_off;
+    float16 acc[BLK_ROWS / 8][8][2]; /* C[i0 + 8 g + r, j0 .. j0 + 31] */
+    float bk[BLK_KC * BLK_COLS];     /* the chunk: bk[k * 32 + c] = op(B)[k0 + k, j0 + c] */
+    const size_t a_step = ta ? (size_t)M : 1; /* from op(A)[i, k] to op(A)[i, k + 1] */
+    for (int g = 0; g < BLK_ROWS / 8; g++)
+#pragma unroll
+        for (int r = 0; r < 8; r++) acc[g][r][0] = acc[g][r][1] = 0.0f;
+    for (int k0 = 0; k0 < K; k0 += BLK_KC) {
+        const int kn = min(BLK_KC, K - k0);
+        if (tb) /* rows of B: a transposing copy; columns past N repeat column N - 1 */
+            for (int c = 0; c < BLK_COLS; c++) {
+                __global const float *src = B + (size_t)min(j0 + c, N - 1) * K + k0;
+                for (int k = 0; k < kn; k++) bk[k * BLK_COLS + c] = src[k];
+            }
+        else
+            for (int k = 0; k < kn; k++) {
+                __global const float *src = B + (size_t)(k0 + k) * N;
+                for (int c = 0; c < BLK_COLS; c++) bk[k * BLK_COLS + c] = src[min(j0 + c, N - 1)];
+            }
+        for (int g = 0; g < BLK_ROWS / 8; g++) {
+            float16 lo[8], hi[8]; /* columns 0-15 and 16-31 of the group's rows */
+            __global const float *arow[8];
+#pragma unroll
+            for (int r = 0; r < 8; r++) {
+                const size_t i = (size_t)min(i0 + 8 * g + r, M - 1);
+                arow[r] = A + (ta ? i : i * K) + k0 * a_step;
+                lo[r] = acc[g][r][0];
+                hi[r] = acc[g][r][1];
+            }
+            for (int k = 0; k < kn; k++) {
+                const float16 b0 = vload16(0, bk + k * BLK_COLS), b1 = vload16(1, bk + k * BLK_COLS);
+#pragma unroll
+                for (int r = 0; r < 8; r++) {
+                    const float16 a = (float16)arow[r][k * a_step];
+                    lo[r] = fma(a, b0, lo[r]);
+                    hi[r] = fma(a, b1, hi[r]);
+                }
+            }
+#pragma unroll
+            for (int r = 0; r < 8; r++) {
+                acc[g][r][0] = lo[r];
+                acc[g][r][1] = hi[r];
+            }
+        }
+    }
+    for (int g = 0; g < BLK_ROWS / 8; g++)
+        for (int r = 0; r < 8 && i0 + 8 * g + r < M; r++) {
+            float v[BLK_COLS];
+            vstore16(acc[g][r][0], 0, v);
+            vstore16(acc[g][r][1], 1, v);
+            __global float *o = C + (size_t)(i0 + 8 * g + r) * N + j0;
+            for (int c = 0; c < BLK_COLS && j0 + c < N; c++)
+                o[c] = beta != 0.0f ? alpha * v[c] + beta * o[c] : alpha * v[c];
+        }
+}

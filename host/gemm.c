@@ -6,8 +6,9 @@
 #include <clblast_c.h>
 #include <string.h>
 
-/* gan-cl's own kernels. xn: any ta, tb = 0; nt: ta = 0, tb = 1; tile: the C block one work
- * item computes (rows x cols); the tiled matmul uses rt->matmul_tile square work-groups. */
+/* gan-cl's own kernels. ALL_TRANSPOSES: matmul and blk take ta and tb; xn: any ta, tb = 0;
+ * nt: ta = 0, tb = 1. rows x cols: the block of C one work item computes; 0 for the tiled
+ * matmul, one item per element in rt->matmul_tile square work-groups. */
 typedef enum { ALL_TRANSPOSES, XN, NT } kernel_kind;
 typedef struct {
     const char *name, *kernel;
@@ -28,6 +29,7 @@ static const method_desc METHODS[] = {
     {"nt-2x4", "gemm_nt_2x4", NT, 2, 4},
     {"nt-4x2", "gemm_nt_4x2", NT, 4, 2},
     {"nt-2x2", "gemm_nt_2x2", NT, 2, 2},
+    {"blk-64x32", "gemm_blk_64x32", ALL_TRANSPOSES, 64, 32},
 };
 #define N_METHODS (int)(sizeof METHODS / sizeof *METHODS)
 
@@ -76,34 +78,30 @@ static void kernel_launch(const gancl_runtime *rt, const method_desc *d, int ta,
                           size_t N, size_t K, float alpha, cl_mem A, size_t a_off, cl_mem B,
                           size_t b_off, float beta, cl_mem C, size_t c_off) {
     cl_kernel k = gancl_kernel(rt, d->kernel);
+    int i = 0;
+    gancl_karg args[13];
+    args[i++] = GANCL_V(cl_int, M);
+    args[i++] = GANCL_V(cl_int, N);
+    args[i++] = GANCL_V(cl_int, K);
+    if (d->kind != NT) args[i++] = GANCL_A(ta);
+    if (d->kind == ALL_TRANSPOSES) args[i++] = GANCL_A(tb);
+    args[i++] = GANCL_A(alpha);
+    args[i++] = GANCL_A(A);
+    args[i++] = GANCL_V(cl_uint, a_off);
+    args[i++] = GANCL_A(B);
+    args[i++] = GANCL_V(cl_uint, b_off);
+    args[i++] = GANCL_A(beta);
+    args[i++] = GANCL_A(C);
+    args[i++] = GANCL_V(cl_uint, c_off);
+    gancl_set_args(k, args, i);
     size_t global[2], local[2] = {1, 1};
-    if (d->kind == ALL_TRANSPOSES) { /* matmul: one work item per element of C */
-        const gancl_karg args[] = {GANCL_V(cl_int, M), GANCL_V(cl_int, N), GANCL_V(cl_int, K),
-                                   GANCL_A(ta), GANCL_A(tb), GANCL_A(alpha), GANCL_A(A),
-                                   GANCL_V(cl_uint, a_off), GANCL_A(B), GANCL_V(cl_uint, b_off),
-                                   GANCL_A(beta), GANCL_A(C), GANCL_V(cl_uint, c_off)};
-        gancl_set_args(k, args, (int)(sizeof args / sizeof *args));
+    if (d->rows) { /* one work item per rows x cols block of C */
+        global[0] = (N + d->cols - 1) / d->cols;
+        global[1] = (M + d->rows - 1) / d->rows;
+    } else { /* matmul: one work item per element of C */
         local[0] = local[1] = (size_t)rt->matmul_tile;
         global[0] = round_up(N, local[0]);
         global[1] = round_up(M, local[1]);
-    } else { /* one work item per rows x cols tile of C */
-        int i = 0;
-        gancl_karg args[13];
-        args[i++] = GANCL_V(cl_int, M);
-        args[i++] = GANCL_V(cl_int, N);
-        args[i++] = GANCL_V(cl_int, K);
-        if (d->kind == XN) args[i++] = GANCL_A(ta);
-        args[i++] = GANCL_A(alpha);
-        args[i++] = GANCL_A(A);
-        args[i++] = GANCL_V(cl_uint, a_off);
-        args[i++] = GANCL_A(B);
-        args[i++] = GANCL_V(cl_uint, b_off);
-        args[i++] = GANCL_A(beta);
-        args[i++] = GANCL_A(C);
-        args[i++] = GANCL_V(cl_uint, c_off);
-        gancl_set_args(k, args, i);
-        global[0] = (N + d->cols - 1) / d->cols;
-        global[1] = (M + d->rows - 1) / d->rows;
     }
     CL_CHECK(clEnqueueNDRangeKernel(rt->queue, k, 2, NULL, global, local, 0, NULL,
                                     gancl_prof_event(rt, "gemm own kernels", 2.0 * M * N * K)));

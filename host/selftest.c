@@ -82,6 +82,7 @@ GEMM_CHECK(nt_3x4, "nt-3x4", 0, 1)
 GEMM_CHECK(nt_2x4, "nt-2x4", 0, 1)
 GEMM_CHECK(nt_4x2, "nt-4x2", 0, 1)
 GEMM_CHECK(nt_2x2, "nt-2x2", 0, 1)
+GEMM_CHECK_ALL(blk_64x32, "blk-64x32")
 
 /* ---- helpers for the layer checks: tensors sit at an odd offset after garbage ---- */
 
@@ -497,6 +498,10 @@ const gancl_check GANCL_CHECKS[] = {
     {"gemm nt-2x4 A B^T", check_nt_2x4_01, 1e-4},
     {"gemm nt-4x2 A B^T", check_nt_4x2_01, 1e-4},
     {"gemm nt-2x2 A B^T", check_nt_2x2_01, 1e-4},
+    {"gemm blk-64x32 A B", check_blk_64x32_00, 1e-4},
+    {"gemm blk-64x32 A B^T", check_blk_64x32_01, 1e-4},
+    {"gemm blk-64x32 A^T B", check_blk_64x32_10, 1e-4},
+    {"gemm blk-64x32 A^T B^T", check_blk_64x32_11, 1e-4},
     {"linear+leaky forward", check_linear_leaky, 1e-5},
     {"linear+tanh forward", check_linear_tanh, 1e-5},
     {"linear forward", check_linear_none, 1e-5},

@@ -469,19 +469,24 @@ static int tune_shapes(const gancl_runtime *rt, const char *path, tuning *t, con
             fprintf(out, "  %-22s not tuned: the tuning file holds %d shapes at most\n", key, GANCL_MAX_SHAPES);
             continue;
         }
-        if (t->plan.method[k] < 0) {
-            double best_s = INFINITY;
-            for (gancl_gemm_method m = 0; m < gancl_gemm_method_count() && m < MAX_METHODS; m++) {
-                if (!gancl_gemm_method_supports(m, one.ta, one.tb) || !isnan(t->gflops[k][m])) continue;
-                if (!shape_correct(rt, m, &one, o)) {
-                    t->gflops[k][m] = -1;
-                    fprintf(out, "  %-22s %s gave wrong results\n", key, gancl_gemm_method_name(m));
-                    continue;
-                }
-                double sec = time_gemms(rt, m, &one, 1, o, 4 * best_s);
-                best_s = sec < best_s ? sec : best_s;
-                t->gflops[k][m] = flops_of(&one, 1) / sec * 1e-9;
+        /* the methods not measured on this shape yet: all of them for a new shape, or those
+         * added to gan-cl since it was tuned */
+        int chosen = t->plan.method[k], measured = 0;
+        double best_s = chosen >= 0 ? flops_of(&one, 1) / (t->gflops[k][chosen] * 1e9) : INFINITY;
+        for (gancl_gemm_method m = 0; m < gancl_gemm_method_count() && m < MAX_METHODS; m++) {
+            if (!gancl_gemm_method_supports(m, one.ta, one.tb) || !isnan(t->gflops[k][m])) continue;
+            measured = 1;
+            if (!shape_correct(rt, m, &one, o)) {
+                t->gflops[k][m] = -1;
+                fprintf(out, "  %-22s %s gave wrong results\n", key, gancl_gemm_method_name(m));
+                continue;
             }
+            double sec = time_gemms(rt, m, &one, 1, o, 4 * best_s);
+            best_s = sec < best_s ? sec : best_s;
+            t->gflops[k][m] = flops_of(&one, 1) / sec * 1e-9;
+        }
+        if (measured || chosen < 0) {
+            t->plan.method[k] = -1;
             for (gancl_gemm_method m = 0; m < gancl_gemm_method_count() && m < MAX_METHODS; m++)
                 if (t->gflops[k][m] > 0 && (t->plan.method[k] < 0 || t->gflops[k][m] > t->gflops[k][t->plan.method[k]]))
                     t->plan.method[k] = m;
@@ -492,7 +497,7 @@ static int tune_shapes(const gancl_runtime *rt, const char *path, tuning *t, con
             if (save(rt, path, t)) return -1;
         }
         gancl_gemm_method m = t->plan.method[k];
-        fprintf(out, "  %-22s x%-2d %-8s %7.1f GFLOP/s (CLBlast %5.1f)\n", key, log->shapes[s].count,
+        fprintf(out, "  %-22s x%-2d %-9s %7.1f GFLOP/s (CLBlast %5.1f)\n", key, log->shapes[s].count,
                 gancl_gemm_method_name(m), t->gflops[k][m], t->gflops[k][GANCL_GEMM_CLBLAST]);
         fflush(out);
     }
