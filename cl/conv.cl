@@ -28,28 +28,28 @@ __kernel void im2col(__global float *col, const uint col_off, __global const flo
 }
 
 /* img[B, C, H, W] <- the sum of the col entries that im2col would have read from each pixel
- * (written, not accumulated). One item per pixel, gathering, so no atomics. */
+ * (written, not accumulated). One item per image row (b, c, ih): it zeroes the row, then adds
+ * in each kernel tap (kh, kw) that reaches it, a run of OW col entries, so no atomics and no
+ * division per pixel. */
 __kernel void col2im(__global float *img, const uint img_off, __global const float *col,
                      const uint col_off, const int B, const int C, const int H, const int W,
                      const int K, const int ST, const int P, const int OH, const int OW) {
-    const int i = get_global_id(0);
-    if (i >= B * C * H * W) return;
-    const int iw = i % W, ih = (i / W) % H, c = (i / (W * H)) % C, b = i / (W * H * C);
+    const int row = get_global_id(0);
+    if (row >= B * C * H) return;
+    const int ih = row % H, c = (row / H) % C, b = row / (H * C);
     const int L = B * OH * OW;
-    float sum = 0.0f;
-    /* only the kernel offsets with (i + P - k) divisible by the stride reach this pixel */
-    for (int kh = (ih + P) % ST; kh < K; kh += ST) {
-        const int th = ih + P - kh, oh = th / ST;
-        if (th < 0) break;
-        if (oh >= OH) continue;
-        for (int kw = (iw + P) % ST; kw < K; kw += ST) {
-            const int tw = iw + P - kw, ow = tw / ST;
-            if (tw < 0) break;
-            if (ow >= OW) continue;
-            sum += col[col_off + ((c * K + kh) * K + kw) * L + (b * OH + oh) * OW + ow];
+    __global float *dst = img + img_off + (size_t)row * W;
+    for (int iw = 0; iw < W; iw++) dst[iw] = 0.0f;
+    for (int kh = 0; kh < K; kh++) {
+        const int th = ih + P - kh; /* = oh * ST for the output row oh that read this one */
+        if (th < 0 || th % ST || th / ST >= OH) continue;
+        const int oh = th / ST;
+        for (int kw = 0; kw < K; kw++) {
+            __global const float *src = col + col_off + (size_t)((c * K + kh) * K + kw) * L + (b * OH + oh) * OW;
+            for (int ow = 0, iw = kw - P; ow < OW; ow++, iw += ST)
+                if (iw >= 0 && iw < W) dst[iw] += src[ow];
         }
     }
-    img[img_off + i] = sum;
 }
 
 /* to_cbs = 1: dst[C, B*S] <- src[B, C, S]; to_cbs = 0: dst[B, C, S] <- src[C, B*S] plus

@@ -19,7 +19,7 @@ gancl_conv_geom gancl_convt_geom_make(int C, int h, int w, int K, int stride, in
 static void col_image(const gancl_runtime *rt, int to_col, gancl_ptr col, gancl_ptr img,
                       gancl_conv_geom g, int B) {
     cl_kernel k = gancl_kernel(rt, to_col ? "im2col" : "col2im");
-    size_t n = to_col ? (size_t)g.C * g.K * g.K * B * g.OH : (size_t)B * g.C * g.H * g.W;
+    size_t n = to_col ? (size_t)g.C * g.K * g.K * B * g.OH : (size_t)B * g.C * g.H; /* rows */
     gancl_ptr dst = to_col ? col : img, src = to_col ? img : col;
     GANCL_LAUNCH_1D(rt, k, n, GANCL_P(dst), GANCL_P(src), GANCL_A(B), GANCL_A(g.C), GANCL_A(g.H),
                     GANCL_A(g.W), GANCL_A(g.K), GANCL_A(g.stride), GANCL_A(g.pad), GANCL_A(g.OH),
