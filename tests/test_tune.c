@@ -131,6 +131,29 @@ static void test_tune_apply_and_reject(void **state) {
     /* the intact file is accepted again */
     write_bytes(path, good, strlen((const char *)good));
     assert_int_equal(apply(16, msg), GANCL_TUNING_APPLIED);
+
+    /* a method with no measurement on a tuned shape (a kernel added since): tune measures it
+     * and chooses again, leaving the other measurements alone */
+    char *m = strstr((char *)good, ", \"blk-64x32\": "), *line = m, key[64];
+    assert_non_null(m);
+    while (line > (char *)good && line[-1] != '\n') line--;
+    assert_int_equal(sscanf(line, " \"%63[^\"]\"", key), 1); /* the shape, e.g. NT 16x256x100 */
+    char *end = strchr(m + 2, '}');
+    assert_non_null(end);
+    memmove(m, end, strlen(end) + 1);
+    write_bytes(path, good, strlen((const char *)good));
+    text = tune(16);
+    assert_null(strstr(text, "starting over"));
+    uint8_t *after;
+    size_t after_n;
+    assert_int_equal(gancl_read_file(path, &after, &after_n, err), 0);
+    after[after_n - 1] = 0; /* its last byte is a newline */
+    char *shape = strstr((char *)after, key);
+    assert_non_null(shape);
+    char *shape_end = strchr(shape, '}');
+    *shape_end = 0;
+    assert_non_null(strstr(shape, "\"blk-64x32\": "));
+    free(after);
     free(good);
 }
 
