@@ -1,11 +1,15 @@
 /* activation.cl: bias add fused with an activation, forward and backward, in place.
- * ACT_NONE: y = x + b;  ACT_LEAKY: y = x + b if > 0 else slope * (x + b);  ACT_TANH: tanh(x + b).
- * The backward pass needs only the outputs y: leaky's sign survives (slope > 0) and
- * tanh' = 1 - y^2. Dimensions: B rows (batch), N features; row-major [B, N]. Also the
+ * With v = x + b: ACT_NONE: y = v;  ACT_LEAKY: v if v > 0 else slope * v;  ACT_TANH: tanh(v);
+ * ACT_RELU: max(v, 0);  ACT_SIGMOID: 1 / (1 + e^-v);  ACT_SOFTPLUS: log(1 + e^v) (v past 20:
+ * v, as PyTorch). The backward pass needs only the outputs y: leaky's and ReLU's signs survive
+ * (slope > 0), tanh' = 1 - y^2, sigmoid' = y (1 - y), softplus' = sigmoid(v) = 1 - e^-y. Dimensions: B rows (batch), N features; row-major [B, N]. Also the
  * vector helpers (lanes) that the per-feature kernels here and in batchnorm.cl share. */
 #define ACT_NONE 0
 #define ACT_LEAKY 1
 #define ACT_TANH 2
+#define ACT_RELU 3
+#define ACT_SIGMOID 4
+#define ACT_SOFTPLUS 5
 
 /* ---- lanes: LANES neighbouring features handled together as one vector ----
  * Per-feature loops run inside a work item, where PoCL (CPUs) does not vectorise across work
@@ -35,6 +39,9 @@ void lanes_store(__global float *p, const int i, const int stride, const int n, 
 lanes_t act_apply(const int act, const lanes_t v, const float slope) {
     if (act == ACT_LEAKY) return select(slope * v, v, v > 0.0f);
     if (act == ACT_TANH) return tanh(v);
+    if (act == ACT_RELU) return fmax(v, 0.0f);
+    if (act == ACT_SIGMOID) return 1.0f / (1.0f + exp(-v));
+    if (act == ACT_SOFTPLUS) return select(log1p(exp(v)), v, v > 20.0f);
     return v;
 }
 
@@ -42,6 +49,9 @@ lanes_t act_apply(const int act, const lanes_t v, const float slope) {
 lanes_t act_grad(const int act, const lanes_t a, const float slope) {
     if (act == ACT_LEAKY) return select((lanes_t)slope, (lanes_t)1.0f, a > 0.0f);
     if (act == ACT_TANH) return 1.0f - a * a;
+    if (act == ACT_RELU) return select((lanes_t)0.0f, (lanes_t)1.0f, a > 0.0f);
+    if (act == ACT_SIGMOID) return a * (1.0f - a);
+    if (act == ACT_SOFTPLUS) return 1.0f - exp(-a);
     return (lanes_t)1.0f;
 }
 

@@ -33,3 +33,24 @@ __kernel void randn(__global float *out, const uint off, const uint n, const uin
     for (int k = 0; k < 4; k++)
         if (4 * i + k < n) out[off + 4 * i + k] = z[k];
 }
+
+/* y[j] = x[j] + sigma * z_i for the elements i = first + j of a tensor, j < n, z_i a standard
+ * normal of the counter (i / 4, c1, c2, 3) (Box-Muller as in randn): any element's noise can be
+ * recomputed. One item per block of 4 elements. y may equal x. */
+__kernel void gaussian_noise(__global float *y, const uint y_off, __global const float *x,
+                             const uint x_off, const uint n, const uint first, const float sigma,
+                             const uint k0, const uint k1, const uint c1, const uint c2) {
+    const uint blk = first / 4 + get_global_id(0);
+    if (blk * 4 >= first + n) return;
+    const uint4 r = philox4x32_10((uint4)(blk, c1, c2, 3), (uint2)(k0, k1));
+    const float two_pi = 6.283185307179586f;
+    const float ra = sqrt(-2.0f * log(u01(r.x))), rb = sqrt(-2.0f * log(u01(r.z)));
+    const float z[4] = {ra * cos(two_pi * u01(r.y)), ra * sin(two_pi * u01(r.y)),
+                        rb * cos(two_pi * u01(r.w)), rb * sin(two_pi * u01(r.w))};
+    for (uint k = 0; k < 4; k++) {
+        const uint i = blk * 4 + k;
+        if (i < first || i >= first + n) continue;
+        const uint j = i - first;
+        y[y_off + j] = x[x_off + j] + sigma * z[k];
+    }
+}

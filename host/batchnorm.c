@@ -25,18 +25,6 @@ void batchnorm_backward(const gancl_runtime *rt, gancl_ptr dinp, gancl_ptr dgb, 
                     GANCL_A(B), GANCL_A(N), GANCL_V(cl_int, act), GANCL_A(slope), GANCL_A(S));
 }
 
-static double act_apply(gancl_act act, double v, double slope) {
-    if (act == GANCL_ACT_LEAKY) return v > 0 ? v : slope * v;
-    if (act == GANCL_ACT_TANH) return tanh(v);
-    return v;
-}
-
-static double act_grad(gancl_act act, double a, double slope) {
-    if (act == GANCL_ACT_LEAKY) return a > 0 ? 1.0 : slope;
-    if (act == GANCL_ACT_TANH) return 1.0 - a * a;
-    return 1.0;
-}
-
 /* The v-th of the B*S values of feature j in [B, N, S]. */
 #define AT(v) (((v) / S * N + j) * S + (v) % S)
 
@@ -46,7 +34,7 @@ void batchnorm_forward_ref(double *out, double *saved, double *running, double *
     const int M = B * S;
     for (int j = 0; j < N; j++) {
         if (bias || act != GANCL_ACT_NONE)
-            for (int v = 0; v < M; v++) inp[AT(v)] = act_apply(act, inp[AT(v)] + (bias ? bias[j] : 0), slope);
+            for (int v = 0; v < M; v++) inp[AT(v)] = gancl_act_ref(act, inp[AT(v)] + (bias ? bias[j] : 0), slope);
         double mean, invstd;
         if (training) {
             double s = 0, ss = 0;
@@ -81,7 +69,7 @@ void batchnorm_backward_ref(double *dinp, double *dgb, double *dbias, const doub
         for (int v = 0; v < M; v++) {
             double xhat = (inp[AT(v)] - mean) * invstd;
             double d = gb[j] * invstd / M * (M * dout[AT(v)] - sdy - xhat * sdyx);
-            dinp[AT(v)] = d * act_grad(act, inp[AT(v)], slope);
+            dinp[AT(v)] = d * gancl_act_grad_ref(act, inp[AT(v)], slope);
             if (dbias) dbias[j] += dinp[AT(v)];
         }
     }

@@ -29,8 +29,9 @@ int gancl_bench(const gancl_runtime *rt, gancl_model model, int batch, int iters
         return 1;
     }
     gancl_gan gan;
-    gancl_gan_dims dims = model == GANCL_MODEL_DCGAN ? gancl_gan_dcgan_dims(100) : gancl_gan_default_dims(100);
-    gancl_gan_init(&gan, rt, dims, batch, batch, loss == GANCL_LOSS_WGAN_GP);
+    gancl_arch arch = gancl_arch_default(model, 100);
+    char err[GANCL_ERR_LEN];
+    if (gancl_gan_init(&gan, rt, &arch, batch, batch, loss == GANCL_LOSS_WGAN_GP, err)) gancl_die("%s", err);
     gancl_gan_init_params(&gan, 1);
     uint8_t *img = malloc((size_t)BENCH_IMAGES * 784);
     int *perm = malloc(BENCH_IMAGES * sizeof *perm);

@@ -43,7 +43,7 @@ typedef struct {
 typedef struct {
     entry *e;
     int n;
-    float *g, *d, *run; /* host copies: G buffer (4P), D buffer (4P), running stats */
+    float *host[2], *run[2]; /* host copies of G's and D's buffers (4P) and running stats */
 } layout;
 
 static void push(layout *l, const char *name, int ndim, const int *shape, float *host) {
@@ -65,39 +65,61 @@ static void push_table(layout *l, const gancl_param_table *t, float *base) {
         push(l, t->t[i].name, t->t[i].ndim, t->t[i].shape, base + t->t[i].off);
 }
 
-/* The file's tensors, in file order, pointing into host copies the caller fills or reads. */
+static const gancl_net *net_of(const gancl_gan *gan, int k) { return k ? &gan->d : &gan->g; }
+
+/* The file's tensors, in file order (each network's parameters, running statistics and
+ * BatchNorm counters, then the optimiser moments), pointing into host copies. */
 static int make_layout(layout *l, const gancl_gan *gan) {
     memset(l, 0, sizeof *l);
-    size_t gp = gan->g.size, dp = gan->d.size;
-    l->e = calloc(2 * GANCL_MAX_TENSORS + 16, sizeof *l->e);
-    l->g = malloc(4 * gp * sizeof(float));
-    l->d = malloc(4 * dp * sizeof(float));
-    l->run = malloc(gan->g_running.size * sizeof(float));
-    if (!l->e || !l->g || !l->d || !l->run) return -1;
-    push_table(l, &gan->g, l->g);
-    push_table(l, &gan->g_running, l->run);
-    for (int i = 0; i < gan->g_running.n; i += 2) { /* one counter per BatchNorm layer */
-        char name[80];
-        snprintf(name, sizeof name, "%.*s.num_batches_tracked",
-                 (int)(strrchr(gan->g_running.t[i].name, '.') - gan->g_running.t[i].name),
-                 gan->g_running.t[i].name);
-        push(l, name, 0, NULL, NULL);
-        l->e[l->n - 1].value = gan->g_step;
+    l->e = calloc(4 * GANCL_MAX_TENSORS + 16, sizeof *l->e);
+    if (!l->e) return -1;
+    for (int k = 0; k < 2; k++) {
+        const gancl_net *net = net_of(gan, k);
+        l->host[k] = malloc((4 * net->params.size + 1) * sizeof(float));
+        l->run[k] = malloc((net->running.size + 1) * sizeof(float));
+        if (!l->host[k] || !l->run[k]) return -1;
+        push_table(l, &net->params, l->host[k]);
+        push_table(l, &net->running, l->run[k]);
+        for (int i = 0; i < net->running.n; i += 2) { /* one counter per BatchNorm layer */
+            const char *rm = net->running.t[i].name;
+            char name[80];
+            snprintf(name, sizeof name, "%.*s.num_batches_tracked", (int)(strrchr(rm, '.') - rm), rm);
+            push(l, name, 0, NULL, NULL);
+            l->e[l->n - 1].value = net->step;
+        }
     }
-    push_table(l, &gan->d, l->d);
-    int gshape[1] = {(int)gp}, dshape[1] = {(int)dp};
-    push(l, "optimizer.generator.exp_avg", 1, gshape, l->g + 2 * gp);
-    push(l, "optimizer.generator.exp_avg_sq", 1, gshape, l->g + 3 * gp);
-    push(l, "optimizer.discriminator.exp_avg", 1, dshape, l->d + 2 * dp);
-    push(l, "optimizer.discriminator.exp_avg_sq", 1, dshape, l->d + 3 * dp);
+    static const char *moments[2][2] = {{"optimizer.generator.exp_avg", "optimizer.generator.exp_avg_sq"},
+                                        {"optimizer.discriminator.exp_avg", "optimizer.discriminator.exp_avg_sq"}};
+    for (int k = 0; k < 2; k++) {
+        const size_t P = net_of(gan, k)->params.size;
+        int shape[1] = {(int)P};
+        push(l, moments[k][0], 1, shape, l->host[k] + 2 * P);
+        push(l, moments[k][1], 1, shape, l->host[k] + 3 * P);
+    }
     return 0;
 }
 
 static void free_layout(layout *l) {
     free(l->e);
-    free(l->g);
-    free(l->d);
-    free(l->run);
+    for (int k = 0; k < 2; k++) {
+        free(l->host[k]);
+        free(l->run[k]);
+    }
+}
+
+/* Host copies <-> the device (read: device to host). */
+static void transfer(layout *l, const gancl_gan *gan, int read) {
+    for (int k = 0; k < 2; k++) {
+        const gancl_net *net = net_of(gan, k);
+        const size_t pb = 4 * net->params.size * sizeof(float), rb = net->running.size * sizeof(float);
+        if (read) {
+            gancl_read(gan->rt, net->buf, 0, pb, l->host[k]);
+            if (rb) gancl_read(gan->rt, net->running_buf, 0, rb, l->run[k]);
+        } else {
+            gancl_write(gan->rt, net->buf, 0, pb, l->host[k]);
+            if (rb) gancl_write(gan->rt, net->running_buf, 0, rb, l->run[k]);
+        }
+    }
 }
 
 int gancl_checkpoint_save(const char *path, const gancl_gan *gan, const gancl_meta *meta, char *err) {
@@ -107,10 +129,7 @@ int gancl_checkpoint_save(const char *path, const gancl_gan *gan, const gancl_me
         snprintf(err, GANCL_ERR_LEN, "%s: out of host memory", path);
         return -1;
     }
-    const gancl_runtime *rt = gan->rt;
-    gancl_read(rt, gan->g_buf, 0, 4 * gan->g.size * sizeof(float), l.g);
-    gancl_read(rt, gan->d_buf, 0, 4 * gan->d.size * sizeof(float), l.d);
-    gancl_read(rt, gan->running, 0, gan->g_running.size * sizeof(float), l.run);
+    transfer(&l, gan, 1);
 
     char *hdr = NULL;
     size_t hlen = 0;
@@ -299,16 +318,15 @@ int gancl_checkpoint_load_into(const gancl_checkpoint *ck, gancl_gan *gan, char 
     if (present != expected)
         BAD("%s: holds %d tensors, this model has %d (a checkpoint of another model?)", name, present, expected);
     /* gradients are not saved: zero them; the buffer's other three parts come from the file */
-    memset(l.g + gan->g.size, 0, gan->g.size * sizeof(float));
-    memset(l.d + gan->d.size, 0, gan->d.size * sizeof(float));
+    for (int k = 0; k < 2; k++) {
+        const size_t P = net_of(gan, k)->params.size;
+        memset(l.host[k] + P, 0, P * sizeof(float));
+    }
     const char *gs = gancl_meta_get(&ck->meta, "g_adam_step"), *ds = gancl_meta_get(&ck->meta, "d_adam_step");
     if (!gs || !ds) BAD("%s: metadata lacks the Adam step counts", name);
-    gan->g_step = atol(gs);
-    gan->d_step = atol(ds);
-    const gancl_runtime *rt = gan->rt;
-    gancl_write(rt, gan->g_buf, 0, 4 * gan->g.size * sizeof(float), l.g);
-    gancl_write(rt, gan->d_buf, 0, 4 * gan->d.size * sizeof(float), l.d);
-    gancl_write(rt, gan->running, 0, gan->g_running.size * sizeof(float), l.run);
+    gan->g.step = atol(gs);
+    gan->d.step = atol(ds);
+    transfer(&l, gan, 0);
     free_layout(&l);
     return 0;
 fail:
@@ -320,4 +338,26 @@ void gancl_checkpoint_close(gancl_checkpoint *ck) {
     free(ck->file);
     gancl_json_free(&ck->header);
     ck->file = NULL;
+}
+
+int gancl_checkpoint_arch(const gancl_checkpoint *ck, gancl_arch *arch, char *err) {
+    const char *model = gancl_meta_get(&ck->meta, "model"), *latent_s = gancl_meta_get(&ck->meta, "latent_dim");
+    int latent = latent_s ? atoi(latent_s) : 0;
+    if (!model || (strcmp(model, "mlp") && strcmp(model, "dcgan")) || latent <= 0 || latent > 100000) {
+        snprintf(err, GANCL_ERR_LEN, "%s: unsupported model '%s' or latent_dim '%s'", ck->path, model ? model : "?",
+                 latent_s ? latent_s : "?");
+        return -1;
+    }
+    *arch = gancl_arch_default(strcmp(model, "dcgan") ? GANCL_MODEL_MLP : GANCL_MODEL_DCGAN, latent);
+    /* checkpoints from before --g-layers have the model's default widths */
+    const char *keys[2] = {"g_layers", "d_layers"};
+    for (int k = 0; k < 2; k++) {
+        const char *v = gancl_meta_get(&ck->meta, keys[k]);
+        char why[GANCL_ERR_LEN];
+        if (v && gancl_widths_parse(v, k ? arch->d : arch->g, k ? &arch->nd : &arch->ng, why)) {
+            snprintf(err, GANCL_ERR_LEN, "%s: metadata %s %s", ck->path, keys[k], why);
+            return -1;
+        }
+    }
+    return 0;
 }

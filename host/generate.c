@@ -22,34 +22,31 @@ int gancl_generate(const gancl_runtime *rt, const char *checkpoint, int count, u
         fprintf(stderr, "gan-cl: error: %s\n", err);
         return 1;
     }
-    const char *latent_s = gancl_meta_get(&ck.meta, "latent_dim"), *model = gancl_meta_get(&ck.meta, "model");
-    int latent = latent_s ? atoi(latent_s) : 0;
-    if (!model || (strcmp(model, "mlp") && strcmp(model, "dcgan")) || latent <= 0 || latent > 100000) {
-        fprintf(stderr, "gan-cl: error: %s: unsupported model '%s' or latent_dim '%s'\n", checkpoint,
-                model ? model : "?", latent_s ? latent_s : "?");
+    gancl_arch arch;
+    if (gancl_checkpoint_arch(&ck, &arch, err)) {
+        fprintf(stderr, "gan-cl: error: %s\n", err);
         gancl_checkpoint_close(&ck);
         return 1;
     }
-    int chunk = count < CHUNK ? count : CHUNK;
+    const int latent = arch.latent, chunk = count < CHUNK ? count : CHUNK;
     gancl_gan gan;
-    gancl_gan_dims dims = strcmp(model, "dcgan") ? gancl_gan_default_dims(latent) : gancl_gan_dcgan_dims(latent);
-    gancl_gan_init(&gan, rt, dims, 1, chunk, 0);
-    int rc = gancl_checkpoint_load_into(&ck, &gan, err);
+    int rc = gancl_gan_init(&gan, rt, &arch, 1, chunk, 0, err);
+    if (rc == 0) rc = gancl_checkpoint_load_into(&ck, &gan, err);
     gancl_checkpoint_close(&ck);
     if (rc) {
         fprintf(stderr, "gan-cl: error: %s\n", err);
         gancl_gan_free(&gan);
         return 1;
     }
-    const int I = gan.dims.image;
+    const int I = arch.image;
     float *img = malloc((size_t)count * I * sizeof *img);
     if (!img) gancl_die("out of host memory for %d images", count);
-    gancl_ptr z = gancl_gan_act(&gan, gan.z), g_out = gancl_gan_act(&gan, gan.g_out);
+    gancl_ptr z = gancl_gan_io(&gan, gan.z), g_out = gancl_gan_io(&gan, gan.g_out);
     for (int done = 0, k = 0; done < count; done += chunk, k++) {
         int n = count - done < chunk ? count - done : chunk;
         randn_fill(rt, z, (size_t)n * latent, (uint32_t)seed, (uint32_t)(seed >> 32), (uint32_t)k, STREAM_GENERATE);
-        gan_generator_forward(&gan, g_out, n, 0);
-        gancl_read(rt, gan.acts, g_out.off * sizeof(float), (size_t)n * I * sizeof *img, img + (size_t)done * I);
+        gancl_gan_generate(&gan, g_out, n, 0);
+        gancl_read(rt, gan.io, g_out.off * sizeof(float), (size_t)n * I * sizeof *img, img + (size_t)done * I);
     }
     gancl_gan_free(&gan);
     if (format == GANCL_FORMAT_PNG) {

@@ -47,25 +47,42 @@ void linear_backward(const gancl_runtime *rt, gancl_ptr dinp, gancl_ptr dweight,
                    dinp.mem, dinp.off);
 }
 
+double gancl_act_ref(gancl_act act, double v, double slope) {
+    switch (act) {
+    case GANCL_ACT_LEAKY: return v > 0 ? v : slope * v;
+    case GANCL_ACT_TANH: return tanh(v);
+    case GANCL_ACT_RELU: return v > 0 ? v : 0;
+    case GANCL_ACT_SIGMOID: return 1.0 / (1.0 + exp(-v));
+    case GANCL_ACT_SOFTPLUS: return v > 20 ? v : log1p(exp(v));
+    default: return v;
+    }
+}
+
+double gancl_act_grad_ref(gancl_act act, double y, double slope) {
+    switch (act) {
+    case GANCL_ACT_LEAKY: return y > 0 ? 1.0 : slope;
+    case GANCL_ACT_TANH: return 1.0 - y * y;
+    case GANCL_ACT_RELU: return y > 0 ? 1.0 : 0.0;
+    case GANCL_ACT_SIGMOID: return y * (1.0 - y);
+    case GANCL_ACT_SOFTPLUS: return 1.0 - exp(-y);
+    default: return 1.0;
+    }
+}
+
 void linear_forward_ref(double *out, const double *inp, const double *weight, const double *bias,
                         int B, int IN, int OUT, gancl_act act, double slope) {
     for (int b = 0; b < B; b++)
         for (int o = 0; o < OUT; o++) {
             double v = bias ? bias[o] : 0.0;
             for (int i = 0; i < IN; i++) v += inp[b * IN + i] * weight[o * IN + i];
-            if (act == GANCL_ACT_LEAKY) v = v > 0 ? v : slope * v;
-            else if (act == GANCL_ACT_TANH) v = tanh(v);
-            out[b * OUT + o] = v;
+            out[b * OUT + o] = gancl_act_ref(act, v, slope);
         }
 }
 
 void linear_backward_ref(double *dinp, double *dweight, double *dbias, double *dout,
                          const double *out, const double *inp, const double *weight, int B,
                          int IN, int OUT, gancl_act act, double slope) {
-    for (int i = 0; i < B * OUT; i++) {
-        if (act == GANCL_ACT_LEAKY) dout[i] *= out[i] > 0 ? 1.0 : slope;
-        else if (act == GANCL_ACT_TANH) dout[i] *= 1.0 - out[i] * out[i];
-    }
+    for (int i = 0; i < B * OUT; i++) dout[i] *= gancl_act_grad_ref(act, out[i], slope);
     for (int b = 0; b < B; b++)
         for (int o = 0; o < OUT; o++) {
             double g = dout[b * OUT + o];

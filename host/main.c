@@ -38,6 +38,10 @@ static const char USAGE[] =
     "  --epochs N            epochs to train, counting resumed ones (default 30)\n"
     "  --steps N             stop after N iterations in total (default: no limit)\n"
     "  --batch-size N        images per iteration (default 64; dcgan 256)\n"
+    "  --g-layers W,W,..     G's hidden widths (mlp, default 256,512,1024) or its 3 channel\n"
+    "                        counts (dcgan, default 256,128,64)\n"
+    "  --d-layers W,W,..     D's hidden widths (mlp, default 512,256) or its 2 channel counts\n"
+    "                        (dcgan, default 64,128); a checkpoint records both\n"
     "  --latent-dim N        size of the noise vector z (default 100)\n"
     "  --loss bce|wgan|wgan-gp|hinge  the GAN loss (default bce); each brings its defaults:\n"
     "                        bce, hinge: Adam 0.0002, betas (0.5, 0.999), 1 D step per G step;\n"
@@ -126,7 +130,7 @@ static const struct {
     {"--iters", 1, CMD_BENCH}, {"--loss", 1, CMD_TRAIN | CMD_BENCH}, {"--optimizer", 1, CMD_TRAIN},
     {"--n-critic", 1, CMD_TRAIN}, {"--clip", 1, CMD_TRAIN}, {"--gp-weight", 1, CMD_TRAIN},
     {"--epochs", 1, CMD_TRAIN}, {"--steps", 1, CMD_TRAIN}, {"--batch-size", 1, CMD_TRAIN | CMD_BENCH | CMD_TUNE},
-    {"--latent-dim", 1, CMD_TRAIN}, {"--lr", 1, CMD_TRAIN}, {"--beta1", 1, CMD_TRAIN},
+    {"--latent-dim", 1, CMD_TRAIN}, {"--g-layers", 1, CMD_TRAIN}, {"--d-layers", 1, CMD_TRAIN}, {"--lr", 1, CMD_TRAIN}, {"--beta1", 1, CMD_TRAIN},
     {"--beta2", 1, CMD_TRAIN}, {"--seed", 1, CMD_TRAIN | CMD_GENERATE},
     {"--out", 1, CMD_TRAIN | CMD_GENERATE}, {"--sample-every", 1, CMD_TRAIN},
     {"--checkpoint-every", 1, CMD_TRAIN}, {"--log-every", 1, CMD_TRAIN}, {"--resume", 1, CMD_TRAIN},
@@ -409,6 +413,16 @@ static int cmd_train(const cli *c) {
     cfg.steps = int_arg(c, "--steps", 0, 1, 1000000000000LL);
     cfg.batch = batch_arg(c, cfg.model, 65536);
     cfg.latent = (int)int_arg(c, "--latent-dim", cfg.latent, 1, 10000);
+    char err[GANCL_ERR_LEN];
+    const char *gl = opt(c, "--g-layers"), *dl = opt(c, "--d-layers");
+    if (gl && gancl_widths_parse(gl, cfg.g_layers, &cfg.ng, err)) usage_error("--g-layers %s", err);
+    if (dl && gancl_widths_parse(dl, cfg.d_layers, &cfg.nd, err)) usage_error("--d-layers %s", err);
+    cfg.set_layers = gl || dl;
+    if (cfg.set_layers) { /* the tables must make networks: checked before any device work */
+        gancl_arch arch = gancl_train_arch(&cfg);
+        static gancl_net g, d;
+        if (gancl_model_build(&arch, &g, &d, err)) usage_error("--g-layers/--d-layers: %s", err);
+    }
     const char *loss = opt(c, "--loss"), *optimizer = opt(c, "--optimizer");
     gancl_loss l = GANCL_LOSS_BCE;
     for (int i = 0; loss && i < 4; i++)
@@ -448,7 +462,7 @@ static int cmd_train(const cli *c) {
     if (cfg.resume && !gancl_file_exists(cfg.resume))
         gancl_die("--resume %s: no such file", cfg.resume);
 
-    char dir[4096], err[GANCL_ERR_LEN];
+    char dir[4096];
     ensure_data(c, dir, sizeof dir);
     gancl_dataset ds;
     if (gancl_dataset_load(dir, 1, &ds, err))

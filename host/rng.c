@@ -36,3 +36,21 @@ void randn_ref(float *out, size_t n, uint32_t k0, uint32_t k1, uint32_t c1, uint
         for (size_t k = 0; k < 4 && 4 * i + k < n; k++) out[4 * i + k] = (float)z[k];
     }
 }
+
+void noise_apply(const gancl_runtime *rt, gancl_ptr y, gancl_ptr x, size_t n, size_t first, float sigma,
+                 uint32_t k0, uint32_t k1, uint32_t c1, uint32_t c2) {
+    cl_kernel k = gancl_kernel(rt, "gaussian_noise");
+    size_t blocks = (first + n + 3) / 4 - first / 4;
+    GANCL_LAUNCH_1D(rt, k, blocks, GANCL_P(y), GANCL_P(x), GANCL_V(cl_uint, n), GANCL_V(cl_uint, first),
+                    GANCL_A(sigma), GANCL_A(k0), GANCL_A(k1), GANCL_A(c1), GANCL_A(c2));
+}
+
+double noise_normal_ref(size_t i, uint32_t k0, uint32_t k1, uint32_t c1, uint32_t c2) {
+    uint32_t ctr[4] = {(uint32_t)(i / 4), c1, c2, 3}, key[2] = {k0, k1}, r[4];
+    philox4x32_10_ref(ctr, key, r);
+    const double two_pi = 6.283185307179586;
+    double ra = sqrt(-2 * log(u01(r[0]))), rb = sqrt(-2 * log(u01(r[2])));
+    double z[4] = {ra * cos(two_pi * u01(r[1])), ra * sin(two_pi * u01(r[1])),
+                   rb * cos(two_pi * u01(r[3])), rb * sin(two_pi * u01(r[3]))};
+    return z[i % 4];
+}

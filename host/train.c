@@ -25,6 +25,19 @@
 #define STREAM_G_Z 0x50000u /* a G step's own noise when it follows critic steps */
 #define SAMPLE_GRID 8 /* 8 x 8 sample grid */
 
+gancl_arch gancl_train_arch(const gancl_train_config *cfg) {
+    gancl_arch a = gancl_arch_default(cfg->model, cfg->latent);
+    if (cfg->ng) {
+        a.ng = cfg->ng;
+        memcpy(a.g, cfg->g_layers, sizeof a.g);
+    }
+    if (cfg->nd) {
+        a.nd = cfg->nd;
+        memcpy(a.d, cfg->d_layers, sizeof a.d);
+    }
+    return a;
+}
+
 gancl_train_config gancl_train_defaults(void) {
     gancl_train_config c;
     memset(&c, 0, sizeof c);
@@ -51,21 +64,19 @@ long gancl_g_steps_between(long from, long to, int n_critic) {
 void gancl_train_iteration(gancl_gan *gan, const gancl_step_config *cfg, cl_mem images,
                            cl_mem perm, size_t perm_off, uint64_t seed, long step) {
     const int B = gan->batch;
-    gancl_ptr z = gancl_gan_act(gan, gan->z);
+    gancl_ptr z = gancl_gan_io(gan, gan->z);
     const uint32_t k0 = (uint32_t)seed, k1 = (uint32_t)(seed >> 32), hi = (uint32_t)(step >> 32);
-    randn_fill(gan->rt, z, (size_t)B * gan->dims.latent, k0, k1, (uint32_t)step, STREAM_TRAIN_Z | hi);
-    gather_images(gan->rt, gancl_gan_act(gan, gan->d_x), images, perm, perm_off, B, gan->dims.image);
-    gan->noise_seed = seed; /* dropout masks */
-    gan->noise_step = step;
-    gan->noise_stream = 0;
+    randn_fill(gan->rt, z, (size_t)B * gan->arch.latent, k0, k1, (uint32_t)step, STREAM_TRAIN_Z | hi);
+    gather_images(gan->rt, gancl_gan_io(gan, gan->d_x), images, perm, perm_off, B, gan->arch.image);
+    gancl_gan_set_noise(gan, seed, step, 0); /* dropout masks */
     if (fused(cfg)) {
         gancl_gan_step(gan, cfg);
         return;
     }
     gancl_gan_critic_step(gan, cfg, seed, step);
     if (step % cfg->n_critic == cfg->n_critic - 1) {
-        randn_fill(gan->rt, z, (size_t)B * gan->dims.latent, k0, k1, (uint32_t)step, STREAM_G_Z | hi);
-        gan->noise_stream = 1;
+        randn_fill(gan->rt, z, (size_t)B * gan->arch.latent, k0, k1, (uint32_t)step, STREAM_G_Z | hi);
+        gancl_gan_set_noise(gan, seed, step, 1);
         gancl_gan_generator_step(gan, cfg);
     }
 }
@@ -105,6 +116,11 @@ static void fill_meta(const trainer *t, gancl_meta *m) {
     gancl_meta_set(m, "loss", "%s", gancl_loss_name(c->step.loss));
     gancl_meta_set(m, "optimizer", "%s", gancl_optimizer_name(c->step.optimizer));
     gancl_meta_set(m, "latent_dim", "%d", c->latent);
+    char w[128];
+    gancl_widths_format(t->gan.arch.g, t->gan.arch.ng, w, sizeof w);
+    gancl_meta_set(m, "g_layers", "%s", w);
+    gancl_widths_format(t->gan.arch.d, t->gan.arch.nd, w, sizeof w);
+    gancl_meta_set(m, "d_layers", "%s", w);
     gancl_meta_set(m, "batch_size", "%d", c->batch);
     gancl_meta_set(m, "lr_g", "%.9g", c->step.lr_g);
     gancl_meta_set(m, "lr_d", "%.9g", c->step.lr_d);
@@ -115,17 +131,19 @@ static void fill_meta(const trainer *t, gancl_meta *m) {
     gancl_meta_set(m, "n_critic", "%d", c->step.n_critic);
     gancl_meta_set(m, "clip", "%.9g", c->step.clip);
     gancl_meta_set(m, "gp_weight", "%.9g", c->step.gp_weight);
-    gancl_meta_set(m, "leaky_slope", "%.9g", t->gan.dims.slope);
-    gancl_meta_set(m, "bn_eps", "%.9g", t->gan.dims.bn_eps);
-    gancl_meta_set(m, "bn_momentum", "%.9g", t->gan.dims.bn_momentum);
+    float slope, bn_eps, bn_momentum;
+    gancl_model_constants(c->model, &slope, &bn_eps, &bn_momentum);
+    gancl_meta_set(m, "leaky_slope", "%.9g", slope);
+    gancl_meta_set(m, "bn_eps", "%.9g", bn_eps);
+    gancl_meta_set(m, "bn_momentum", "%.9g", bn_momentum);
     gancl_meta_set(m, "seed", "%llu", (unsigned long long)c->seed);
     gancl_meta_set(m, "rng", "philox4x32-10, key = seed, counter = (index, step, stream)");
     gancl_meta_set(m, "train_images", "%d", t->n_images);
     gancl_meta_set(m, "iters_per_epoch", "%d", t->iters_per_epoch);
     gancl_meta_set(m, "step", "%ld", t->step);
     gancl_meta_set(m, "epoch", "%ld", t->step / t->iters_per_epoch);
-    gancl_meta_set(m, "g_adam_step", "%ld", t->gan.g_step);
-    gancl_meta_set(m, "d_adam_step", "%ld", t->gan.d_step);
+    gancl_meta_set(m, "g_adam_step", "%ld", t->gan.g.step);
+    gancl_meta_set(m, "d_adam_step", "%ld", t->gan.d.step);
     gancl_meta_set(m, "device", "%s", t->rt->dev.name);
 }
 
@@ -191,15 +209,15 @@ static void upload_permutation(trainer *t, long epoch) {
 static void write_samples(trainer *t, const char *name) {
     const gancl_runtime *rt = t->rt;
     gancl_gan *g = &t->gan;
-    const int n = SAMPLE_GRID * SAMPLE_GRID, I = g->dims.image;
-    CL_CHECK(clEnqueueCopyBuffer(rt->queue, t->fixed_z, g->acts, 0, g->z * sizeof(float),
-                                 (size_t)n * g->dims.latent * sizeof(float), 0, NULL, NULL));
-    gan_generator_forward(g, gancl_gan_act(g, g->g_out), n, 0);
+    const int n = SAMPLE_GRID * SAMPLE_GRID, I = g->arch.image;
+    CL_CHECK(clEnqueueCopyBuffer(rt->queue, t->fixed_z, g->io, 0, g->z * sizeof(float),
+                                 (size_t)n * g->arch.latent * sizeof(float), 0, NULL, NULL));
+    gancl_gan_generate(g, gancl_gan_io(g, g->g_out), n, 0);
     float *img = malloc((size_t)n * I * sizeof *img);
     int gw = gancl_grid_width(SAMPLE_GRID, 28, 2), gh = gancl_grid_height(SAMPLE_GRID, 28, 2);
     uint8_t *px = malloc((size_t)gw * gh);
     if (!img || !px) gancl_die("out of host memory");
-    gancl_read(rt, g->acts, g->g_out * sizeof(float), (size_t)n * I * sizeof *img, img);
+    gancl_read(rt, g->io, g->g_out * sizeof(float), (size_t)n * I * sizeof *img, img);
     gancl_grid(px, img, n, SAMPLE_GRID, SAMPLE_GRID, 28, 28, 2);
     char path[4400], err[GANCL_ERR_LEN];
     snprintf(path, sizeof path, "%s/%s.png", t->samples_dir, name);
@@ -296,6 +314,22 @@ static int adopt_checkpoint_config(gancl_train_config *cfg, const gancl_checkpoi
         return -1;
     }
     cfg->model = mo;
+    gancl_arch arch;
+    if (gancl_checkpoint_arch(ck, &arch, err)) return -1;
+    if (cfg->set_layers) {
+        gancl_arch want = gancl_train_arch(cfg);
+        if (want.ng != arch.ng || want.nd != arch.nd || memcmp(want.g, arch.g, sizeof want.g) ||
+            memcmp(want.d, arch.d, sizeof want.d)) {
+            snprintf(err, GANCL_ERR_LEN, "--g-layers/--d-layers conflict with the checkpoint (%s, %s)\n"
+                     "  hint: leave them out to continue with the checkpoint's", gancl_meta_get(m, "g_layers"),
+                     gancl_meta_get(m, "d_layers"));
+            return -1;
+        }
+    }
+    cfg->ng = arch.ng;
+    cfg->nd = arch.nd;
+    memcpy(cfg->g_layers, arch.g, sizeof arch.g);
+    memcpy(cfg->d_layers, arch.d, sizeof arch.d);
     gancl_step_config *st = &cfg->step;
     int li = -1;
     for (int i = 0; loss && i < 4; i++)
@@ -431,9 +465,12 @@ int gancl_train(const gancl_runtime *rt, gancl_train_config *cfg, const gancl_da
         goto out;
     }
 
-    gancl_gan_dims dims = cfg->model == GANCL_MODEL_DCGAN ? gancl_gan_dcgan_dims(cfg->latent)
-                                                          : gancl_gan_default_dims(cfg->latent);
-    gancl_gan_init(&t.gan, rt, dims, cfg->batch, SAMPLE_GRID * SAMPLE_GRID, cfg->step.loss == GANCL_LOSS_WGAN_GP);
+    gancl_arch arch = gancl_train_arch(cfg);
+    if (gancl_gan_init(&t.gan, rt, &arch, cfg->batch, SAMPLE_GRID * SAMPLE_GRID,
+                       cfg->step.loss == GANCL_LOSS_WGAN_GP, err)) {
+        fprintf(stderr, "gan-cl: error: %s\n  hint: check --g-layers and --d-layers\n", err);
+        goto out_gan;
+    }
     if (have_ck) {
         if (gancl_checkpoint_load_into(&ck, &t.gan, err)) {
             fprintf(stderr, "gan-cl: error: %s\n", err);

@@ -401,8 +401,9 @@ static double flops_of(const gancl_gemm_shape *s, int n) {
 /* The GEMM shapes of one training iteration of `model` at `batch` (BCE loss). */
 static void record_shapes(gancl_runtime *rt, gancl_model model, int batch, gancl_shape_log *log) {
     gancl_gan gan;
-    gancl_gan_dims dims = model == GANCL_MODEL_DCGAN ? gancl_gan_dcgan_dims(100) : gancl_gan_default_dims(100);
-    gancl_gan_init(&gan, rt, dims, batch, batch, 0);
+    gancl_arch arch = gancl_arch_default(model, 100);
+    char err[GANCL_ERR_LEN];
+    if (gancl_gan_init(&gan, rt, &arch, batch, batch, 0, err)) gancl_die("%s", err);
     gancl_gan_init_params(&gan, 1);
     cl_mem img = gancl_buffer(rt, (size_t)batch * 784), perm = gancl_buffer(rt, (size_t)batch * sizeof(int));
     uint8_t zero = 0;

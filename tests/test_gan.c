@@ -12,10 +12,24 @@
 static gancl_device_info device;
 static gancl_runtime rt;
 
-static const gancl_gan_dims TINY = {GANCL_MODEL_MLP, 3, 7, {4, 5, 6}, {5, 4}, 0.2f, 1e-3f, 0.2f, 0.0f};
+static const gancl_arch TINY = {GANCL_MODEL_MLP, 3, 7, {4, 5, 6}, 3, {5, 4}, 2, 0.0f};
 enum { B = 4 };
 
-/* ---- the double-precision C model ---- */
+/* ---- the double-precision C model (written out by hand, independent of the tables) ---- */
+
+/* The model's constants: LeakyReLU slope, BatchNorm eps and momentum. */
+static double slope_of(const gancl_gan *g) {
+    float s, e, m;
+    gancl_model_constants(g->arch.model, &s, &e, &m);
+    return s;
+}
+
+static void bn_of(const gancl_gan *g, double *eps, double *momentum) {
+    float s, e, m;
+    gancl_model_constants(g->arch.model, &s, &e, &m);
+    *eps = e;
+    *momentum = m;
+}
 
 static double *ALLOCD(size_t n) {
     double *p = calloc(n ? n : 1, sizeof *p);
@@ -25,19 +39,22 @@ static double *ALLOCD(size_t n) {
 
 /* G in training mode on z[B, Z] -> out[B, I]. */
 static void mlp_g_forward_ref(const gancl_gan *g, const double *gp, const double *z, double *out) {
-    const gancl_gan_dims *d = &g->dims;
+    const gancl_arch *d = &g->arch;
+    const double slope = slope_of(g);
+    double bn_eps, bn_momentum;
+    bn_of(g, &bn_eps, &bn_momentum);
     double *x = ALLOCD((size_t)B * 1024), *a = ALLOCD((size_t)B * 1024), saved[2048], run[2048];
     memcpy(x, z, sizeof(double) * B * d->latent);
     int in = d->latent;
     for (int i = 0; i < 3; i++) {
-        int h = d->g_hidden[i];
-        linear_forward_ref(a, x, gp + g->g.t[4 * i].off, gp + g->g.t[4 * i + 1].off, B, in, h,
-                           GANCL_ACT_LEAKY, d->slope);
-        batchnorm_forward_ref(x, saved, run, a, NULL, gp + g->g.t[4 * i + 2].off, B, h, d->bn_eps,
-                              d->bn_momentum, 1, GANCL_ACT_NONE, 0, 1);
+        int h = d->g[i];
+        linear_forward_ref(a, x, gp + g->g.params.t[4 * i].off, gp + g->g.params.t[4 * i + 1].off, B, in, h,
+                           GANCL_ACT_LEAKY, slope);
+        batchnorm_forward_ref(x, saved, run, a, NULL, gp + g->g.params.t[4 * i + 2].off, B, h, bn_eps,
+                              bn_momentum, 1, GANCL_ACT_NONE, 0, 1);
         in = h;
     }
-    linear_forward_ref(out, x, gp + g->g.t[12].off, gp + g->g.t[13].off, B, in, d->image,
+    linear_forward_ref(out, x, gp + g->g.params.t[12].off, gp + g->g.params.t[13].off, B, in, d->image,
                        GANCL_ACT_TANH, 0);
     free(x);
     free(a);
@@ -49,10 +66,13 @@ static void leaky_ref(double *x, size_t n, double slope) {
 
 /* The DCGAN's G (dcgan.c) in double. */
 static void dcgan_g_forward_ref(const gancl_gan *g, const double *gp, const double *z, double *out) {
-    const gancl_gan_dims *d = &g->dims;
-    const int *c = d->g_hidden;
+    const gancl_arch *d = &g->arch;
+    const double slope = slope_of(g);
+    double bn_eps, bn_momentum;
+    bn_of(g, &bn_eps, &bn_momentum);
+    const int *c = d->g;
     double *x = ALLOCD((size_t)B * 4096), *a = ALLOCD((size_t)B * 4096), *saved = ALLOCD(8192), *run = ALLOCD(8192);
-    const gancl_tensor_info *t = g->g.t;
+    const gancl_tensor_info *t = g->g.params.t;
     linear_forward_ref(x, z, gp + t[0].off, NULL, B, d->latent, c[0] * 49, GANCL_ACT_NONE, 0);
     const int N[3] = {c[0] * 49, c[1], c[2]}, S[3] = {1, 49, 196}, bn[3] = {1, 4, 7}, ct[3] = {3, 6, 9};
     gancl_conv_geom geo[3] = {gancl_convt_geom_make(c[1], 7, 7, 5, 1, 2, 0),
@@ -60,9 +80,9 @@ static void dcgan_g_forward_ref(const gancl_gan *g, const double *gp, const doub
                               gancl_convt_geom_make(1, 14, 14, 5, 2, 2, 1)};
     for (int i = 0; i < 3; i++) {
         if (i > 0) convt2d_forward_ref(x, a, gp + t[ct[i - 1]].off, geo[i - 1], c[i - 1], B);
-        batchnorm_forward_ref(a, saved, run, x, NULL, gp + t[bn[i]].off, B, N[i], d->bn_eps, d->bn_momentum, 1,
+        batchnorm_forward_ref(a, saved, run, x, NULL, gp + t[bn[i]].off, B, N[i], bn_eps, bn_momentum, 1,
                               GANCL_ACT_NONE, 0, S[i]);
-        leaky_ref(a, (size_t)B * N[i] * S[i], d->slope);
+        leaky_ref(a, (size_t)B * N[i] * S[i], slope);
     }
     convt2d_forward_ref(out, a, gp + t[ct[2]].off, geo[2], c[2], B);
     for (int i = 0; i < B * d->image; i++) out[i] = tanh(out[i]);
@@ -70,47 +90,53 @@ static void dcgan_g_forward_ref(const gancl_gan *g, const double *gp, const doub
 }
 
 static void g_forward_ref(const gancl_gan *g, const double *gp, const double *z, double *out) {
-    if (g->dims.model == GANCL_MODEL_DCGAN) dcgan_g_forward_ref(g, gp, z, out);
+    if (g->arch.model == GANCL_MODEL_DCGAN) dcgan_g_forward_ref(g, gp, z, out);
     else mlp_g_forward_ref(g, gp, z, out);
 }
 
 /* D on x[B, I]; with dx != NULL also grad_x of each sample's output into dx[B, I]. */
 static void mlp_d_forward_ref(const gancl_gan *g, const double *dp, const double *x, double *logit, double *dx) {
-    const gancl_gan_dims *d = &g->dims;
-    const int I = d->image, H0 = d->d_hidden[0], H1 = d->d_hidden[1];
+    const gancl_arch *d = &g->arch;
+    const double slope = slope_of(g);
+    double bn_eps, bn_momentum;
+    bn_of(g, &bn_eps, &bn_momentum);
+    const int I = d->image, H0 = d->d[0], H1 = d->d[1];
     double h0[B * 64], h1[B * 64], d1[B * 64], d0[B * 64], ones[B];
-    linear_forward_ref(h0, x, dp + g->d.t[0].off, dp + g->d.t[1].off, B, I, H0, GANCL_ACT_LEAKY, d->slope);
-    linear_forward_ref(h1, h0, dp + g->d.t[2].off, dp + g->d.t[3].off, B, H0, H1, GANCL_ACT_LEAKY, d->slope);
-    linear_forward_ref(logit, h1, dp + g->d.t[4].off, dp + g->d.t[5].off, B, H1, 1, GANCL_ACT_NONE, 0);
+    linear_forward_ref(h0, x, dp + g->d.params.t[0].off, dp + g->d.params.t[1].off, B, I, H0, GANCL_ACT_LEAKY, slope);
+    linear_forward_ref(h1, h0, dp + g->d.params.t[2].off, dp + g->d.params.t[3].off, B, H0, H1, GANCL_ACT_LEAKY, slope);
+    linear_forward_ref(logit, h1, dp + g->d.params.t[4].off, dp + g->d.params.t[5].off, B, H1, 1, GANCL_ACT_NONE, 0);
     if (!dx) return;
     for (int b = 0; b < B; b++) ones[b] = 1;
-    linear_backward_ref(d1, NULL, NULL, ones, logit, h1, dp + g->d.t[4].off, B, H1, 1, GANCL_ACT_NONE, 0);
-    linear_backward_ref(d0, NULL, NULL, d1, h1, h0, dp + g->d.t[2].off, B, H0, H1, GANCL_ACT_LEAKY, d->slope);
-    linear_backward_ref(dx, NULL, NULL, d0, h0, x, dp + g->d.t[0].off, B, I, H0, GANCL_ACT_LEAKY, d->slope);
+    linear_backward_ref(d1, NULL, NULL, ones, logit, h1, dp + g->d.params.t[4].off, B, H1, 1, GANCL_ACT_NONE, 0);
+    linear_backward_ref(d0, NULL, NULL, d1, h1, h0, dp + g->d.params.t[2].off, B, H0, H1, GANCL_ACT_LEAKY, slope);
+    linear_backward_ref(dx, NULL, NULL, d0, h0, x, dp + g->d.params.t[0].off, B, I, H0, GANCL_ACT_LEAKY, slope);
 }
 
 /* The dropout of the DCGAN's D layer `layer` on rows [row0, row0 + B) (dcgan.c's stream with
  * seed 7, step 3, stream 0), applied to t in place; mask-only when scale == 0 (for gradients,
  * multiply by keep / (1 - p) as well). */
 static void dropout_ref(const gancl_gan *g, double *t, int layer, int row0, size_t F) {
-    const float p = g->dims.dropout;
+    const float p = g->arch.dropout;
     for (size_t i = 0; i < (size_t)B * F; i++)
         t[i] = dropout_keep_ref((size_t)row0 * F + i, p, 7, 0, 3, 0x60000u | (uint32_t)layer << 8) ? t[i] / (1.0 - (double)p) : 0;
 }
 
 static void dcgan_d_forward_ref(const gancl_gan *g, const double *dp, const double *x, double *logit,
                                 double *dx, int row0) {
-    const gancl_gan_dims *d = &g->dims;
-    const int *e = d->d_hidden;
-    const gancl_tensor_info *t = g->d.t;
+    const gancl_arch *d = &g->arch;
+    const double slope = slope_of(g);
+    double bn_eps, bn_momentum;
+    bn_of(g, &bn_eps, &bn_momentum);
+    const int *e = d->d;
+    const gancl_tensor_info *t = g->d.params.t;
     const size_t F0 = (size_t)e[0] * 196, F1 = (size_t)e[1] * 49;
     gancl_conv_geom g0 = gancl_conv_geom_make(1, 28, 28, 5, 2, 2), g1 = gancl_conv_geom_make(e[0], 14, 14, 5, 2, 2);
     double *h0 = ALLOCD(B * F0), *h1 = ALLOCD(B * F1);
     conv2d_forward_ref(h0, x, dp + t[0].off, dp + t[1].off, g0, e[0], B);
-    leaky_ref(h0, B * F0, d->slope);
+    leaky_ref(h0, B * F0, slope);
     dropout_ref(g, h0, 0, row0, F0);
     conv2d_forward_ref(h1, h0, dp + t[2].off, dp + t[3].off, g1, e[1], B);
-    leaky_ref(h1, B * F1, d->slope);
+    leaky_ref(h1, B * F1, slope);
     dropout_ref(g, h1, 1, row0, F1);
     linear_forward_ref(logit, h1, dp + t[4].off, dp + t[5].off, B, (int)F1, 1, GANCL_ACT_NONE, 0);
     if (dx) {
@@ -118,10 +144,10 @@ static void dcgan_d_forward_ref(const gancl_gan *g, const double *dp, const doub
         for (int b = 0; b < B; b++) ones[b] = 1;
         linear_backward_ref(d1, NULL, NULL, ones, logit, h1, dp + t[4].off, B, (int)F1, 1, GANCL_ACT_NONE, 0);
         dropout_ref(g, d1, 1, row0, F1);
-        for (size_t i = 0; i < B * F1; i++) d1[i] *= h1[i] > 0 ? 1 : d->slope;
+        for (size_t i = 0; i < B * F1; i++) d1[i] *= h1[i] > 0 ? 1 : slope;
         conv2d_backward_ref(d0, NULL, NULL, d1, h0, dp + t[2].off, g1, e[1], B);
         dropout_ref(g, d0, 0, row0, F0);
-        for (size_t i = 0; i < B * F0; i++) d0[i] *= h0[i] > 0 ? 1 : d->slope;
+        for (size_t i = 0; i < B * F0; i++) d0[i] *= h0[i] > 0 ? 1 : slope;
         conv2d_backward_ref(dx, NULL, NULL, d0, x, dp + t[0].off, g0, e[0], B);
         free(d1);
         free(d0);
@@ -131,13 +157,13 @@ static void dcgan_d_forward_ref(const gancl_gan *g, const double *dp, const doub
 }
 
 static void d_forward_ref(const gancl_gan *g, const double *dp, const double *x, double *logit, double *dx, int row0) {
-    if (g->dims.model == GANCL_MODEL_DCGAN) dcgan_d_forward_ref(g, dp, x, logit, dx, row0);
+    if (g->arch.model == GANCL_MODEL_DCGAN) dcgan_d_forward_ref(g, dp, x, logit, dx, row0);
     else mlp_d_forward_ref(g, dp, x, logit, dx);
 }
 
 /* The losses of gan.c's definitions, in double (fakes in D's rows [B, 2B)). */
 static double g_loss_ref(const gancl_gan *g, gancl_loss loss, const double *gp, const double *dp, const double *z) {
-    double *fake = ALLOCD((size_t)B * g->dims.image), logit[B];
+    double *fake = ALLOCD((size_t)B * g->arch.image), logit[B];
     g_forward_ref(g, gp, z, fake);
     d_forward_ref(g, dp, fake, logit, NULL, B);
     free(fake);
@@ -158,9 +184,9 @@ static double d_loss_ref(const gancl_gan *g, gancl_loss loss, const double *dp, 
         return gan_loss_ref(NULL, lr, B, GANCL_LOSS_KIND_HINGE, -1, 1) + gan_loss_ref(NULL, lf, B, GANCL_LOSS_KIND_HINGE, 1, 1);
     double w = gan_loss_ref(NULL, lr, B, GANCL_LOSS_KIND_LINEAR, -1, 1) + gan_loss_ref(NULL, lf, B, GANCL_LOSS_KIND_LINEAR, 1, 1);
     if (loss != GANCL_LOSS_WGAN_GP) return w;
-    double lh[B], *gx = ALLOCD((size_t)B * g->dims.image);
+    double lh[B], *gx = ALLOCD((size_t)B * g->arch.image);
     d_forward_ref(g, dp, xhat, lh, gx, 2 * B);
-    double pen = gp_direction_ref(gx, B, g->dims.image, lambda);
+    double pen = gp_direction_ref(gx, B, g->arch.image, lambda);
     free(gx);
     if (gp_out) *gp_out = pen;
     return w + pen;
@@ -188,35 +214,34 @@ static int close_enough(double got, double want, double atol, double rtol) {
 /* One iteration with learning rate 0 (gradients only) on a tiny network; every gradient
  * against central finite differences of the double model. bce and hinge: the G and D steps of
  * gancl_gan_step; wgan-gp: a critic step, its penalty included. */
-static void finite_difference_case(gancl_gan_dims dims, gancl_loss loss) {
+static void finite_difference_case(gancl_arch dims, gancl_loss loss) {
     gancl_gan g;
     const int gp = loss == GANCL_LOSS_WGAN_GP;
-    gancl_gan_init(&g, &rt, dims, B, B, gp);
+    char err[GANCL_ERR_LEN];
+    if (gancl_gan_init(&g, &rt, &dims, B, B, gp, err)) fail_msg("%s", err);
     gancl_gan_init_params(&g, 42);
-    g.noise_seed = 7; /* the dropout stream the double model uses */
-    g.noise_step = 3;
-    g.noise_stream = 0;
+    gancl_gan_set_noise(&g, 7, 3, 0); /* the dropout stream the double model uses */
     const int Z = dims.latent, I = dims.image;
     uint64_t rng = 11;
     float *zf = malloc((size_t)B * Z * sizeof *zf), *xf = malloc((size_t)B * I * sizeof *xf);
     double *z = ALLOCD((size_t)B * Z), *x = ALLOCD((size_t)B * I);
     for (int i = 0; i < B * Z; i++) z[i] = zf[i] = gancl_uniform(&rng, -2, 2);
     for (int i = 0; i < B * I; i++) x[i] = xf[i] = gancl_uniform(&rng, -1, 1);
-    write_floats(g.acts, g.z, (size_t)B * Z, zf);
-    write_floats(g.acts, g.d_x, (size_t)B * I, xf);
-    float *gpf = read_floats(g.g_buf, 0, g.g.size), *dpf = read_floats(g.d_buf, 0, g.d.size);
+    write_floats(g.io, g.z, (size_t)B * Z, zf);
+    write_floats(g.io, g.d_x, (size_t)B * I, xf);
+    float *gpf = read_floats(g.g.buf, 0, g.g.params.size), *dpf = read_floats(g.d.buf, 0, g.d.params.size);
     gancl_step_config frozen = gancl_step_defaults(loss);
     frozen.lr_g = frozen.lr_d = 0;
     frozen.n_critic = 1;
     if (gp) gancl_gan_critic_step(&g, &frozen, 7, 3);
     else gancl_gan_step(&g, &frozen);
-    float *gg = read_floats(g.g_buf, g.g.size, g.g.size), *dg = read_floats(g.d_buf, g.d.size, g.d.size);
-    float *fakef = read_floats(g.acts, g.d_x + (size_t)B * I, (size_t)B * I);
-    float *xhatf = gp ? read_floats(g.acts, g.d_x + (size_t)2 * B * I, (size_t)B * I) : NULL;
+    float *gg = read_floats(g.g.buf, g.g.params.size, g.g.params.size), *dg = read_floats(g.d.buf, g.d.params.size, g.d.params.size);
+    float *fakef = read_floats(g.io, g.d_x + (size_t)B * I, (size_t)B * I);
+    float *xhatf = gp ? read_floats(g.io, g.d_x + (size_t)2 * B * I, (size_t)B * I) : NULL;
     float *acc = read_floats(g.acc, 0, GANCL_ACC_N);
-    double *gpar = ALLOCD(g.g.size), *dp = ALLOCD(g.d.size), *fake = ALLOCD((size_t)B * I), *xhat = ALLOCD((size_t)B * I);
-    for (size_t i = 0; i < g.g.size; i++) gpar[i] = gpf[i];
-    for (size_t i = 0; i < g.d.size; i++) dp[i] = dpf[i];
+    double *gpar = ALLOCD(g.g.params.size), *dp = ALLOCD(g.d.params.size), *fake = ALLOCD((size_t)B * I), *xhat = ALLOCD((size_t)B * I);
+    for (size_t i = 0; i < g.g.params.size; i++) gpar[i] = gpf[i];
+    for (size_t i = 0; i < g.d.params.size; i++) dp[i] = dpf[i];
     for (int i = 0; i < B * I; i++) {
         fake[i] = fakef[i];
         xhat[i] = gp ? xhatf[i] : 0;
@@ -228,7 +253,7 @@ static void finite_difference_case(gancl_gan_dims dims, gancl_loss loss) {
         fail_msg("D loss: device %.8g, reference %.8g", acc[GANCL_ACC_D_LOSS], loss_d);
     if (gp && !close_enough(acc[GANCL_ACC_GP], pen, 1e-5, 1e-4))
         fail_msg("gradient penalty: device %.8g, reference %.8g", acc[GANCL_ACC_GP], pen);
-    for (size_t i = 0; !gp && i < g.g.size; i++) {
+    for (size_t i = 0; !gp && i < g.g.params.size; i++) {
         double keep = gpar[i];
         gpar[i] = keep + h;
         double up = g_loss_ref(&g, loss, gpar, dp, z);
@@ -239,7 +264,7 @@ static void finite_difference_case(gancl_gan_dims dims, gancl_loss loss) {
         worst = fmax(worst, fabs(gg[i] - fd));
         if (!close_enough(gg[i], fd, 2e-5, 1e-3)) fail_msg("%s: dG/dparam[%zu]: device %.8g, finite differences %.8g", gancl_loss_name(loss), i, gg[i], fd);
     }
-    for (size_t i = 0; i < g.d.size; i++) {
+    for (size_t i = 0; i < g.d.params.size; i++) {
         double keep = dp[i];
         dp[i] = keep + h;
         double up = d_loss_ref(&g, loss, dp, fake, x, xhat, lambda, NULL);
@@ -251,7 +276,7 @@ static void finite_difference_case(gancl_gan_dims dims, gancl_loss loss) {
         if (!close_enough(dg[i], fd, 2e-5, 1e-3)) fail_msg("%s: dD/dparam[%zu]: device %.8g, finite differences %.8g", gancl_loss_name(loss), i, dg[i], fd);
     }
     print_message("%s, %s: %zu G and %zu D parameters; max |device - finite difference| = %.3g%s\n",
-                  gancl_model_name(dims.model), gancl_loss_name(loss), gp ? 0 : g.g.size, g.d.size, worst,
+                  gancl_model_name(dims.model), gancl_loss_name(loss), gp ? 0 : g.g.params.size, g.d.params.size, worst,
                   gp ? " (penalty included)" : "");
     free(gpf); free(dpf); free(gg); free(dg); free(gpar); free(dp); free(fakef); free(xhatf); free(acc);
     free(zf); free(xf); free(z); free(x); free(fake); free(xhat);
@@ -269,9 +294,9 @@ static void test_gradients_by_finite_differences(void **state) {
  * gradient penalty, by finite differences. */
 static void test_dcgan_gradients_by_finite_differences(void **state) {
     (void)state;
-    gancl_gan_dims tiny = gancl_gan_dcgan_dims(3);
-    tiny.g_hidden[0] = 4, tiny.g_hidden[1] = 3, tiny.g_hidden[2] = 2;
-    tiny.d_hidden[0] = 2, tiny.d_hidden[1] = 3;
+    gancl_arch tiny = gancl_arch_default(GANCL_MODEL_DCGAN, 3);
+    tiny.g[0] = 4, tiny.g[1] = 3, tiny.g[2] = 2;
+    tiny.d[0] = 2, tiny.d[1] = 3;
     finite_difference_case(tiny, GANCL_LOSS_BCE);
     finite_difference_case(tiny, GANCL_LOSS_WGAN_GP);
 }
@@ -280,26 +305,27 @@ static void test_dcgan_gradients_by_finite_differences(void **state) {
 static void test_wgan_clip(void **state) {
     (void)state;
     gancl_gan g;
-    gancl_gan_init(&g, &rt, TINY, B, B, 0);
+    char err[GANCL_ERR_LEN];
+    if (gancl_gan_init(&g, &rt, &TINY, B, B, 0, err)) fail_msg("%s", err);
     gancl_gan_init_params(&g, 5);
     gancl_step_config c = gancl_step_defaults(GANCL_LOSS_WGAN);
     c.lr_d = 1e-3f;
     c.clip = 10.0f; /* inactive: the step alone */
-    float *before = read_floats(g.d_buf, 0, g.d.size);
+    float *before = read_floats(g.d.buf, 0, g.d.params.size);
     gancl_gan_critic_step(&g, &c, 1, 0);
-    float *after = read_floats(g.d_buf, 0, g.d.size), *v = read_floats(g.d_buf, 3 * g.d.size, g.d.size);
+    float *after = read_floats(g.d.buf, 0, g.d.params.size), *v = read_floats(g.d.buf, 3 * g.d.params.size, g.d.params.size);
     int moved = 0;
-    for (size_t i = 0; i < g.d.size; i++) {
+    for (size_t i = 0; i < g.d.params.size; i++) {
         moved += after[i] != before[i];
         assert_true(v[i] >= 0); /* RMSprop's square average */
     }
-    assert_true(moved > (int)g.d.size * 9 / 10);
+    assert_true(moved > (int)g.d.params.size * 9 / 10);
     c.clip = 0.05f;
     gancl_gan_critic_step(&g, &c, 1, 1);
     free(after);
-    after = read_floats(g.d_buf, 0, g.d.size);
+    after = read_floats(g.d.buf, 0, g.d.params.size);
     int at_bound = 0;
-    for (size_t i = 0; i < g.d.size; i++) {
+    for (size_t i = 0; i < g.d.params.size; i++) {
         assert_true(fabsf(after[i]) <= 0.05f);
         at_bound += fabsf(after[i]) == 0.05f;
     }
@@ -311,8 +337,8 @@ static void test_wgan_clip(void **state) {
 /* ---- (2) PyTorch reference ---- */
 
 /* Replays a fixture's iterations (on its weights, noise and real batches) and compares. */
-static void pytorch_case(const char *fixture, gancl_gan_dims dims) {
-    const gancl_gan_dims TINY = dims; /* the fixture's sizes are checked against these */
+static void pytorch_case(const char *fixture, gancl_arch dims) {
+    const gancl_arch TINY = dims; /* the fixture's sizes are checked against these */
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", getenv("GANCL_FIXTURES"), fixture);
     FILE *f = fopen(path, "rb");
@@ -323,15 +349,16 @@ static void pytorch_case(const char *fixture, gancl_gan_dims dims) {
     assert_int_equal(hdr[1], 1);
     assert_int_equal(hdr[2], B);
     assert_int_equal(hdr[3], TINY.latent);
-    for (int i = 0; i < 3; i++) assert_int_equal(hdr[4 + i], TINY.g_hidden[i]);
+    for (int i = 0; i < 3; i++) assert_int_equal(hdr[4 + i], TINY.g[i]);
     assert_int_equal(hdr[7], TINY.image);
-    assert_int_equal(hdr[8], TINY.d_hidden[0]);
-    assert_int_equal(hdr[9], TINY.d_hidden[1]);
+    assert_int_equal(hdr[8], TINY.d[0]);
+    assert_int_equal(hdr[9], TINY.d[1]);
     const int steps = hdr[10], Z = TINY.latent, I = TINY.image;
     gancl_gan g;
-    gancl_gan_init(&g, &rt, TINY, B, B, 0);
+    char err[GANCL_ERR_LEN];
+    if (gancl_gan_init(&g, &rt, &TINY, B, B, 0, err)) fail_msg("%s", err);
     gancl_gan_init_params(&g, 1); /* zero moments, running 0/1; parameters overwritten below */
-    size_t gn = g.g.size, dn = g.d.size, rn = g.g_running.size;
+    size_t gn = g.g.params.size, dn = g.d.params.size, rn = g.g.running.size;
 #define READ(name, n) float *name = malloc((n) * sizeof(float)); assert_int_equal(fread(name, 4, (n), f), (n))
     READ(g0, gn);
     READ(d0, dn);
@@ -347,16 +374,16 @@ static void pytorch_case(const char *fixture, gancl_gan_dims dims) {
     char extra;
     assert_int_equal(fread(&extra, 1, 1, f), 0); /* nothing after the last array */
     fclose(f);
-    write_floats(g.g_buf, 0, gn, g0);
-    write_floats(g.d_buf, 0, dn, d0);
+    write_floats(g.g.buf, 0, gn, g0);
+    write_floats(g.d.buf, 0, dn, d0);
     gancl_step_config opt = gancl_step_defaults(GANCL_LOSS_BCE);
     opt.lr_g = opt.lr_d = 1e-2f;
     double worst_loss = 0, worst_grad = 0, worst_param = 0;
     for (int s = 0; s < steps; s++) {
         float zero[GANCL_ACC_N] = {0};
         write_floats(g.acc, 0, GANCL_ACC_N, zero);
-        write_floats(g.acts, g.z, (size_t)B * Z, zs + (size_t)s * B * Z);
-        write_floats(g.acts, g.d_x, (size_t)B * I, xs + (size_t)s * B * I);
+        write_floats(g.io, g.z, (size_t)B * Z, zs + (size_t)s * B * Z);
+        write_floats(g.io, g.d_x, (size_t)B * I, xs + (size_t)s * B * I);
         gancl_gan_step(&g, &opt);
         float *acc = read_floats(g.acc, 0, GANCL_ACC_N);
         for (int k = 0; k < 2; k++) {
@@ -366,7 +393,7 @@ static void pytorch_case(const char *fixture, gancl_gan_dims dims) {
         }
         free(acc);
         if (s == 0) {
-            float *gg = read_floats(g.g_buf, gn, gn), *dg = read_floats(g.d_buf, dn, dn);
+            float *gg = read_floats(g.g.buf, gn, gn), *dg = read_floats(g.d.buf, dn, dn);
             for (size_t i = 0; i < gn; i++) {
                 worst_grad = fmax(worst_grad, fabs(gg[i] - gg1[i]));
                 if (!close_enough(gg[i], gg1[i], 1e-6, 1e-4)) fail_msg("G grad %zu: %.8g vs PyTorch %.8g", i, gg[i], gg1[i]);
@@ -379,7 +406,7 @@ static void pytorch_case(const char *fixture, gancl_gan_dims dims) {
             free(dg);
         }
     }
-    float *gp = read_floats(g.g_buf, 0, gn), *dp = read_floats(g.d_buf, 0, dn), *run = read_floats(g.running, 0, rn);
+    float *gp = read_floats(g.g.buf, 0, gn), *dp = read_floats(g.d.buf, 0, dn), *run = read_floats(g.g.running_buf, 0, rn);
     for (size_t i = 0; i < gn; i++) {
         worst_param = fmax(worst_param, fabs(gp[i] - g3[i]));
         if (!close_enough(gp[i], g3[i], 1e-5, 1e-5)) fail_msg("G param %zu after %d steps: %.8g vs PyTorch %.8g", i, steps, gp[i], g3[i]);
@@ -400,9 +427,9 @@ static void pytorch_case(const char *fixture, gancl_gan_dims dims) {
 static void test_matches_pytorch(void **state) {
     (void)state;
     pytorch_case("mlp_gan_reference.bin", TINY);
-    gancl_gan_dims dc = gancl_gan_dcgan_dims(3);
-    dc.g_hidden[0] = 4, dc.g_hidden[1] = 3, dc.g_hidden[2] = 2;
-    dc.d_hidden[0] = 2, dc.d_hidden[1] = 3;
+    gancl_arch dc = gancl_arch_default(GANCL_MODEL_DCGAN, 3);
+    dc.g[0] = 4, dc.g[1] = 3, dc.g[2] = 2;
+    dc.d[0] = 2, dc.d[1] = 3;
     dc.dropout = 0; /* PyTorch's masks are its own: the fixture has none */
     pytorch_case("dcgan_reference.bin", dc);
 }

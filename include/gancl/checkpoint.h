@@ -45,5 +45,7 @@ int gancl_checkpoint_open(const char *path, gancl_checkpoint *ck, char *err);
  * uploads weights, running statistics and Adam moments, and sets the Adam step counts. */
 int gancl_checkpoint_load_into(const gancl_checkpoint *ck, gancl_gan *gan, char *err);
 void gancl_checkpoint_close(gancl_checkpoint *ck);
+/* The networks the checkpoint was trained with: model, latent size and widths (metadata). */
+int gancl_checkpoint_arch(const gancl_checkpoint *ck, gancl_arch *arch, char *err);
 
 #endif

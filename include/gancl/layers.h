@@ -21,7 +21,10 @@ static inline gancl_ptr gancl_at(gancl_ptr p, size_t elems) {
     return p;
 }
 
-typedef enum { GANCL_ACT_NONE = 0, GANCL_ACT_LEAKY = 1, GANCL_ACT_TANH = 2 } gancl_act;
+typedef enum {
+    GANCL_ACT_NONE = 0, GANCL_ACT_LEAKY = 1, GANCL_ACT_TANH = 2, GANCL_ACT_RELU = 3,
+    GANCL_ACT_SIGMOID = 4, GANCL_ACT_SOFTPLUS = 5
+} gancl_act;
 
 /* Features per work item of the per-feature kernels (LANES in cl/activation.cl), and the
  * number of such groups for N features. */
@@ -98,6 +101,30 @@ void convt2d_backward(const gancl_runtime *rt, gancl_ptr dinp, gancl_ptr dweight
 void dropout_apply(const gancl_runtime *rt, gancl_ptr y, gancl_ptr x, size_t n, size_t first, float p,
                    uint32_t k0, uint32_t k1, uint32_t c1, uint32_t c2);
 
+/* ---- GaussianNoise: y[n] = x + sigma * z on elements first .. first + n - 1 of a tensor, z a
+ * standard normal from Philox (k0, k1; c1, c2) and the element's index (cl/rng.cl). y may
+ * equal x. ---- */
+void noise_apply(const gancl_runtime *rt, gancl_ptr y, gancl_ptr x, size_t n, size_t first, float sigma,
+                 uint32_t k0, uint32_t k1, uint32_t c1, uint32_t c2);
+
+/* ---- weight normalisation of a Linear layer (cl/weightnorm.cl) ----
+ * weight[OUT, IN] = g[o] v[o, :] / ||v[o, :]||, norm[OUT] keeps the norms. The backward pass
+ * turns dweight into dg[OUT] += sum dweight * v / ||v|| and dv += g / ||v|| (dweight -
+ * (sum dweight * v) v / ||v||^2), both accumulated. */
+void weightnorm_forward(const gancl_runtime *rt, gancl_ptr weight, gancl_ptr norm, gancl_ptr g, gancl_ptr v,
+                        int OUT, int IN);
+void weightnorm_backward(const gancl_runtime *rt, gancl_ptr dg, gancl_ptr dv, gancl_ptr dweight, gancl_ptr g,
+                         gancl_ptr v, gancl_ptr norm, int OUT, int IN);
+
+/* ---- a class embedding concatenated to the input (cl/embed.cl) ----
+ * out[B, IN + E] = [inp[B, IN], table[labels[b], E]] (table.mem NULL: zeros there); labels are
+ * cl_int, clamped to [0, classes). The backward pass writes dinp (when dinp.mem) and adds
+ * each class's rows of dout into dtable[classes, E] (when dtable.mem). */
+void embed_forward(const gancl_runtime *rt, gancl_ptr out, gancl_ptr inp, gancl_ptr table, gancl_ptr labels,
+                   int B, int IN, int E, int classes);
+void embed_backward(const gancl_runtime *rt, gancl_ptr dinp, gancl_ptr dtable, gancl_ptr dout, gancl_ptr labels,
+                    int B, int IN, int E, int classes);
+
 /* ---- the GAN losses on D's outputs (cl/loss.cl) ----
  * BCE (on logits, target y), LINEAR (y * l: the Wasserstein losses), HINGE (max(0, 1 + y l)).
  * dlogit[n] = dloss/dl * grad_scale; acc[loss_slot] += weight * mean loss, acc[stat_slot] +=
@@ -135,6 +162,9 @@ void gather_images(const gancl_runtime *rt, gancl_ptr out, cl_mem images, cl_mem
                    size_t perm_off, int B, int D);
 
 /* ---- C references (double) ---- */
+/* The activations and their derivatives from the output, as the kernels define them. */
+double gancl_act_ref(gancl_act act, double v, double slope);
+double gancl_act_grad_ref(gancl_act act, double y, double slope);
 void linear_forward_ref(double *out, const double *inp, const double *weight, const double *bias,
                         int B, int IN, int OUT, gancl_act act, double slope);
 void linear_backward_ref(double *dinp, double *dweight, double *dbias, double *dout,
@@ -165,6 +195,11 @@ void rmsprop_ref(double *p, const double *g, double *v, size_t n, double lr, dou
 double gp_eps_ref(int b, uint32_t k0, uint32_t k1, uint32_t c1, uint32_t c2);
 /* u (in place over g) and the penalty value lambda * mean (||g_b|| - 1)^2 */
 double gp_direction_ref(double *g, int B, int I, double lambda);
+/* The normal noise_apply adds at element i, and weight norm and embedding in double. */
+double noise_normal_ref(size_t i, uint32_t k0, uint32_t k1, uint32_t c1, uint32_t c2);
+void weightnorm_forward_ref(double *weight, const double *g, const double *v, int OUT, int IN);
+void weightnorm_backward_ref(double *dg, double *dv, const double *dweight, const double *g, const double *v,
+                             int OUT, int IN);
 void philox4x32_10_ref(const uint32_t ctr[4], const uint32_t key[2], uint32_t out[4]);
 void randn_ref(float *out, size_t n, uint32_t k0, uint32_t k1, uint32_t c1, uint32_t c2);
 

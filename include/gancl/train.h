@@ -13,6 +13,8 @@
 typedef struct {
     gancl_model model;
     int latent, batch;
+    int g_layers[GANCL_MAX_WIDTHS], ng; /* --g-layers / --d-layers; ng, nd = 0: the model's */
+    int d_layers[GANCL_MAX_WIDTHS], nd;
     gancl_step_config step; /* loss, optimiser and their settings */
     uint64_t seed;
     int epochs;          /* total epochs to reach (counting resumed ones) */
@@ -25,8 +27,11 @@ typedef struct {
     char out_dir[4096];  /* "" = runs/YYYYmmdd-HHMMSS, or the checkpoint's directory on resume */
     /* flags given on the command line, which a resumed checkpoint must not contradict */
     int set_model, set_latent, set_batch, set_lr, set_beta1, set_beta2, set_seed, set_loss, set_optimizer,
-        set_n_critic, set_clip, set_gp_weight;
+        set_n_critic, set_clip, set_gp_weight, set_layers;
 } gancl_train_config;
+
+/* The networks' description the configuration asks for. */
+gancl_arch gancl_train_arch(const gancl_train_config *cfg);
 
 /* Defaults: latent 100, batch 64, the bce loss with its settings (gancl_step_defaults), seed 1,
  * 30 epochs, samples and checkpoints every epoch, losses read every 50 iterations. */
