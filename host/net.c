@@ -268,6 +268,11 @@ static gancl_shape layer_shape(builder *b, const gancl_layer *L, gancl_shape s) 
     return (gancl_shape){0, 0, 0};
 }
 
+/* What the backward pass reads from an activation's output: nothing, its sign, its value. */
+static int need_of(gancl_act act) {
+    return act == GANCL_ACT_NONE ? 0 : act == GANCL_ACT_LEAKY || act == GANCL_ACT_RELU ? 1 : 2;
+}
+
 /* A new activation slot (and, with new_g, a new gradient slot) of F features per row. */
 static int new_slot(gancl_net *net, int F, int new_g, int g) {
     int x = net->n_x++;
@@ -284,6 +289,7 @@ static int new_slot(gancl_net *net, int F, int new_g, int g) {
 static void make_ops(builder *b) {
     gancl_net *net = b->net;
     int x = 0, rng = 0;
+    int need[GANCL_MAX_SLOTS] = {0}; /* what a backward pass reads from a slot's values */
     net->n_x = net->n_g = 1;
     net->x_feat[0] = net->g_feat[0] = (int)numel(net->in_shape);
     net->x_slot_g[0] = 0;
@@ -331,6 +337,7 @@ static void make_ops(builder *b) {
                 bn.in_f = o.out_f;
                 bn.momentum = N->momentum;
                 bn.x_out = new_slot(net, o.out_f, 0, bn.g_in);
+                need[o.x_out] = 2; /* BatchNorm's backward reads its input */
                 net->op[net->n_ops++] = bn;
                 x = bn.x_out;
                 i = next + 1;
@@ -359,7 +366,9 @@ static void make_ops(builder *b) {
         case GANCL_DROPOUT:
         case GANCL_NOISE:
             o.rng = rng++;
-            in_place = x != 0; /* never in place on the caller's input */
+            /* never in place on the caller's input, nor over values a backward pass needs:
+             * dropout keeps the sign a LeakyReLU's or ReLU's derivative is read from */
+            in_place = x != 0 && (need[x] == 0 || (need[x] == 1 && L->kind == GANCL_DROPOUT));
             new_g = 0;
             break;
         case GANCL_RESHAPE: /* a view: no launch */
@@ -371,12 +380,16 @@ static void make_ops(builder *b) {
                 bad(b, "an activation cannot be the network's first layer");
                 return;
             }
-            in_place = 1;
+            /* an activation's derivative is read from its output: in place unless that
+             * would overwrite values an earlier activation needs (a sign survives ReLUs) */
+            in_place = need[x] == 0 || (need[x] == 1 && (o.act == GANCL_ACT_LEAKY || o.act == GANCL_ACT_RELU));
             new_g = 0;
             break;
         }
         o.x_out = in_place ? x : new_slot(net, o.out_f, new_g, o.g_in);
         o.g_out = net->x_slot_g[o.x_out];
+        need[o.x_out] = in_place ? need[x] : 0;
+        if (need_of(o.act) > need[o.x_out]) need[o.x_out] = need_of(o.act);
         net->op[net->n_ops++] = o;
         x = o.x_out;
         i = next;
@@ -647,7 +660,8 @@ void gancl_net_forward(gancl_net *net, gancl_ptr out, gancl_ptr inp, int row0, i
         case GANCL_EMBED: // y[n, in + E] = [x, table[label]]
             embed_forward(rt, y, x, P(o->w), label_ptr(net, row0), n, o->in_f, o->S, o->ch);
             break;
-        default: // an activation, in place
+        default: // an activation, in place (on a copy where it cannot be)
+            copy_rows(net, y, x, (size_t)n * o->out_f);
             bias_act_forward(rt, y, NONE, n, o->out_f, o->act, o->a);
             break;
         }
