@@ -21,15 +21,22 @@ uint4 philox4x32_10(const uint4 ctr, const uint2 key) {
 /* A uniform in (0, 1) from the top 24 bits: exactly representable, never 0 or 1. */
 float u01(const uint r) { return ((float)(r >> 8) + 0.5f) * (1.0f / 16777216.0f); }
 
+/* Four standard normals from four uniforms (Box-Muller). */
+void box_muller(const uint4 r, float z[4]) {
+    const float two_pi = 6.283185307179586f;
+    const float ra = sqrt(-2.0f * log(u01(r.x))), rb = sqrt(-2.0f * log(u01(r.z)));
+    z[0] = ra * cos(two_pi * u01(r.y));
+    z[1] = ra * sin(two_pi * u01(r.y));
+    z[2] = rb * cos(two_pi * u01(r.w));
+    z[3] = rb * sin(two_pi * u01(r.w));
+}
+
 __kernel void randn(__global float *out, const uint off, const uint n, const uint k0,
                     const uint k1, const uint c1, const uint c2) {
     const uint i = get_global_id(0);
     if (4 * i >= n) return;
-    const uint4 r = philox4x32_10((uint4)(i, c1, c2, 0), (uint2)(k0, k1));
-    const float two_pi = 6.283185307179586f;
-    const float ra = sqrt(-2.0f * log(u01(r.x))), rb = sqrt(-2.0f * log(u01(r.z)));
-    const float z[4] = {ra * cos(two_pi * u01(r.y)), ra * sin(two_pi * u01(r.y)),
-                        rb * cos(two_pi * u01(r.w)), rb * sin(two_pi * u01(r.w))};
+    float z[4];
+    box_muller(philox4x32_10((uint4)(i, c1, c2, 0), (uint2)(k0, k1)), z);
     for (int k = 0; k < 4; k++)
         if (4 * i + k < n) out[off + 4 * i + k] = z[k];
 }
@@ -42,11 +49,8 @@ __kernel void gaussian_noise(__global float *y, const uint y_off, __global const
                              const uint k0, const uint k1, const uint c1, const uint c2) {
     const uint blk = first / 4 + get_global_id(0);
     if (blk * 4 >= first + n) return;
-    const uint4 r = philox4x32_10((uint4)(blk, c1, c2, 3), (uint2)(k0, k1));
-    const float two_pi = 6.283185307179586f;
-    const float ra = sqrt(-2.0f * log(u01(r.x))), rb = sqrt(-2.0f * log(u01(r.z)));
-    const float z[4] = {ra * cos(two_pi * u01(r.y)), ra * sin(two_pi * u01(r.y)),
-                        rb * cos(two_pi * u01(r.w)), rb * sin(two_pi * u01(r.w))};
+    float z[4];
+    box_muller(philox4x32_10((uint4)(blk, c1, c2, 3), (uint2)(k0, k1)), z);
     for (uint k = 0; k < 4; k++) {
         const uint i = blk * 4 + k;
         if (i < first || i >= first + n) continue;

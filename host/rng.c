@@ -25,14 +25,23 @@ void philox4x32_10_ref(const uint32_t ctr[4], const uint32_t key[2], uint32_t ou
 
 static double u01(uint32_t r) { return ((double)(r >> 8) + 0.5) / 16777216.0; }
 
-void randn_ref(float *out, size_t n, uint32_t k0, uint32_t k1, uint32_t c1, uint32_t c2) {
+/* The four normals of counter ctr (Box-Muller). */
+static void normals_ref(const uint32_t ctr[4], uint32_t k0, uint32_t k1, double z[4]) {
     const double two_pi = 6.283185307179586;
+    uint32_t key[2] = {k0, k1}, r[4];
+    philox4x32_10_ref(ctr, key, r);
+    double ra = sqrt(-2 * log(u01(r[0]))), rb = sqrt(-2 * log(u01(r[2])));
+    z[0] = ra * cos(two_pi * u01(r[1]));
+    z[1] = ra * sin(two_pi * u01(r[1]));
+    z[2] = rb * cos(two_pi * u01(r[3]));
+    z[3] = rb * sin(two_pi * u01(r[3]));
+}
+
+void randn_ref(float *out, size_t n, uint32_t k0, uint32_t k1, uint32_t c1, uint32_t c2) {
     for (size_t i = 0; 4 * i < n; i++) {
-        uint32_t ctr[4] = {(uint32_t)i, c1, c2, 0}, key[2] = {k0, k1}, r[4];
-        philox4x32_10_ref(ctr, key, r);
-        double ra = sqrt(-2 * log(u01(r[0]))), rb = sqrt(-2 * log(u01(r[2])));
-        double z[4] = {ra * cos(two_pi * u01(r[1])), ra * sin(two_pi * u01(r[1])),
-                       rb * cos(two_pi * u01(r[3])), rb * sin(two_pi * u01(r[3]))};
+        uint32_t ctr[4] = {(uint32_t)i, c1, c2, 0};
+        double z[4];
+        normals_ref(ctr, k0, k1, z);
         for (size_t k = 0; k < 4 && 4 * i + k < n; k++) out[4 * i + k] = (float)z[k];
     }
 }
@@ -46,11 +55,8 @@ void noise_apply(const gancl_runtime *rt, gancl_ptr y, gancl_ptr x, size_t n, si
 }
 
 double noise_normal_ref(size_t i, uint32_t k0, uint32_t k1, uint32_t c1, uint32_t c2) {
-    uint32_t ctr[4] = {(uint32_t)(i / 4), c1, c2, 3}, key[2] = {k0, k1}, r[4];
-    philox4x32_10_ref(ctr, key, r);
-    const double two_pi = 6.283185307179586;
-    double ra = sqrt(-2 * log(u01(r[0]))), rb = sqrt(-2 * log(u01(r[2])));
-    double z[4] = {ra * cos(two_pi * u01(r[1])), ra * sin(two_pi * u01(r[1])),
-                   rb * cos(two_pi * u01(r[3])), rb * sin(two_pi * u01(r[3]))};
+    uint32_t ctr[4] = {(uint32_t)(i / 4), c1, c2, 3};
+    double z[4];
+    normals_ref(ctr, k0, k1, z);
     return z[i % 4];
 }

@@ -161,6 +161,14 @@ static double linear_check(const gancl_runtime *rt, gancl_act act, int backward)
     return err;
 }
 
+static double check_act_others(const gancl_runtime *rt) {
+    return max2(max2(linear_check(rt, GANCL_ACT_RELU, 0), linear_check(rt, GANCL_ACT_SIGMOID, 0)),
+                linear_check(rt, GANCL_ACT_SOFTPLUS, 0));
+}
+static double check_act_others_bw(const gancl_runtime *rt) {
+    return max2(max2(linear_check(rt, GANCL_ACT_RELU, 1), linear_check(rt, GANCL_ACT_SIGMOID, 1)),
+                linear_check(rt, GANCL_ACT_SOFTPLUS, 1));
+}
 static double check_linear_leaky(const gancl_runtime *rt) { return linear_check(rt, GANCL_ACT_LEAKY, 0); }
 static double check_linear_tanh(const gancl_runtime *rt) { return linear_check(rt, GANCL_ACT_TANH, 0); }
 static double check_linear_none(const gancl_runtime *rt) { return linear_check(rt, GANCL_ACT_NONE, 0); }
@@ -441,6 +449,100 @@ static double check_dropout(const gancl_runtime *rt) {
     return err;
 }
 
+static double check_noise(const gancl_runtime *rt) {
+    const size_t n = 1003;
+    uint64_t rng = 51;
+    double *x = ALLOC(n), *y = ALLOC(n);
+    fill(x, n, &rng, -1, 1);
+    for (size_t i = 0; i < n; i++) y[i] = x[i] + (i < 101 ? 0 : 0.5 * noise_normal_ref(i, 5, 6, 7, 8));
+    gancl_ptr px = upload(rt, x, n), rest = gancl_at(px, 101);
+    noise_apply(rt, rest, rest, n - 101, 101, 0.5f, 5, 6, 7, 8); /* in place, elements 101.. */
+    double err = compare(rt, px, y, n);
+    free(x);
+    free(y);
+    return err;
+}
+
+static double weightnorm_check(const gancl_runtime *rt, int backward) {
+    const int OUT = 9, IN = 21;
+    uint64_t rng = 52;
+    double *g = ALLOC(OUT), *v = ALLOC(OUT * IN), *w = ALLOC(OUT * IN), *dw = ALLOC(OUT * IN);
+    double *dg = ALLOC(OUT), *dv = ALLOC(OUT * IN), *norm = ALLOC(OUT);
+    fill(g, OUT, &rng, 0.5, 2);
+    fill(v, OUT * IN, &rng, -1, 1);
+    fill(dw, OUT * IN, &rng, -1, 1);
+    fill(dg, OUT, &rng, -1, 1); /* accumulated into */
+    fill(dv, OUT * IN, &rng, -1, 1);
+    gancl_ptr pg = upload(rt, g, OUT), pv = upload(rt, v, OUT * IN), pw = upload(rt, w, OUT * IN);
+    gancl_ptr pn = upload(rt, norm, OUT);
+    weightnorm_forward(rt, pw, pn, pg, pv, OUT, IN);
+    weightnorm_forward_ref(w, g, v, OUT, IN);
+    double err;
+    if (!backward) {
+        for (int o = 0; o < OUT; o++) norm[o] = g[o] / (w[o * IN] / v[o * IN]);
+        err = max2(compare(rt, pw, w, OUT * IN), compare(rt, pn, norm, OUT));
+    } else {
+        gancl_ptr pdw = upload(rt, dw, OUT * IN), pdg = upload(rt, dg, OUT), pdv = upload(rt, dv, OUT * IN);
+        weightnorm_backward(rt, pdg, pdv, pdw, pg, pv, pn, OUT, IN);
+        weightnorm_backward_ref(dg, dv, dw, g, v, OUT, IN);
+        err = max2(compare(rt, pdg, dg, OUT), compare(rt, pdv, dv, OUT * IN));
+        clReleaseMemObject(pdw.mem);
+        clReleaseMemObject(pw.mem);
+        clReleaseMemObject(pn.mem);
+    }
+    clReleaseMemObject(pg.mem);
+    clReleaseMemObject(pv.mem);
+    free(g); free(v); free(w); free(dw); free(dg); free(dv); free(norm);
+    return err;
+}
+
+static double check_weightnorm_fw(const gancl_runtime *rt) { return weightnorm_check(rt, 0); }
+static double check_weightnorm_bw(const gancl_runtime *rt) { return weightnorm_check(rt, 1); }
+
+/* The embedding of labels (one out of range, clamped) concatenated to 5 features; backward. */
+static double embed_check(const gancl_runtime *rt, int backward) {
+    const int B = 6, IN = 5, E = 3, K = 4, F = IN + E;
+    const int labels[6] = {2, 0, 3, 2, 7, 1};
+    uint64_t rng = 53;
+    double *x = ALLOC(B * IN), *t = ALLOC(K * E), *y = ALLOC(B * F), *dy = ALLOC(B * F), *dx = ALLOC(B * IN);
+    double *dt = ALLOC(K * E);
+    fill(x, B * IN, &rng, -1, 1);
+    fill(t, K * E, &rng, -1, 1);
+    fill(dy, B * F, &rng, -1, 1);
+    fill(dt, K * E, &rng, -1, 1); /* accumulated into */
+    cl_mem lab = gancl_buffer(rt, sizeof labels);
+    gancl_write(rt, lab, 0, sizeof labels, labels);
+    gancl_ptr pl = {lab, 0}, px = upload(rt, x, B * IN), pt = upload(rt, t, K * E);
+    gancl_ptr py = upload(rt, y, B * F), pdy = upload(rt, dy, B * F), pdx = upload(rt, dx, B * IN);
+    gancl_ptr pdt = upload(rt, dt, K * E);
+    for (int b = 0; b < B; b++) {
+        const int k = labels[b] < K ? labels[b] : K - 1;
+        for (int c = 0; c < F; c++) y[b * F + c] = c < IN ? x[b * IN + c] : t[k * E + c - IN];
+        for (int c = 0; c < IN; c++) dx[b * IN + c] = dy[b * F + c];
+        for (int e = 0; e < E; e++) dt[k * E + e] += dy[b * F + IN + e];
+    }
+    double err;
+    if (!backward) {
+        embed_forward(rt, py, px, pt, pl, B, IN, E, K);
+        err = compare(rt, py, y, B * F);
+        clReleaseMemObject(pdx.mem);
+        clReleaseMemObject(pdt.mem);
+    } else {
+        embed_backward(rt, pdx, pdt, pdy, pl, B, IN, E, K);
+        err = max2(compare(rt, pdx, dx, B * IN), compare(rt, pdt, dt, K * E));
+        clReleaseMemObject(py.mem);
+    }
+    clReleaseMemObject(pdy.mem);
+    clReleaseMemObject(px.mem);
+    clReleaseMemObject(pt.mem);
+    clReleaseMemObject(lab);
+    free(x); free(t); free(y); free(dy); free(dx); free(dt);
+    return err;
+}
+
+static double check_embed_fw(const gancl_runtime *rt) { return embed_check(rt, 0); }
+static double check_embed_bw(const gancl_runtime *rt) { return embed_check(rt, 1); }
+
 static double check_randn(const gancl_runtime *rt) {
     const size_t n = 4099; /* not a multiple of 4: the tail is guarded */
     float *ref = malloc(n * sizeof *ref);
@@ -533,6 +635,13 @@ const gancl_check GANCL_CHECKS[] = {
     {"conv-transpose2d forward (stride 2, 1)", check_convt_fw, 1e-5},
     {"conv-transpose2d backward (stride 2, 1)", check_convt_bw, 1e-5},
     {"dropout", check_dropout, 1e-6},
+    {"linear+relu/sigmoid/softplus forward", check_act_others, 1e-5},
+    {"linear+relu/sigmoid/softplus backward", check_act_others_bw, 1e-5},
+    {"gaussian noise", check_noise, 1e-5},
+    {"weight norm forward", check_weightnorm_fw, 1e-5},
+    {"weight norm backward", check_weightnorm_bw, 1e-5},
+    {"embedding concat forward", check_embed_fw, 0},
+    {"embedding concat backward", check_embed_bw, 1e-6},
 };
 const int GANCL_N_CHECKS = sizeof GANCL_CHECKS / sizeof *GANCL_CHECKS;
 

@@ -320,7 +320,7 @@ gancl_tuning_status gancl_tuning_apply(gancl_runtime *rt, gancl_model model, int
     int n = snprintf(msg, msglen, "GEMM tuned for this device: CLBlast %s, own kernels for %d of %d shapes (%s)",
                      c->name, own, t->plan.n, path);
     status = GANCL_TUNING_APPLIED;
-    if (!has_workload(t, w) && n > 0 && (size_t)n < msglen) {
+    if (batch > 0 && !has_workload(t, w) && n > 0 && (size_t)n < msglen) {
         snprintf(msg + n, msglen - n, "\nnote: %s is not tuned yet: `gan-cl tune --model %s --batch-size %d`"
                  " measures its GEMM shapes", w, gancl_model_name(model), batch);
         status = GANCL_TUNING_OTHER_SHAPES;

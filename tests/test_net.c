@@ -104,6 +104,29 @@ static double ref_loss(const gancl_net *net, const double *p, const double *run0
     return s;
 }
 
+/* The network on the device: buffers for ROWS rows (and `tan` tangent rows), parameters
+ * buf (4P), running statistics, labels and the masks' stream; returns its scratch buffer. */
+static cl_mem on_device(gancl_net *net, const float *buf, const float *run, const int *lab, int tan) {
+    gancl_net_alloc(net, &rt, ROWS, ROWS, tan);
+    cl_mem scratch = gancl_buffer(&rt, (net->col_size + net->tmp_size + 1) * sizeof(float));
+    gancl_ptr col = {scratch, 0}, tmp = {scratch, net->col_size};
+    gancl_net_bind_scratch(net, col, tmp);
+    net->labels = gancl_buffer(&rt, ROWS * sizeof *lab);
+    gancl_write(&rt, net->labels, 0, ROWS * sizeof *lab, lab);
+    net->noise_seed = SEED;
+    net->noise_step = STEP;
+    net->noise_stream = 1;
+    gancl_write(&rt, net->buf, 0, 4 * net->params.size * sizeof *buf, buf);
+    if (run && net->running.size) gancl_write(&rt, net->running_buf, 0, net->running.size * sizeof *run, run);
+    return scratch;
+}
+
+static void off_device(gancl_net *net, cl_mem scratch) {
+    clReleaseMemObject(scratch);
+    clReleaseMemObject(net->labels);
+    gancl_net_free(net);
+}
+
 static void random_net_case(uint64_t seed) {
     uint64_t rng = seed;
     gancl_layer layers[GANCL_MAX_LAYERS];
@@ -132,17 +155,7 @@ static void random_net_case(uint64_t seed) {
     for (int b = 0; b < ROWS; b++) lab[b] = pick(&rng, CLASSES);
 
     /* ---- the device ---- */
-    gancl_net_alloc(&net, &rt, ROWS, ROWS, 0);
-    cl_mem scratch = gancl_buffer(&rt, (net.col_size + net.tmp_size + 1) * sizeof(float));
-    gancl_ptr col = {scratch, 0}, tmp = {scratch, net.col_size};
-    gancl_net_bind_scratch(&net, col, tmp);
-    net.labels = gancl_buffer(&rt, sizeof lab);
-    gancl_write(&rt, net.labels, 0, sizeof lab, lab);
-    net.noise_seed = SEED;
-    net.noise_step = STEP;
-    net.noise_stream = 1;
-    gancl_write(&rt, net.buf, 0, 4 * P * sizeof *buf, buf);
-    if (R) gancl_write(&rt, net.running_buf, 0, R * sizeof *run, run);
+    cl_mem scratch = on_device(&net, buf, run, lab, 0);
     cl_mem io = gancl_buffer(&rt, (2 * NI + 2 * NO) * sizeof(float));
     gancl_ptr inp = {io, 0}, din = {io, NI}, out = {io, 2 * NI}, dout = {io, 2 * NI + NO};
     gancl_write(&rt, io, 0, NI * sizeof *xf, xf);
@@ -207,9 +220,7 @@ static void random_net_case(uint64_t seed) {
     print_message("[%s]: %d ops from %d layers, %zu parameters; max |device - reference| gradient %.2g, "
                   "max |reference - finite difference| %.2g\n", desc, net.n_ops, nl, P, worst, worst_fd);
     clReleaseMemObject(io);
-    clReleaseMemObject(scratch);
-    clReleaseMemObject(net.labels);
-    gancl_net_free(&net);
+    off_device(&net, scratch);
     free(buf); free(run); free(p); free(run_d); free(xf); free(wf); free(x); free(w); free(outf); free(dinf);
     free(grad); free(runf); free(run_ref); free(dp); free(dx);
 }
@@ -277,14 +288,7 @@ static void tangent_case(uint64_t seed) {
     for (int i = 0; i < ROWS; i++) w[i] = wf[i] = gancl_uniform(&rng, 0.5f, 1.5f);
     int lab[ROWS];
     for (int b = 0; b < ROWS; b++) lab[b] = pick(&rng, CLASSES);
-    gancl_net_alloc(&net, &rt, ROWS, ROWS, ROWS);
-    cl_mem scratch = gancl_buffer(&rt, (net.col_size + net.tmp_size + 1) * sizeof(float));
-    gancl_ptr col = {scratch, 0}, tmp = {scratch, net.col_size};
-    gancl_net_bind_scratch(&net, col, tmp);
-    net.labels = gancl_buffer(&rt, sizeof lab);
-    gancl_write(&rt, net.labels, 0, sizeof lab, lab);
-    net.noise_seed = SEED, net.noise_step = STEP, net.noise_stream = 1;
-    gancl_write(&rt, net.buf, 0, 4 * P * sizeof *buf, buf);
+    cl_mem scratch = on_device(&net, buf, NULL, lab, ROWS);
     cl_mem io = gancl_buffer(&rt, (2 * NI + 2 * ROWS) * sizeof(float));
     gancl_ptr inp = {io, 0}, pu = {io, NI}, out = {io, 2 * NI}, ones = {io, 2 * NI + ROWS};
     gancl_write(&rt, io, 0, NI * sizeof *xf, xf);
@@ -310,9 +314,7 @@ static void tangent_case(uint64_t seed) {
     }
     print_message("[%s]: tangent pass, %zu parameters; max |device - finite difference| %.2g\n", desc, P, worst);
     clReleaseMemObject(io);
-    clReleaseMemObject(scratch);
-    clReleaseMemObject(net.labels);
-    gancl_net_free(&net);
+    off_device(&net, scratch);
     free(buf); free(p); free(x); free(u); free(xf); free(uf); free(grad);
 }
 
