@@ -744,36 +744,54 @@ void gancl_net_backward(gancl_net *net, gancl_ptr din, gancl_ptr dout, gancl_ptr
     }
 }
 
-void gancl_net_tangent(gancl_net *net, gancl_ptr ones, gancl_ptr out, gancl_ptr u, int row0, int n) {
+/* One op of the tangent forward pass: t_out = J t_in at the primal masks, without biases. */
+static void tangent_op(gancl_net *net, const view *v, const gancl_op *o, int row0, int n) {
     const gancl_runtime *rt = net->rt;
+    gancl_ptr t = v->g[o->g_in], to = v->g[o->g_out], y = v->x[o->x_out];
+    switch (o->kind) {
+    case GANCL_LINEAR:
+        linear_forward(rt, to, t, linear_weight(net, o), NONE, n, o->in_f, o->out_f, GANCL_ACT_NONE, 0.0f);
+        bias_act_backward(rt, to, y, NONE, n, o->out_f, o->act, o->a);
+        break;
+    case GANCL_CONV2D:
+        conv2d_forward(rt, to, t, P(o->w), NONE, o->geom, o->conv_c, n, net->col, net->tmp);
+        break;
+    case GANCL_CONVT2D:
+        convt2d_forward(rt, to, t, P(o->w), o->geom, o->conv_c, n, net->col, net->tmp);
+        break;
+    case GANCL_DROPOUT:
+        apply_dropout(net, o, to, t, row0, n);
+        break;
+    case GANCL_NOISE:
+        break;
+    case GANCL_EMBED: // the label's embedding does not move with x
+        embed_forward(rt, to, t, NONE, label_ptr(net, row0), n, o->in_f, o->S, o->ch);
+        break;
+    default:
+        bias_act_backward(rt, to, y, NONE, n, o->out_f, o->act, o->a);
+        break;
+    }
+}
+
+static int elementwise(const gancl_op *o) {
+    return o->kind != GANCL_LINEAR && o->kind != GANCL_CONV2D && o->kind != GANCL_CONVT2D &&
+           o->kind != GANCL_BATCHNORM && o->kind != GANCL_EMBED;
+}
+
+void gancl_net_tangent(gancl_net *net, gancl_ptr ones, gancl_ptr out, gancl_ptr u, int row0, int n) {
     view v = make_view(net, out, NONE, ones, u, row0, 1);
-    // tangent forward: t_out = J t_in at the primal masks, no biases, through all ops but the last
-    for (int i = 0; i + 1 < net->n_ops; i++) {
-        const gancl_op *o = &net->op[i];
-        gancl_ptr t = v.g[o->g_in], to = v.g[o->g_out], y = v.x[o->x_out];
-        switch (o->kind) {
-        case GANCL_LINEAR:
-            linear_forward(rt, to, t, linear_weight(net, o), NONE, n, o->in_f, o->out_f, GANCL_ACT_NONE, 0.0f);
-            bias_act_backward(rt, to, y, NONE, n, o->out_f, o->act, o->a);
-            break;
-        case GANCL_CONV2D:
-            conv2d_forward(rt, to, t, P(o->w), NONE, o->geom, o->conv_c, n, net->col, net->tmp);
-            break;
-        case GANCL_CONVT2D:
-            convt2d_forward(rt, to, t, P(o->w), o->geom, o->conv_c, n, net->col, net->tmp);
-            break;
-        case GANCL_DROPOUT:
-            apply_dropout(net, o, to, t, row0, n);
-            break;
-        case GANCL_NOISE:
-            break;
-        case GANCL_EMBED: // the label's embedding does not move with x
-            embed_forward(rt, to, t, NONE, label_ptr(net, row0), n, o->in_f, o->S, o->ch);
-            break;
-        default:
-            bias_act_backward(rt, to, y, NONE, n, o->out_f, o->act, o->a);
-            break;
+    // tangent forward through all ops but the last. A run of element-wise ops (diagonal
+    // Jacobians) is applied last to first, in the backward pass's order, so that both
+    // passes multiply each element by the same factors in the same order
+    for (int i = 0; i + 1 < net->n_ops;) {
+        int j = i;
+        while (j + 1 < net->n_ops && elementwise(&net->op[j])) j++;
+        if (j == i) {
+            tangent_op(net, &v, &net->op[i++], row0, n);
+            continue;
         }
+        for (int k = j - 1; k >= i; k--) tangent_op(net, &v, &net->op[k], row0, n);
+        i = j;
     }
     // its backward: the tangents are overwritten by their gradients after their use as inputs
     for (int i = net->n_ops - 1; i >= 0; i--) {
