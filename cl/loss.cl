@@ -45,3 +45,37 @@ __kernel void gan_loss(__global float *dlogit, const uint dl_off, __global const
     if (loss_slot >= 0) acc[loss_slot] += weight * loss / n;
     if (stat_slot >= 0) acc[stat_slot] += stat / n;
 }
+
+/* Softmax cross-entropy of logits [B, K] against integer labels (clamped to [0, K)):
+ * dlogit = (softmax(l) - onehot(y)) * grad_scale; work item 0 adds the mean loss
+ * (logsumexp(l) - l_y) to acc[loss_slot] and the number of rows whose first maximal logit is
+ * the label to acc[correct_slot] (slots < 0: not recorded). */
+__kernel void softmax_xent(__global float *dlogit, const uint dl_off, __global const float *logit,
+                           const uint l_off, __global const int *labels, const uint lab_off,
+                           const int B, const int K, const float grad_scale, __global float *acc,
+                           const int loss_slot, const int correct_slot) {
+    const int b = get_global_id(0);
+    if (b < B) {
+        __global const float *l = logit + l_off + b * K;
+        const int y = clamp(labels[lab_off + b], 0, K - 1);
+        float m = l[0], s = 0.0f;
+        for (int k = 1; k < K; k++) m = fmax(m, l[k]);
+        for (int k = 0; k < K; k++) s += exp(l[k] - m);
+        for (int k = 0; k < K; k++) dlogit[dl_off + b * K + k] = (exp(l[k] - m) / s - (k == y)) * grad_scale;
+    }
+    if (b != 0) return;
+    float loss = 0.0f, correct = 0.0f;
+    for (int r = 0; r < B; r++) {
+        __global const float *l = logit + l_off + r * K;
+        const int y = clamp(labels[lab_off + r], 0, K - 1);
+        float m = l[0], s = 0.0f;
+        int arg = 0;
+        for (int k = 1; k < K; k++)
+            if (l[k] > m) m = l[k], arg = k;
+        for (int k = 0; k < K; k++) s += exp(l[k] - m);
+        loss += m + log(s) - l[y];
+        correct += arg == y;
+    }
+    if (loss_slot >= 0) acc[loss_slot] += loss / B;
+    if (correct_slot >= 0) acc[correct_slot] += correct;
+}

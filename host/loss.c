@@ -31,3 +31,29 @@ double gan_loss_ref(double *dlogit, const double *logit, int n, gancl_loss_kind 
     }
     return loss / n;
 }
+
+void softmax_xent(const gancl_runtime *rt, gancl_ptr dlogit, gancl_ptr logit, gancl_ptr labels, int B, int K,
+                  float grad_scale, cl_mem acc, int loss_slot, int correct_slot) {
+    cl_kernel k = gancl_kernel(rt, "softmax_xent");
+    GANCL_LAUNCH_1D(rt, k, (size_t)B, GANCL_P(dlogit), GANCL_P(logit), GANCL_P(labels), GANCL_A(B), GANCL_A(K),
+                    GANCL_A(grad_scale), GANCL_A(acc), GANCL_A(loss_slot), GANCL_A(correct_slot));
+}
+
+double softmax_xent_ref(double *dlogit, const double *logit, const int *labels, int B, int K, double grad_scale,
+                        int *correct) {
+    double loss = 0;
+    *correct = 0;
+    for (int b = 0; b < B; b++) {
+        const double *l = logit + (size_t)b * K;
+        const int y = labels[b] < 0 ? 0 : labels[b] >= K ? K - 1 : labels[b];
+        double m = l[0], s = 0;
+        int arg = 0;
+        for (int k = 1; k < K; k++)
+            if (l[k] > m) m = l[k], arg = k;
+        for (int k = 0; k < K; k++) s += exp(l[k] - m);
+        for (int k = 0; k < K; k++) dlogit[(size_t)b * K + k] = (exp(l[k] - m) / s - (k == y)) * grad_scale;
+        loss += m + log(s) - l[y];
+        *correct += arg == y;
+    }
+    return loss / B;
+}

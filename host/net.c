@@ -88,10 +88,16 @@ gancl_layer gancl_embed(int classes, int dim) {
     return l;
 }
 
+gancl_layer gancl_maxpool2d(int k) {
+    gancl_layer l = row(GANCL_MAXPOOL2D);
+    l.k = k;
+    return l;
+}
+
 const char *gancl_layer_kind_name(gancl_layer_kind kind) {
     static const char *names[GANCL_LAYER_KINDS] = {
         "Linear", "Conv2d", "ConvTranspose2d", "BatchNorm", "LeakyReLU", "ReLU", "Tanh",
-        "Sigmoid", "Softplus", "Dropout", "GaussianNoise", "Reshape", "Embedding"};
+        "Sigmoid", "Softplus", "Dropout", "GaussianNoise", "Reshape", "Embedding", "MaxPool2d"};
     return (unsigned)kind < GANCL_LAYER_KINDS ? names[kind] : "unknown";
 }
 
@@ -250,6 +256,12 @@ static gancl_shape layer_shape(builder *b, const gancl_layer *L, gancl_shape s) 
             break;
         }
         return (gancl_shape){L->n, L->h, L->w};
+    case GANCL_MAXPOOL2D:
+        if (L->k <= 0 || L->k > H || L->k > W) {
+            bad(b, "a %dx%d window does not fit the %dx%dx%d input", L->k, L->k, C, H, W);
+            break;
+        }
+        return (gancl_shape){C, H / L->k, W / L->k};
     case GANCL_EMBED: {
         if (L->classes <= 0 || L->n <= 0) {
             bad(b, "%d classes, dimension %d", L->classes, L->n);
@@ -363,6 +375,9 @@ static void make_ops(builder *b) {
             o.ch = L->classes;
             o.S = L->n;
             break;
+        case GANCL_MAXPOOL2D:
+            o.geom = gancl_conv_geom_make(in.c, in.h, in.w, L->k, L->k, 0);
+            break;
         case GANCL_DROPOUT:
         case GANCL_NOISE:
             o.rng = rng++;
@@ -433,6 +448,11 @@ int gancl_net_build(gancl_net *net, const char *prefix, gancl_shape input, const
 int gancl_net_tangent_ok(const gancl_net *net, char *err) {
     for (int i = 0; i < net->n_layers; i++) {
         gancl_layer_kind k = net->layer[i].kind;
+        if (k == GANCL_MAXPOOL2D) {
+            snprintf(err, GANCL_ERR_LEN, "%s.%d (MaxPool2d): not supported by the gradient penalty's tangent pass",
+                     net->prefix, i);
+            return -1;
+        }
         if (k == GANCL_BATCHNORM || k == GANCL_TANH || k == GANCL_SIGMOID || k == GANCL_SOFTPLUS) {
             snprintf(err, GANCL_ERR_LEN, "%s.%d (%s): the gradient penalty's exact double backpropagation "
                      "needs a network that is piecewise linear in its input", net->prefix, i,
@@ -657,6 +677,9 @@ void gancl_net_forward(gancl_net *net, gancl_ptr out, gancl_ptr inp, int row0, i
             }
             break;
         }
+        case GANCL_MAXPOOL2D: // y[n, C, H/k, W/k] = window maxima
+            maxpool_forward(rt, y, x, n, o->geom.C, o->geom.H, o->geom.W, o->geom.K);
+            break;
         case GANCL_EMBED: // y[n, in + E] = [x, table[label]]
             embed_forward(rt, y, x, P(o->w), label_ptr(net, row0), n, o->in_f, o->S, o->ch);
             break;
@@ -723,6 +746,9 @@ static void op_backward(gancl_net *net, const gancl_op *o, gancl_ptr gin, gancl_
         return;
     case GANCL_NOISE: // additive: the gradient passes unchanged
         return;
+    case GANCL_MAXPOOL2D:
+        if (gin.mem) maxpool_backward(rt, gin, gout, xin, n, o->geom.C, o->geom.H, o->geom.W, o->geom.K);
+        return;
     case GANCL_EMBED:
         if (!gin.mem && (!dweights || tangent)) return;
         embed_backward(rt, gin, dweights && !tangent ? D(o->w) : NONE, gout, label_ptr(net, row0), n, o->in_f,
@@ -775,7 +801,7 @@ static void tangent_op(gancl_net *net, const view *v, const gancl_op *o, int row
 
 static int elementwise(const gancl_op *o) {
     return o->kind != GANCL_LINEAR && o->kind != GANCL_CONV2D && o->kind != GANCL_CONVT2D &&
-           o->kind != GANCL_BATCHNORM && o->kind != GANCL_EMBED;
+           o->kind != GANCL_BATCHNORM && o->kind != GANCL_EMBED && o->kind != GANCL_MAXPOOL2D;
 }
 
 void gancl_net_tangent(gancl_net *net, gancl_ptr ones, gancl_ptr out, gancl_ptr u, int row0, int n) {

@@ -114,6 +114,7 @@ void gancl_net_ref_forward(gancl_net_ref *r, const gancl_net *net, const double 
                 y[j] = x[j] + (training ? (double)L->a * noise_normal_ref(j, k[0], k[1], k[2], k[3]) : 0);
             break;
         case GANCL_RESHAPE: memcpy(y, x, NI * sizeof *x); break;
+        case GANCL_MAXPOOL2D: maxpool_forward_ref(y, x, n, in.c, in.h, in.w, L->k); break;
         case GANCL_EMBED: {
             const double *t = tensor(net, params, p);
             for (int b = 0; b < n; b++) {
@@ -185,6 +186,7 @@ void gancl_net_ref_backward(gancl_net_ref *r, const double *params, double *dpar
             break;
         case GANCL_NOISE:
         case GANCL_RESHAPE: memcpy(gin, g, NI * sizeof *g); break;
+        case GANCL_MAXPOOL2D: maxpool_backward_ref(gin, g, x, n, in.c, in.h, in.w, L->k); break;
         case GANCL_EMBED:
             for (int b = 0; b < n; b++) {
                 memcpy(gin + b * IN, g + b * OUT, IN * sizeof *g);

@@ -543,6 +543,68 @@ static double embed_check(const gancl_runtime *rt, int backward) {
 static double check_embed_fw(const gancl_runtime *rt) { return embed_check(rt, 0); }
 static double check_embed_bw(const gancl_runtime *rt) { return embed_check(rt, 1); }
 
+/* 2 x 3 channels of 7 x 5 (a ragged edge for k = 2), with ties in one window. */
+static double maxpool_check(const gancl_runtime *rt, int backward) {
+    const int B = 2, C = 3, H = 7, W = 5, k = 2, NI = B * C * H * W, NO = B * C * (H / k) * (W / k);
+    uint64_t rng = 54;
+    double *x = ALLOC(NI), *y = ALLOC(NO), *dy = ALLOC(NO), *dx = ALLOC(NI);
+    fill(x, NI, &rng, -1, 1);
+    fill(dy, NO, &rng, -1, 1);
+    x[0] = x[1] = x[W] = 2.0; /* a tie: the first maximum takes the gradient */
+    gancl_ptr px = upload(rt, x, NI), py = upload(rt, y, NO);
+    maxpool_forward(rt, py, px, B, C, H, W, k);
+    maxpool_forward_ref(y, x, B, C, H, W, k);
+    double err;
+    if (!backward) {
+        err = compare(rt, py, y, NO);
+    } else {
+        double *garbage = ALLOC(NI);
+        fill(garbage, NI, &rng, 5, 6); /* every element must be written */
+        gancl_ptr pdy = upload(rt, dy, NO), pdx = upload(rt, garbage, NI);
+        maxpool_backward(rt, pdx, pdy, px, B, C, H, W, k);
+        maxpool_backward_ref(dx, dy, x, B, C, H, W, k);
+        err = compare(rt, pdx, dx, NI);
+        clReleaseMemObject(pdy.mem);
+        clReleaseMemObject(py.mem);
+        free(garbage);
+    }
+    clReleaseMemObject(px.mem);
+    free(x); free(y); free(dy); free(dx);
+    return err;
+}
+
+static double check_maxpool_fw(const gancl_runtime *rt) { return maxpool_check(rt, 0); }
+static double check_maxpool_bw(const gancl_runtime *rt) { return maxpool_check(rt, 1); }
+
+static double check_softmax_xent(const gancl_runtime *rt) {
+    const int B = 9, K = 10;
+    int labels[9] = {0, 3, 9, 9, 5, 1, 2, 12, 4}; /* 12: clamped to 9 */
+    uint64_t rng = 55;
+    double *l = ALLOC(B * K), *d = ALLOC(B * K), want[GANCL_N_ACC_CHECK] = {0};
+    fill(l, B * K, &rng, -4, 4);
+    l[1 * K + 3] = 9; /* a few rows certainly right */
+    l[2 * K + 9] = 9;
+    cl_mem lab = gancl_buffer(rt, sizeof labels), pacc = gancl_buffer(rt, sizeof(float) * GANCL_N_ACC_CHECK);
+    gancl_write(rt, lab, 0, sizeof labels, labels);
+    float zero[GANCL_N_ACC_CHECK] = {0};
+    gancl_write(rt, pacc, 0, sizeof zero, zero);
+    gancl_ptr pl = upload(rt, l, B * K), pd = upload(rt, d, B * K), plab = {lab, 0};
+    softmax_xent(rt, pd, pl, plab, B, K, 0.25f, pacc, 0, 2);
+    int correct;
+    want[0] = softmax_xent_ref(d, l, labels, B, K, 0.25, &correct);
+    want[2] = correct;
+    float got[GANCL_N_ACC_CHECK];
+    gancl_read(rt, pacc, 0, sizeof got, got);
+    double err = compare(rt, pd, d, B * K);
+    for (int i = 0; i < GANCL_N_ACC_CHECK; i++) err = max2(err, fabs(got[i] - want[i]) / (1 + fabs(want[i])));
+    clReleaseMemObject(pl.mem);
+    clReleaseMemObject(lab);
+    clReleaseMemObject(pacc);
+    free(l);
+    free(d);
+    return err;
+}
+
 static double check_randn(const gancl_runtime *rt) {
     const size_t n = 4099; /* not a multiple of 4: the tail is guarded */
     float *ref = malloc(n * sizeof *ref);
@@ -642,6 +704,9 @@ const gancl_check GANCL_CHECKS[] = {
     {"weight norm backward", check_weightnorm_bw, 1e-5},
     {"embedding concat forward", check_embed_fw, 0},
     {"embedding concat backward", check_embed_bw, 1e-6},
+    {"maxpool2d forward", check_maxpool_fw, 0},
+    {"maxpool2d backward", check_maxpool_bw, 0},
+    {"softmax cross-entropy", check_softmax_xent, 1e-5},
 };
 const int GANCL_N_CHECKS = sizeof GANCL_CHECKS / sizeof *GANCL_CHECKS;
 

@@ -29,10 +29,16 @@ static gancl_layer random_act(uint64_t *rng) {
 static void random_list(uint64_t *rng, gancl_layer *l, int *n) {
     int k = 0, h = 6;
     if (pick(rng, 3) == 0) l[k++] = pick(rng, 2) ? gancl_noise(0.5f) : gancl_dropout(0.25f); /* at the input */
+    if (pick(rng, 3) == 0) { /* 6x6 -> 3x3 */
+        l[k++] = gancl_maxpool2d(2);
+        h = 3;
+    }
     int blocks = pick(rng, 3);
     for (int b = 0; b < blocks; b++) {
+        int pool = 0; /* the classifier's pattern: conv, (BatchNorm), activation, MaxPool */
         if (h == 6 || pick(rng, 2)) {
-            l[k++] = gancl_conv2d(2 + pick(rng, 3), 3, h == 6 ? 2 : 1, 1, pick(rng, 2));
+            pool = h == 6 && pick(rng, 2);
+            l[k++] = gancl_conv2d(2 + pick(rng, 3), 3, h == 6 && !pool ? 2 : 1, 1, pick(rng, 2));
             if (h == 6) h = 3;
         } else {
             l[k++] = gancl_convt2d(2 + pick(rng, 2), 3, 2, 1, 1);
@@ -40,6 +46,7 @@ static void random_list(uint64_t *rng, gancl_layer *l, int *n) {
         }
         if (pick(rng, 2)) l[k++] = gancl_batchnorm(1e-3f, 0.1f);
         l[k++] = random_act(rng);
+        if (pool) l[k++] = gancl_maxpool2d(2);
         int r = pick(rng, 3);
         if (r == 1) l[k++] = gancl_dropout(0.3f);
         if (r == 2) l[k++] = gancl_noise(0.3f);

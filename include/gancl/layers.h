@@ -125,6 +125,18 @@ void embed_forward(const gancl_runtime *rt, gancl_ptr out, gancl_ptr inp, gancl_
 void embed_backward(const gancl_runtime *rt, gancl_ptr dinp, gancl_ptr dtable, gancl_ptr dout, gancl_ptr labels,
                     int B, int IN, int E, int classes);
 
+/* ---- MaxPool2d, window and stride k, no padding (cl/pool.cl): out [B, C, H/k, W/k]; the
+ * backward pass writes dinp [B, C, H, W]: dout at each window's first maximum, else 0 ---- */
+void maxpool_forward(const gancl_runtime *rt, gancl_ptr out, gancl_ptr inp, int B, int C, int H, int W, int k);
+void maxpool_backward(const gancl_runtime *rt, gancl_ptr dinp, gancl_ptr dout, gancl_ptr inp, int B, int C, int H,
+                      int W, int k);
+
+/* ---- softmax cross-entropy of logits [B, K] against cl_int labels (cl/loss.cl): dlogit =
+ * (softmax - onehot) * grad_scale; acc[loss_slot] += mean loss, acc[correct_slot] += rows
+ * whose arg max is the label (a slot < 0: not recorded) ---- */
+void softmax_xent(const gancl_runtime *rt, gancl_ptr dlogit, gancl_ptr logit, gancl_ptr labels, int B, int K,
+                  float grad_scale, cl_mem acc, int loss_slot, int correct_slot);
+
 /* ---- the GAN losses on D's outputs (cl/loss.cl) ----
  * BCE (on logits, target y), LINEAR (y * l: the Wasserstein losses), HINGE (max(0, 1 + y l)).
  * dlogit[n] = dloss/dl * grad_scale; acc[loss_slot] += weight * mean loss, acc[stat_slot] +=
@@ -200,6 +212,11 @@ double noise_normal_ref(size_t i, uint32_t k0, uint32_t k1, uint32_t c1, uint32_
 void weightnorm_forward_ref(double *weight, const double *g, const double *v, int OUT, int IN);
 void weightnorm_backward_ref(double *dg, double *dv, const double *dweight, const double *g, const double *v,
                              int OUT, int IN);
+void maxpool_forward_ref(double *out, const double *inp, int B, int C, int H, int W, int k);
+void maxpool_backward_ref(double *dinp, const double *dout, const double *inp, int B, int C, int H, int W, int k);
+/* The mean loss; *correct rows predicted right. */
+double softmax_xent_ref(double *dlogit, const double *logit, const int *labels, int B, int K, double grad_scale,
+                        int *correct);
 void philox4x32_10_ref(const uint32_t ctr[4], const uint32_t key[2], uint32_t out[4]);
 void randn_ref(float *out, size_t n, uint32_t k0, uint32_t k1, uint32_t c1, uint32_t c2);
 

@@ -32,6 +32,7 @@ typedef enum {
     GANCL_NOISE,      /* GaussianNoise: x + a * N(0, 1); training only; recomputable like dropout */
     GANCL_RESHAPE,    /* Flatten (n = 0) or Unflatten to n x h x w */
     GANCL_EMBED,      /* Embedding(classes, n) of the row's label, concatenated to the input */
+    GANCL_MAXPOOL2D,  /* k x k window, stride k, no padding */
     GANCL_LAYER_KINDS
 } gancl_layer_kind;
 
@@ -59,6 +60,7 @@ gancl_layer gancl_noise(float sigma);
 gancl_layer gancl_flatten(void);
 gancl_layer gancl_unflatten(int c, int h, int w);
 gancl_layer gancl_embed(int classes, int dim);
+gancl_layer gancl_maxpool2d(int k);
 /* PyTorch's class name of a kind ("Linear", "ConvTranspose2d", ...). */
 const char *gancl_layer_kind_name(gancl_layer_kind kind);
 
