@@ -40,10 +40,14 @@ typedef struct {
     long long value; /* the int64 scalar */
 } entry;
 
+#define MAX_NETS 2
+
 typedef struct {
     entry *e;
     int n;
-    float *host[2], *run[2]; /* host copies of G's and D's buffers (4P) and running stats */
+    gancl_net *const *nets;
+    int n_nets;
+    float *host[MAX_NETS], *run[MAX_NETS]; /* host copies of each network's buffer (4P) and running stats */
 } layout;
 
 static void push(layout *l, const char *name, int ndim, const int *shape, float *host) {
@@ -65,16 +69,16 @@ static void push_table(layout *l, const gancl_param_table *t, float *base) {
         push(l, t->t[i].name, t->t[i].ndim, t->t[i].shape, base + t->t[i].off);
 }
 
-static const gancl_net *net_of(const gancl_gan *gan, int k) { return k ? &gan->d : &gan->g; }
-
 /* The file's tensors, in file order (each network's parameters, running statistics and
- * BatchNorm counters, then the optimiser moments), pointing into host copies. */
-static int make_layout(layout *l, const gancl_gan *gan) {
+ * BatchNorm counters, then, with `moments`, the optimiser moments), pointing into host copies. */
+static int make_layout(layout *l, gancl_net *const *nets, int n_nets, int moments) {
     memset(l, 0, sizeof *l);
-    l->e = calloc(4 * GANCL_MAX_TENSORS + 16, sizeof *l->e);
+    l->nets = nets;
+    l->n_nets = n_nets;
+    l->e = calloc(4 * GANCL_MAX_TENSORS * MAX_NETS + 16, sizeof *l->e);
     if (!l->e) return -1;
-    for (int k = 0; k < 2; k++) {
-        const gancl_net *net = net_of(gan, k);
+    for (int k = 0; k < n_nets; k++) {
+        const gancl_net *net = nets[k];
         l->host[k] = malloc((4 * net->params.size + 1) * sizeof(float));
         l->run[k] = malloc((net->running.size + 1) * sizeof(float));
         if (!l->host[k] || !l->run[k]) return -1;
@@ -88,48 +92,50 @@ static int make_layout(layout *l, const gancl_gan *gan) {
             l->e[l->n - 1].value = net->step;
         }
     }
-    static const char *moments[2][2] = {{"optimizer.generator.exp_avg", "optimizer.generator.exp_avg_sq"},
-                                        {"optimizer.discriminator.exp_avg", "optimizer.discriminator.exp_avg_sq"}};
-    for (int k = 0; k < 2; k++) {
-        const size_t P = net_of(gan, k)->params.size;
+    for (int k = 0; moments && k < n_nets; k++) {
+        const size_t P = nets[k]->params.size;
         int shape[1] = {(int)P};
-        push(l, moments[k][0], 1, shape, l->host[k] + 2 * P);
-        push(l, moments[k][1], 1, shape, l->host[k] + 3 * P);
+        char name[80];
+        snprintf(name, sizeof name, "optimizer.%s.exp_avg", nets[k]->prefix);
+        push(l, name, 1, shape, l->host[k] + 2 * P);
+        snprintf(name, sizeof name, "optimizer.%s.exp_avg_sq", nets[k]->prefix);
+        push(l, name, 1, shape, l->host[k] + 3 * P);
     }
     return 0;
 }
 
 static void free_layout(layout *l) {
     free(l->e);
-    for (int k = 0; k < 2; k++) {
+    for (int k = 0; k < MAX_NETS; k++) {
         free(l->host[k]);
         free(l->run[k]);
     }
 }
 
 /* Host copies <-> the device (read: device to host). */
-static void transfer(layout *l, const gancl_gan *gan, int read) {
-    for (int k = 0; k < 2; k++) {
-        const gancl_net *net = net_of(gan, k);
+static void transfer(layout *l, int read) {
+    for (int k = 0; k < l->n_nets; k++) {
+        const gancl_net *net = l->nets[k];
         const size_t pb = 4 * net->params.size * sizeof(float), rb = net->running.size * sizeof(float);
         if (read) {
-            gancl_read(gan->rt, net->buf, 0, pb, l->host[k]);
-            if (rb) gancl_read(gan->rt, net->running_buf, 0, rb, l->run[k]);
+            gancl_read(net->rt, net->buf, 0, pb, l->host[k]);
+            if (rb) gancl_read(net->rt, net->running_buf, 0, rb, l->run[k]);
         } else {
-            gancl_write(gan->rt, net->buf, 0, pb, l->host[k]);
-            if (rb) gancl_write(gan->rt, net->running_buf, 0, rb, l->run[k]);
+            gancl_write(net->rt, net->buf, 0, pb, l->host[k]);
+            if (rb) gancl_write(net->rt, net->running_buf, 0, rb, l->run[k]);
         }
     }
 }
 
-int gancl_checkpoint_save(const char *path, const gancl_gan *gan, const gancl_meta *meta, char *err) {
+int gancl_checkpoint_save_nets(const char *path, gancl_net *const *nets, int n_nets, int moments,
+                               const gancl_meta *meta, char *err) {
     layout l;
-    if (make_layout(&l, gan)) {
+    if (n_nets > MAX_NETS || make_layout(&l, nets, n_nets, moments)) {
         free_layout(&l);
         snprintf(err, GANCL_ERR_LEN, "%s: out of host memory", path);
         return -1;
     }
-    transfer(&l, gan, 1);
+    transfer(&l, 1);
 
     char *hdr = NULL;
     size_t hlen = 0;
@@ -291,10 +297,11 @@ fail:
     return -1;
 }
 
-int gancl_checkpoint_load_into(const gancl_checkpoint *ck, gancl_gan *gan, char *err) {
+int gancl_checkpoint_load_nets(const gancl_checkpoint *ck, gancl_net *const *nets, int n_nets, int moments,
+                               char *err) {
     layout l;
     const char *name = ck->path;
-    if (make_layout(&l, gan)) BAD("%s: out of host memory", name);
+    if (n_nets > MAX_NETS || make_layout(&l, nets, n_nets, moments)) BAD("%s: out of host memory", name);
     int expected = 0;
     for (int i = 0; i < l.n; i++) {
         entry *e = &l.e[i];
@@ -317,21 +324,36 @@ int gancl_checkpoint_load_into(const gancl_checkpoint *ck, gancl_gan *gan, char 
     int present = ck->header.n - (gancl_json_get(&ck->header, "__metadata__") != NULL);
     if (present != expected)
         BAD("%s: holds %d tensors, this model has %d (a checkpoint of another model?)", name, present, expected);
-    /* gradients are not saved: zero them; the buffer's other three parts come from the file */
-    for (int k = 0; k < 2; k++) {
-        const size_t P = net_of(gan, k)->params.size;
-        memset(l.host[k] + P, 0, P * sizeof(float));
+    /* gradients are not saved: zero them (and the moments when the file has none); the
+     * buffer's other parts come from the file */
+    for (int k = 0; k < n_nets; k++) {
+        const size_t P = nets[k]->params.size;
+        memset(l.host[k] + P, 0, (moments ? 1 : 3) * P * sizeof(float));
     }
-    const char *gs = gancl_meta_get(&ck->meta, "g_adam_step"), *ds = gancl_meta_get(&ck->meta, "d_adam_step");
-    if (!gs || !ds) BAD("%s: metadata lacks the Adam step counts", name);
-    gan->g.step = atol(gs);
-    gan->d.step = atol(ds);
-    transfer(&l, gan, 0);
+    transfer(&l, 0);
     free_layout(&l);
     return 0;
 fail:
     free_layout(&l);
     return -1;
+}
+
+int gancl_checkpoint_save(const char *path, gancl_gan *gan, const gancl_meta *meta, char *err) {
+    gancl_net *nets[2] = {&gan->g, &gan->d};
+    return gancl_checkpoint_save_nets(path, nets, 2, 1, meta, err);
+}
+
+int gancl_checkpoint_load_into(const gancl_checkpoint *ck, gancl_gan *gan, char *err) {
+    const char *gs = gancl_meta_get(&ck->meta, "g_adam_step"), *ds = gancl_meta_get(&ck->meta, "d_adam_step");
+    if (!gs || !ds) {
+        snprintf(err, GANCL_ERR_LEN, "%s: metadata lacks the Adam step counts", ck->path);
+        return -1;
+    }
+    gancl_net *nets[2] = {&gan->g, &gan->d};
+    if (gancl_checkpoint_load_nets(ck, nets, 2, 1, err)) return -1;
+    gan->g.step = atol(gs);
+    gan->d.step = atol(ds);
+    return 0;
 }
 
 void gancl_checkpoint_close(gancl_checkpoint *ck) {

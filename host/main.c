@@ -1,6 +1,7 @@
 /* main.c: the gan-cl command line. Parses and validates flags, picks the device and
  * dispatches to the library; all real work lives in the gancl_ modules. */
 #define _POSIX_C_SOURCE 200809L
+#include "gancl/classifier.h"
 #include "gancl/device.h"
 #include "gancl/fsutil.h"
 #include "gancl/gemm.h"
@@ -26,6 +27,8 @@ static const char USAGE[] =
     "usage: gan-cl [options]                 train the GAN (the main job)\n"
     "       gan-cl generate --checkpoint FILE --out FILE [--count N] [--seed S] [--format png|idx]\n"
     "       gan-cl download [--data DIR]     fetch and verify MNIST, report what is there\n"
+    "       gan-cl classifier [--data DIR]   train gan-cl's digit classifier (once per data set)\n"
+    "                                        or report its test accuracy and confusion matrix\n"
     "       gan-cl bench [--batch-size B] [--iters N] [--loss L] [--profile]   time iterations\n"
     "       gan-cl tune [--model M] [--batch-size B]   tune the GEMMs for this device and model\n"
     "       gan-cl --list-devices | --self-test | --version | --help\n"
@@ -116,9 +119,9 @@ static const char USAGE_MORE[] =
     "exit status: 0 success, 1 error, 2 bad command line, 130 stopped by Ctrl-C (checkpoint saved)\n";
 
 enum { CMD_TRAIN = 1, CMD_GENERATE = 2, CMD_DOWNLOAD = 4, CMD_SELFTEST = 8, CMD_LIST = 16,
-       CMD_BENCH = 32, CMD_TUNE = 64 };
-#define DEVICE_CMDS (CMD_TRAIN | CMD_GENERATE | CMD_SELFTEST | CMD_BENCH | CMD_TUNE)
-#define DATA_CMDS (CMD_TRAIN | CMD_DOWNLOAD)
+       CMD_BENCH = 32, CMD_TUNE = 64, CMD_CLASSIFIER = 128 };
+#define DEVICE_CMDS (CMD_TRAIN | CMD_GENERATE | CMD_SELFTEST | CMD_BENCH | CMD_TUNE | CMD_CLASSIFIER)
+#define DATA_CMDS (CMD_TRAIN | CMD_DOWNLOAD | CMD_CLASSIFIER)
 
 /* Every option: its name, whether it takes a value, and the commands it applies to. */
 static const struct {
@@ -134,7 +137,7 @@ static const struct {
     {"--beta2", 1, CMD_TRAIN}, {"--seed", 1, CMD_TRAIN | CMD_GENERATE},
     {"--out", 1, CMD_TRAIN | CMD_GENERATE}, {"--sample-every", 1, CMD_TRAIN},
     {"--checkpoint-every", 1, CMD_TRAIN}, {"--log-every", 1, CMD_TRAIN}, {"--resume", 1, CMD_TRAIN},
-    {"--quiet", 0, CMD_TRAIN | CMD_DOWNLOAD | CMD_BENCH}, {"--checkpoint", 1, CMD_GENERATE},
+    {"--quiet", 0, CMD_TRAIN | CMD_DOWNLOAD | CMD_BENCH | CMD_CLASSIFIER}, {"--checkpoint", 1, CMD_GENERATE},
     {"--count", 1, CMD_GENERATE}, {"--format", 1, CMD_GENERATE}, {"--data", 1, DATA_CMDS},
     {"--mirror", 1, DATA_CMDS}, {"--offline", 0, DATA_CMDS}, {"--device", 1, DEVICE_CMDS},
     {"--gemm", 1, DEVICE_CMDS},
@@ -173,6 +176,7 @@ static const char *cmd_name(int cmd) {
     case CMD_LIST: return "--list-devices";
     case CMD_BENCH: return "bench";
     case CMD_TUNE: return "tune";
+    case CMD_CLASSIFIER: return "classifier";
     default: return "training";
     }
 }
@@ -198,6 +202,7 @@ static cli parse(int argc, char **argv) {
         else if (!strcmp(a, "download")) cmd = CMD_DOWNLOAD;
         else if (!strcmp(a, "bench")) cmd = CMD_BENCH;
         else if (!strcmp(a, "tune")) cmd = CMD_TUNE;
+        else if (!strcmp(a, "classifier")) cmd = CMD_CLASSIFIER;
         if (cmd) {
             if (c.cmd && c.cmd != cmd) usage_error("'%s' cannot be combined with '%s'", a, cmd_name(c.cmd));
             c.cmd = cmd;
@@ -501,6 +506,16 @@ static int cmd_tune(const cli *c) {
     return status;
 }
 
+static int cmd_classifier(const cli *c) {
+    char dir[4096];
+    ensure_data(c, dir, sizeof dir);
+    gancl_runtime rt;
+    open_runtime(c, &rt, GANCL_MODEL_MLP, 0);
+    int status = gancl_classifier_report(&rt, dir, opt(c, "--quiet") != NULL);
+    gancl_runtime_free(&rt);
+    return status;
+}
+
 static int cmd_generate(const cli *c) {
     const char *ck = opt(c, "--checkpoint"), *out = opt(c, "--out"), *f = opt(c, "--format");
     if (!ck) usage_error("generate needs --checkpoint FILE");
@@ -527,6 +542,7 @@ int main(int argc, char **argv) {
     case CMD_GENERATE: return cmd_generate(&c);
     case CMD_BENCH: return cmd_bench(&c);
     case CMD_TUNE: return cmd_tune(&c);
+    case CMD_CLASSIFIER: return cmd_classifier(&c);
     default: return cmd_train(&c);
     }
 }

@@ -1,6 +1,7 @@
 /* models.c: the models as tables. Each network is an ordered list of layers (net.h) whose
  * positions give the PyTorch state_dict names; the widths come from the command line
  * (--g-layers, --d-layers), the constants from the papers and tutorials the models follow. */
+#include "gancl/classifier.h"
 #include "gancl/gan.h"
 
 #include <stdio.h>
@@ -71,6 +72,26 @@ static int dcgan_discriminator(const gancl_arch *a, gancl_layer *l) {
     l[n++] = gancl_dropout(a->dropout);
     l[n++] = gancl_flatten();
     l[n++] = gancl_linear(1, 1);              /* -> one logit */
+    return n;
+}
+
+/* gan-cl's own digit classifier (classifier.h): a small CNN of the LeNet class, PyTorch's
+ * BatchNorm defaults (eps 1e-5, momentum 0.1); the 128 features before the last layer are
+ * the ones the scores compare. */
+int gancl_classifier_table(gancl_layer *l) {
+    int n = 0;
+    l[n++] = gancl_conv2d(32, 3, 1, 1, 1);   /* 1 x 28 x 28 -> 32 x 28 x 28 */
+    l[n++] = gancl_batchnorm(1e-5f, 0.1f);
+    l[n++] = gancl_act_layer(GANCL_RELU);
+    l[n++] = gancl_maxpool2d(2);              /* -> 32 x 14 x 14 */
+    l[n++] = gancl_conv2d(64, 3, 1, 1, 1);   /* -> 64 x 14 x 14 */
+    l[n++] = gancl_batchnorm(1e-5f, 0.1f);
+    l[n++] = gancl_act_layer(GANCL_RELU);
+    l[n++] = gancl_maxpool2d(2);              /* -> 64 x 7 x 7 */
+    l[n++] = gancl_flatten();
+    l[n++] = gancl_linear(128, 1);            /* the feature layer */
+    l[n++] = gancl_act_layer(GANCL_RELU);
+    l[n++] = gancl_linear(GANCL_CLASSES, 1);  /* -> 10 logits */
     return n;
 }
 

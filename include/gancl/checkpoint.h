@@ -25,7 +25,11 @@ void gancl_meta_set(gancl_meta *m, const char *key, const char *fmt, ...)
 const char *gancl_meta_get(const gancl_meta *m, const char *key);
 
 /* Writes every tensor of `gan` (read back from the device) with `meta` to `path`. */
-int gancl_checkpoint_save(const char *path, const gancl_gan *gan, const gancl_meta *meta, char *err);
+int gancl_checkpoint_save(const char *path, gancl_gan *gan, const gancl_meta *meta, char *err);
+/* The same for up to 2 networks: parameters, running statistics, BatchNorm counters and, with
+ * `moments`, the optimiser moments ("optimizer.<prefix>.exp_avg", "...exp_avg_sq"). */
+int gancl_checkpoint_save_nets(const char *path, gancl_net *const *nets, int n_nets, int moments,
+                               const gancl_meta *meta, char *err);
 
 /* An opened, structurally validated checkpoint. */
 typedef struct {
@@ -44,6 +48,10 @@ int gancl_checkpoint_open(const char *path, gancl_checkpoint *ck, char *err);
 /* Checks that the checkpoint holds exactly the tensors `gan` has, with their shapes, then
  * uploads weights, running statistics and Adam moments, and sets the Adam step counts. */
 int gancl_checkpoint_load_into(const gancl_checkpoint *ck, gancl_gan *gan, char *err);
+/* Checks that the file holds exactly these networks' tensors (and moments), then uploads them;
+ * gradients (and, without moments, the moments) are zeroed. */
+int gancl_checkpoint_load_nets(const gancl_checkpoint *ck, gancl_net *const *nets, int n_nets, int moments,
+                               char *err);
 void gancl_checkpoint_close(gancl_checkpoint *ck);
 /* The networks the checkpoint was trained with: model, latent size and widths (metadata). */
 int gancl_checkpoint_arch(const gancl_checkpoint *ck, gancl_arch *arch, char *err);

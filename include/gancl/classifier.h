@@ -1,0 +1,42 @@
+/* classifier.h: gan-cl's own digit classifier, a small CNN (the table in models.c) that
+ * gan-cl trains itself, once per training set, and keeps in the cache as
+ * "<cache>/classifiers/<SHA-256 of the training images and labels>.safetensors". A damaged or
+ * foreign file is rejected and the classifier trained again. `gan-cl classifier` reports its
+ * test accuracy and confusion matrix. */
+#ifndef GANCL_CLASSIFIER_H
+#define GANCL_CLASSIFIER_H
+
+#include "gancl/mnist.h"
+#include "gancl/net.h"
+
+#define GANCL_CLASSES 10
+
+typedef struct {
+    const gancl_runtime *rt;
+    gancl_net net;
+    cl_mem scratch, io, labels, acc, images, perm;
+    int batch;            /* rows of one pass */
+    size_t x, logit, dlogit; /* offsets in io: input [batch, 784], logits, their gradient [batch, 10] */
+    char key[65];         /* the training set's SHA-256 */
+    char path[4200];      /* its cache file */
+} gancl_classifier;
+
+/* The classifier table: 1 x 28 x 28 -> 10 logits. */
+int gancl_classifier_table(gancl_layer *layers);
+
+/* Loads the classifier of `train` from the cache, or trains it (a progress line unless
+ * quiet; one line per epoch with the accuracy on `test`) and stores it. *trained tells
+ * which. -1 and a message when it can be neither. */
+int gancl_classifier_open(gancl_classifier *c, const gancl_runtime *rt, const gancl_dataset *train,
+                          const gancl_dataset *test, int quiet, int *trained, char *err);
+/* Class probabilities probs [n, 10] of n uint8 28 x 28 images (evaluation mode). */
+void gancl_classifier_predict(gancl_classifier *c, const uint8_t *images, int n, float *probs);
+/* Accuracy on `ds` and its confusion matrix (rows: true class, columns: predicted). */
+double gancl_classifier_accuracy(gancl_classifier *c, const gancl_dataset *ds, long confusion[GANCL_CLASSES][GANCL_CLASSES]);
+void gancl_classifier_free(gancl_classifier *c);
+
+/* `gan-cl classifier`: opens (training if needed) the classifier of `dir`'s training set and
+ * prints its test accuracy and confusion matrix. Returns the exit status. */
+int gancl_classifier_report(const gancl_runtime *rt, const char *dir, int quiet);
+
+#endif
