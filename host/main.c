@@ -129,7 +129,7 @@ static const struct {
     int value;
     int cmds;
 } OPTIONS[] = {
-    {"--model", 1, CMD_TRAIN | CMD_BENCH | CMD_TUNE}, {"--profile", 0, CMD_TRAIN | CMD_BENCH},
+    {"--model", 1, CMD_TRAIN | CMD_BENCH | CMD_TUNE}, {"--profile", 0, CMD_TRAIN | CMD_BENCH | CMD_CLASSIFIER},
     {"--iters", 1, CMD_BENCH}, {"--loss", 1, CMD_TRAIN | CMD_BENCH}, {"--optimizer", 1, CMD_TRAIN},
     {"--n-critic", 1, CMD_TRAIN}, {"--clip", 1, CMD_TRAIN}, {"--gp-weight", 1, CMD_TRAIN},
     {"--epochs", 1, CMD_TRAIN}, {"--steps", 1, CMD_TRAIN}, {"--batch-size", 1, CMD_TRAIN | CMD_BENCH | CMD_TUNE},
@@ -512,6 +512,7 @@ static int cmd_classifier(const cli *c) {
     gancl_runtime rt;
     open_runtime(c, &rt, GANCL_MODEL_MLP, 0);
     int status = gancl_classifier_report(&rt, dir, opt(c, "--quiet") != NULL);
+    if (rt.prof) gancl_prof_report(&rt, stdout);
     gancl_runtime_free(&rt);
     return status;
 }

@@ -11,7 +11,7 @@ void maxpool_forward(const gancl_runtime *rt, gancl_ptr out, gancl_ptr inp, int 
 void maxpool_backward(const gancl_runtime *rt, gancl_ptr dinp, gancl_ptr dout, gancl_ptr inp, int B, int C, int H,
                       int W, int k) {
     cl_kernel kn = gancl_kernel(rt, "maxpool_backward");
-    GANCL_LAUNCH_1D(rt, kn, (size_t)B * C * H * W, GANCL_P(dinp), GANCL_P(dout), GANCL_P(inp), GANCL_A(B),
+    GANCL_LAUNCH_1D(rt, kn, (size_t)B * C * (H / k + (H % k != 0)), GANCL_P(dinp), GANCL_P(dout), GANCL_P(inp), GANCL_A(B),
                     GANCL_A(C), GANCL_A(H), GANCL_A(W), GANCL_A(k));
 }
 
