@@ -14,7 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define BATCH 128
+#define BATCH GANCL_CLASSIFIER_BATCH
 #define EPOCHS 5
 #define PIXELS 784
 /* Adam's learning rate per epoch: 1e-3, then lower for the last two */
@@ -122,6 +122,39 @@ static void dataset_key(const gancl_dataset *ds, char hex[65]) {
     for (int i = 0; i < 32; i++) snprintf(hex + 2 * i, 3, "%02x", d[i]);
 }
 
+/* One step on the batch at perm[it * BATCH ..] of the uploaded images and labels. */
+static void train_iteration(gancl_classifier *c, int it, float lr) {
+    const gancl_runtime *rt = c->rt;
+    gancl_ptr labels = {c->labels, (size_t)it * BATCH};
+    gather_images(rt, io(c, c->x), c->images, c->perm, (size_t)it * BATCH, BATCH, PIXELS);
+    gancl_net_forward(&c->net, io(c, c->logit), io(c, c->x), 0, BATCH, 1);
+    softmax_xent(rt, io(c, c->dlogit), io(c, c->logit), labels, BATCH, GANCL_CLASSES, 1.0f / BATCH, c->acc, 0, 1);
+    zero_grads(rt, c->net.buf, c->net.params.size);
+    gancl_net_backward(&c->net, NONE, io(c, c->dlogit), io(c, c->logit), io(c, c->x), 0, BATCH, 1);
+    adam_update(rt, c->net.buf, c->net.params.size, lr, 0.9f, 0.999f, 1e-8f, ++c->net.step);
+}
+
+void gancl_classifier_record_shapes(gancl_runtime *rt, struct gancl_shape_log *log) {
+    gancl_classifier c;
+    char err[GANCL_ERR_LEN];
+    if (setup(&c, rt, err)) gancl_die("%s", err);
+    c.images = gancl_buffer(rt, (size_t)BATCH * PIXELS);
+    c.perm = gancl_buffer(rt, BATCH * sizeof(int));
+    c.labels = gancl_buffer(rt, BATCH * sizeof(int));
+    int zero[BATCH] = {0};
+    uint8_t *img = calloc((size_t)BATCH * PIXELS, 1);
+    if (!img) gancl_die("out of host memory");
+    gancl_write(rt, c.images, 0, (size_t)BATCH * PIXELS, img);
+    gancl_write(rt, c.perm, 0, sizeof zero, zero);
+    gancl_write(rt, c.labels, 0, sizeof zero, zero);
+    free(img);
+    rt->shape_log = log; /* GEMMs are recorded, not run */
+    train_iteration(&c, 0, 0.0f);
+    CL_CHECK(clFinish(rt->queue));
+    rt->shape_log = NULL;
+    gancl_classifier_free(&c);
+}
+
 static void train(gancl_classifier *c, const gancl_dataset *tr, const gancl_dataset *test, int quiet) {
     const gancl_runtime *rt = c->rt;
     const int N = (int)tr->images.count, iters = N / BATCH;
@@ -158,14 +191,7 @@ static void train(gancl_classifier *c, const gancl_dataset *tr, const gancl_data
         float zero[2] = {0, 0};
         gancl_write(rt, c->acc, 0, sizeof zero, zero);
         for (int it = 0; it < iters; it++) {
-            gancl_ptr labels = {c->labels, (size_t)it * BATCH};
-            gather_images(rt, io(c, c->x), c->images, c->perm, (size_t)it * BATCH, BATCH, PIXELS);
-            gancl_net_forward(&c->net, io(c, c->logit), io(c, c->x), 0, BATCH, 1);
-            softmax_xent(rt, io(c, c->dlogit), io(c, c->logit), labels, BATCH, GANCL_CLASSES, 1.0f / BATCH, c->acc,
-                         0, 1);
-            zero_grads(rt, c->net.buf, P);
-            gancl_net_backward(&c->net, NONE, io(c, c->dlogit), io(c, c->logit), io(c, c->x), 0, BATCH, 1);
-            adam_update(rt, c->net.buf, P, LR[e], 0.9f, 0.999f, 1e-8f, ++c->net.step);
+            train_iteration(c, it, LR[e]);
             if (tty && now_s() - last_draw > 0.5) {
                 CL_CHECK(clFinish(rt->queue));
                 printf("\r\033[Kclassifier: epoch %d/%d  %d/%d  %.0f img/s", e + 1, EPOCHS, it + 1, iters,

@@ -31,6 +31,7 @@ static const char USAGE[] =
     "                                        or report its test accuracy and confusion matrix\n"
     "       gan-cl bench [--batch-size B] [--iters N] [--loss L] [--profile]   time iterations\n"
     "       gan-cl tune [--model M] [--batch-size B]   tune the GEMMs for this device and model\n"
+    "                                        (M: mlp, dcgan or classifier)\n"
     "       gan-cl --list-devices | --self-test | --version | --help\n"
     "\n"
     "Trains a Generative Adversarial Network on MNIST on any OpenCL device.\n"
@@ -240,7 +241,13 @@ static cli parse(int argc, char **argv) {
         usage_error("--loss %s: expected bce, wgan, wgan-gp or hinge", ls);
     if (op && strcmp(op, "adam") && strcmp(op, "rmsprop")) usage_error("--optimizer %s: expected adam or rmsprop", op);
     const char *m = opt(&c, "--model");
-    if (m && strcmp(m, "mlp") && strcmp(m, "dcgan")) usage_error("--model %s: expected mlp or dcgan", m);
+    if (m && c.cmd == CMD_TUNE && !strcmp(m, "classifier")) {
+        const char *b = opt(&c, "--batch-size");
+        if (b && atoi(b) != GANCL_CLASSIFIER_BATCH)
+            usage_error("--batch-size %s: the classifier trains at batch %d", b, GANCL_CLASSIFIER_BATCH);
+    } else if (m && strcmp(m, "mlp") && strcmp(m, "dcgan")) {
+        usage_error("--model %s: expected mlp or dcgan%s", m, c.cmd == CMD_TUNE ? " (or classifier)" : "");
+    }
     return c;
 }
 
@@ -259,12 +266,13 @@ static long long int_arg(const cli *c, const char *name, long long dflt, long lo
 /* --model (default mlp). */
 static gancl_model model_arg(const cli *c) {
     const char *m = opt(c, "--model");
+    if (m && !strcmp(m, "classifier")) return GANCL_MODEL_CLASSIFIER; /* tune only (checked in parse) */
     return m && !strcmp(m, "dcgan") ? GANCL_MODEL_DCGAN : GANCL_MODEL_MLP;
 }
 
 /* --batch-size up to hi; the default is the model's own (the DCGAN tutorial's 256, else 64). */
 static int batch_arg(const cli *c, gancl_model model, int hi) {
-    return (int)int_arg(c, "--batch-size", model == GANCL_MODEL_DCGAN ? 256 : 64, 1, hi);
+    return (int)int_arg(c, "--batch-size", model == GANCL_MODEL_DCGAN ? 256 : model == GANCL_MODEL_CLASSIFIER ? GANCL_CLASSIFIER_BATCH : 64, 1, hi);
 }
 
 static float float_arg(const cli *c, const char *name, float dflt, double lo, double hi, int lo_open) {
@@ -330,7 +338,7 @@ static void open_runtime(const cli *c, gancl_runtime *rt, gancl_model model, int
     if (c->cmd == CMD_TUNE || (gemm != GANCL_GEMM_AUTO && gemm != GANCL_GEMM_CLBLAST)) return;
     char msg[GANCL_ERR_LEN];
     gancl_tuning_status ts = gancl_tuning_apply(rt, model, batch, msg, sizeof msg);
-    int chatty = (c->cmd == CMD_TRAIN || c->cmd == CMD_BENCH) && !opt(c, "--quiet");
+    int chatty = (c->cmd == CMD_TRAIN || c->cmd == CMD_BENCH || c->cmd == CMD_CLASSIFIER) && !opt(c, "--quiet");
     if (ts == GANCL_TUNING_REJECTED) fprintf(stderr, "gan-cl: warning: %s\n", msg);
     else if ((ts == GANCL_TUNING_APPLIED || ts == GANCL_TUNING_OTHER_SHAPES) && chatty) printf("%s\n", msg);
     else if (ts == GANCL_TUNING_NONE && chatty)
@@ -510,7 +518,7 @@ static int cmd_classifier(const cli *c) {
     char dir[4096];
     ensure_data(c, dir, sizeof dir);
     gancl_runtime rt;
-    open_runtime(c, &rt, GANCL_MODEL_MLP, 0);
+    open_runtime(c, &rt, GANCL_MODEL_CLASSIFIER, GANCL_CLASSIFIER_BATCH);
     int status = gancl_classifier_report(&rt, dir, opt(c, "--quiet") != NULL);
     if (rt.prof) gancl_prof_report(&rt, stdout);
     gancl_runtime_free(&rt);

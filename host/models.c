@@ -118,10 +118,16 @@ void gancl_model_constants(gancl_model model, float *slope, float *bn_eps, float
     *bn_momentum = dc ? DC_BN_MOMENTUM : MLP_BN_MOMENTUM;
 }
 
-const char *gancl_model_name(gancl_model model) { return model == GANCL_MODEL_DCGAN ? "dcgan" : "mlp"; }
+const char *gancl_model_name(gancl_model model) {
+    return model == GANCL_MODEL_DCGAN ? "dcgan" : model == GANCL_MODEL_CLASSIFIER ? "classifier" : "mlp";
+}
 
 int gancl_model_build(const gancl_arch *a, gancl_net *g, gancl_net *d, char *err) {
     const int dc = a->model == GANCL_MODEL_DCGAN;
+    if (a->model != GANCL_MODEL_MLP && !dc) {
+        snprintf(err, GANCL_ERR_LEN, "%s: not a GAN", gancl_model_name(a->model));
+        return -1;
+    }
     if (a->ng < 1 || a->ng > GANCL_MAX_WIDTHS || a->nd < 1 || a->nd > GANCL_MAX_WIDTHS ||
         (dc && (a->ng != 3 || a->nd != 2))) {
         snprintf(err, GANCL_ERR_LEN, "%s: %d G and %d D layer widths (the DCGAN takes 3 and 2 channel "

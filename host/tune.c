@@ -6,6 +6,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "gancl/tune.h"
 #include "gancl/fsutil.h"
+#include "gancl/classifier.h"
 #include "gancl/gan.h"
 #include "gancl/gemm.h"
 #include "gancl/json.h"
@@ -400,6 +401,11 @@ static double flops_of(const gancl_gemm_shape *s, int n) {
 
 /* The GEMM shapes of one training iteration of `model` at `batch` (BCE loss). */
 static void record_shapes(gancl_runtime *rt, gancl_model model, int batch, gancl_shape_log *log) {
+    memset(log, 0, sizeof *log);
+    if (model == GANCL_MODEL_CLASSIFIER) {
+        gancl_classifier_record_shapes(rt, log);
+        return;
+    }
     gancl_gan gan;
     gancl_arch arch = gancl_arch_default(model, 100);
     char err[GANCL_ERR_LEN];
@@ -411,7 +417,6 @@ static void record_shapes(gancl_runtime *rt, gancl_model model, int batch, gancl
     int zi = 0;
     CL_CHECK(clEnqueueFillBuffer(rt->queue, perm, &zi, sizeof zi, 0, (size_t)batch * sizeof(int), 0, NULL, NULL));
     gancl_step_config opt = gancl_step_defaults(GANCL_LOSS_BCE);
-    memset(log, 0, sizeof *log);
     rt->shape_log = log; /* GEMMs are recorded, not run: the other kernels see garbage, harmlessly */
     gancl_train_iteration(&gan, &opt, img, perm, 0, 1, 0);
     CL_CHECK(clFinish(rt->queue));

@@ -10,6 +10,7 @@
 #include "gancl/net.h"
 
 #define GANCL_CLASSES 10
+#define GANCL_CLASSIFIER_BATCH 128 /* its training batch (tuning keys on it) */
 
 typedef struct {
     const gancl_runtime *rt;
@@ -34,6 +35,9 @@ void gancl_classifier_predict(gancl_classifier *c, const uint8_t *images, int n,
 /* Accuracy on `ds` and its confusion matrix (rows: true class, columns: predicted). */
 double gancl_classifier_accuracy(gancl_classifier *c, const gancl_dataset *ds, long confusion[GANCL_CLASSES][GANCL_CLASSES]);
 void gancl_classifier_free(gancl_classifier *c);
+/* The GEMM shapes of one training iteration, recorded into log (for `gan-cl tune`). */
+struct gancl_shape_log;
+void gancl_classifier_record_shapes(gancl_runtime *rt, struct gancl_shape_log *log);
 
 /* `gan-cl classifier`: opens (training if needed) the classifier of `dir`'s training set and
  * prints its test accuracy and confusion matrix. Returns the exit status. */

@@ -22,7 +22,8 @@
 
 #include "gancl/net.h"
 
-typedef enum { GANCL_MODEL_MLP, GANCL_MODEL_DCGAN } gancl_model;
+/* The models: the two GANs, and gan-cl's classifier (classifier.h), which `tune` knows too. */
+typedef enum { GANCL_MODEL_MLP, GANCL_MODEL_DCGAN, GANCL_MODEL_CLASSIFIER } gancl_model;
 
 #define GANCL_MAX_WIDTHS 8
 
