@@ -6,6 +6,7 @@
 #include "gancl/checkpoint.h"
 #include "gancl/classifier.h"
 #include "gancl/fsutil.h"
+#include "gancl/gemm.h"
 #include "gancl/selftest.h"
 #include "testutil.h"
 
@@ -132,7 +133,8 @@ static void test_real_mnist_accuracy(void **state) {
     gancl_dataset tr, te;
     if (gancl_dataset_load(dir, 1, &tr, err) || gancl_dataset_load(dir, 0, &te, err)) fail_msg("%s", err);
     gancl_classifier c;
-    int trained = open_classifier(&c, &tr, &te);
+    int trained = -1;
+    if (gancl_classifier_open(&c, &rt, &tr, &te, 0, &trained, err)) fail_msg("%s", err);
     long conf[GANCL_CLASSES][GANCL_CLASSES];
     double acc = gancl_classifier_accuracy(&c, &te, conf);
     long total = 0, diag = 0;
@@ -150,7 +152,8 @@ static void test_real_mnist_accuracy(void **state) {
 static int setup(void **state) {
     (void)state;
     make_temp_dir(root, sizeof root);
-    return open_test_runtime(&rt, &device, GANCL_GEMM_CLBLAST);
+    /* gan-cl's k-blocked GEMM kernel for every product: fast on a CPU without a tuning run */
+    return open_test_runtime(&rt, &device, gancl_gemm_method_find("blk-64x32"));
 }
 
 static int teardown(void **state) {
