@@ -98,9 +98,32 @@ static double weighted_sum(const gancl_net_ref *r, const double *w, size_t n_out
 static const uint64_t SEED = 99;
 static const long STEP = 5;
 
+/* What a finite-difference objective reads: the network, its parameters and inputs. */
+typedef struct {
+    const gancl_net *net;
+    double *p, *x;
+    const double *run, *u, *w;
+    const int *lab;
+} fd_case;
+
+typedef double (*fd_objective)(const fd_case *c);
+
+/* The central difference of f in *v, which is restored. */
+static double central(double *v, fd_objective f, const fd_case *c) {
+    const double h = 1e-6, keep = *v;
+    *v = keep + h;
+    double up = f(c);
+    *v = keep - h;
+    double down = f(c);
+    *v = keep;
+    return (up - down) / (2 * h);
+}
+
 /* L = sum w * f(x) of the reference in training mode, parameters p. */
-static double ref_loss(const gancl_net *net, const double *p, const double *run0, const double *x, const int *lab,
-                       const double *w) {
+static double ref_loss(const fd_case *c) {
+    const gancl_net *net = c->net;
+    const double *p = c->p, *run0 = c->run, *x = c->x, *w = c->w;
+    const int *lab = c->lab;
     double *run = malloc((net->running.size + 1) * sizeof *run);
     memcpy(run, run0, net->running.size * sizeof *run);
     gancl_net_ref r;
@@ -200,27 +223,15 @@ static void random_net_case(uint64_t seed) {
     gancl_net_ref_free(&r);
 
     /* ---- the reference's gradients against central finite differences ---- */
-    const double h = 1e-6;
+    const fd_case fc = {&net, p, x, run_d, NULL, w, lab};
     for (size_t k = 0; k < P; k += P > 120 ? 1 + P / 120 : 1) {
-        double keep = p[k];
-        p[k] = keep + h;
-        double up = ref_loss(&net, p, run_d, x, lab, w);
-        p[k] = keep - h;
-        double down = ref_loss(&net, p, run_d, x, lab, w);
-        p[k] = keep;
-        double fd = (up - down) / (2 * h);
+        double fd = central(&p[k], ref_loss, &fc);
         worst_fd = fmax(worst_fd, fabs(fd - dp[k]));
         if (!close_enough(dp[k], fd, 1e-6, 1e-4))
             fail_msg("[%s] reference dparam[%zu]: %.9g, finite differences %.9g", desc, k, dp[k], fd);
     }
     for (size_t k = 0; k < NI; k += 5) {
-        double keep = x[k];
-        x[k] = keep + h;
-        double up = ref_loss(&net, p, run_d, x, lab, w);
-        x[k] = keep - h;
-        double down = ref_loss(&net, p, run_d, x, lab, w);
-        x[k] = keep;
-        double fd = (up - down) / (2 * h);
+        double fd = central(&x[k], ref_loss, &fc);
         if (!close_enough(dx[k], fd, 1e-6, 1e-4))
             fail_msg("[%s] reference dinput[%zu]: %.9g, finite differences %.9g", desc, k, dx[k], fd);
     }
@@ -257,8 +268,10 @@ static void random_critic(uint64_t *rng, gancl_layer *l, int *n) {
 }
 
 /* s(theta) = <u, grad_x sum_r w_r f_r(x)>, from the reference's backward pass. */
-static double tangent_objective(const gancl_net *net, const double *p, const double *x, const double *u,
-                                const int *lab, const double *w) {
+static double tangent_objective(const fd_case *c) {
+    const gancl_net *net = c->net;
+    const double *p = c->p, *x = c->x, *u = c->u, *w = c->w;
+    const int *lab = c->lab;
     const size_t NI = (size_t)ROWS * 72;
     double *dx = calloc(NI, sizeof *dx), *dp = calloc(net->params.size + 1, sizeof *dp), s = 0;
     gancl_net_ref r;
@@ -305,16 +318,10 @@ static void tangent_case(uint64_t seed) {
     gancl_net_tangent(&net, ones, out, pu, 0, ROWS);
     float *grad = malloc((P + 1) * sizeof *grad);
     gancl_read(&rt, net.buf, P * sizeof(float), P * sizeof *grad, grad);
-    const double h = 1e-6;
     double worst = 0;
+    const fd_case fc = {&net, p, x, NULL, u, w, lab};
     for (size_t k = 0; k < P; k++) {
-        double keep = p[k];
-        p[k] = keep + h;
-        double up = tangent_objective(&net, p, x, u, lab, w);
-        p[k] = keep - h;
-        double down = tangent_objective(&net, p, x, u, lab, w);
-        p[k] = keep;
-        double fd = (up - down) / (2 * h);
+        double fd = central(&p[k], tangent_objective, &fc);
         worst = fmax(worst, fabs(fd - grad[k]));
         if (!close_enough(grad[k], fd, 1e-4, 2e-3))
             fail_msg("[%s] d<u, grad_x>/dparam[%zu]: device %.7g, finite differences %.7g", desc, k, grad[k], fd);
