@@ -40,6 +40,8 @@ static int setup(gancl_classifier *c, const gancl_runtime *rt, char *err) {
     gancl_layer l[GANCL_MAX_LAYERS];
     const gancl_shape in = {1, 28, 28};
     if (gancl_net_build(&c->net, "classifier", in, l, gancl_classifier_table(l), err)) return -1;
+    const gancl_op *last = &c->net.op[c->net.n_ops - 1];
+    if (last->in_f != GANCL_FEATURES || last->x_in == 0) gancl_die("the classifier's feature layer is not %d wide", GANCL_FEATURES);
     gancl_net_alloc(&c->net, rt, BATCH, BATCH, 0);
     const size_t scratch = c->net.col_size + c->net.tmp_size;
     c->scratch = gancl_buffer(rt, (scratch + 1) * sizeof(float));
@@ -61,9 +63,16 @@ void gancl_classifier_free(gancl_classifier *c) {
     memset(c, 0, sizeof *c);
 }
 
-/* Logits of rows [0, n) of the input (evaluation mode) into probs [n, 10]. */
-static void probabilities(gancl_classifier *c, int n, float *probs) {
+/* Rows [0, n) of the input through the network (evaluation mode): class probabilities into
+ * probs [n, 10] and, unless NULL, the feature layer into feat [n, GANCL_FEATURES]. */
+static void pass(gancl_classifier *c, int n, float *feat, float *probs) {
     gancl_net_forward(&c->net, io(c, c->logit), io(c, c->x), 0, n, 0);
+    if (feat) {
+        const gancl_net *net = &c->net;
+        const int s = net->op[net->n_ops - 1].x_in; /* the last Linear's input */
+        gancl_read(c->rt, net->acts, net->x_off[s] * sizeof(float), (size_t)n * GANCL_FEATURES * sizeof(float), feat);
+    }
+    if (!probs) return;
     float logits[BATCH * GANCL_CLASSES];
     gancl_read(c->rt, c->io, c->logit * sizeof(float), (size_t)n * GANCL_CLASSES * sizeof(float), logits);
     for (int b = 0; b < n; b++) {
@@ -75,16 +84,21 @@ static void probabilities(gancl_classifier *c, int n, float *probs) {
     }
 }
 
-void gancl_classifier_predict(gancl_classifier *c, const uint8_t *images, int n, float *probs) {
+void gancl_classifier_features(gancl_classifier *c, const uint8_t *images, int n, float *feat, float *probs) {
     float *x = malloc((size_t)BATCH * PIXELS * sizeof *x);
     if (!x) gancl_die("out of host memory");
     for (int done = 0; done < n; done += BATCH) {
         const int m = n - done < BATCH ? n - done : BATCH;
         for (size_t i = 0; i < (size_t)m * PIXELS; i++) x[i] = images[(size_t)done * PIXELS + i] / 127.5f - 1.0f;
         gancl_write(c->rt, c->io, c->x * sizeof(float), (size_t)m * PIXELS * sizeof *x, x);
-        probabilities(c, m, probs + (size_t)done * GANCL_CLASSES);
+        pass(c, m, feat ? feat + (size_t)done * GANCL_FEATURES : NULL,
+             probs ? probs + (size_t)done * GANCL_CLASSES : NULL);
     }
     free(x);
+}
+
+void gancl_classifier_predict(gancl_classifier *c, const uint8_t *images, int n, float *probs) {
+    gancl_classifier_features(c, images, n, NULL, probs);
 }
 
 static int argmax(const float *p) {

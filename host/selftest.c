@@ -2,6 +2,7 @@
 #include "gancl/selftest.h"
 #include "gancl/gemm.h"
 #include "gancl/layers.h"
+#include "gancl/score.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -605,6 +606,71 @@ static double check_softmax_xent(const gancl_runtime *rt) {
     return err;
 }
 
+/* Precision and recall's kernels on small integer features (distances exact in float, so
+ * ties on a radius count the same on the device and in the reference): Q = 37 queries, R = 53
+ * references of 5 features, the references' own radii, then which queries lie inside. */
+static double knn_check(const gancl_runtime *rt, int inside) {
+    enum { Q = 37, R = 53, D = 5 };
+    uint64_t rng = 56;
+    float q[Q * D], r[R * D];
+    for (int i = 0; i < Q * D; i++) q[i] = (float)(gancl_splitmix64(&rng) % 7);
+    for (int i = 0; i < R * D; i++) r[i] = (float)(gancl_splitmix64(&rng) % 6);
+    double gt_q[R * Q], gt_r[R * R], qn[Q], rn[R], radius[R];
+    for (int a = 0; a < R; a++) {
+        rn[a] = 0;
+        for (int k = 0; k < D; k++) rn[a] += r[a * D + k] * r[a * D + k];
+        for (int b = 0; b < Q; b++) {
+            gt_q[a * Q + b] = 0;
+            for (int k = 0; k < D; k++) gt_q[a * Q + b] += r[a * D + k] * q[b * D + k];
+        }
+        for (int b = 0; b < R; b++) {
+            gt_r[a * R + b] = 0;
+            for (int k = 0; k < D; k++) gt_r[a * R + b] += r[a * D + k] * r[b * D + k];
+        }
+    }
+    for (int b = 0; b < Q; b++) {
+        qn[b] = 0;
+        for (int k = 0; k < D; k++) qn[b] += q[b * D + k] * q[b * D + k];
+    }
+    gancl_knn_radius_ref(radius, r, R, D);
+    gancl_ptr prn = upload(rt, rn, R), prad = upload(rt, radius, R), pgr = upload(rt, gt_r, R * R);
+    double err;
+    if (!inside) {
+        gancl_ptr out = upload(rt, rn, R); /* garbage for the kernel to overwrite */
+        knn_radius(rt, out, pgr, prn, prn, R, R);
+        err = compare(rt, out, radius, R);
+        clReleaseMemObject(prad.mem);
+    } else {
+        gancl_ptr pgq = upload(rt, gt_q, R * Q), pqn = upload(rt, qn, Q);
+        int flags[PAD + Q];
+        for (int i = 0; i < PAD + Q; i++) flags[i] = 7;
+        cl_mem fl = gancl_buffer(rt, sizeof flags);
+        gancl_write(rt, fl, 0, sizeof flags, flags);
+        gancl_ptr pf = {fl, PAD};
+        knn_inside(rt, pf, pgq, pqn, prn, prad, Q, R);
+        gancl_read(rt, fl, 0, sizeof flags, flags);
+        err = 0;
+        int count = 0;
+        for (int i = 0; i < PAD; i++) err += flags[i] != 7;
+        for (int b = 0; b < Q; b++) {
+            const double want = gancl_coverage_ref(r, radius, R, q + b * D, 1, D);
+            err += flags[PAD + b] != (int)want;
+            count += flags[PAD + b];
+        }
+        if (count == 0 || count == Q) err += 1; /* the data must have both kinds */
+        clReleaseMemObject(fl);
+        clReleaseMemObject(pgq.mem);
+        clReleaseMemObject(pqn.mem);
+        clReleaseMemObject(prad.mem);
+    }
+    clReleaseMemObject(prn.mem);
+    clReleaseMemObject(pgr.mem);
+    return err;
+}
+
+static double check_knn_radius(const gancl_runtime *rt) { return knn_check(rt, 0); }
+static double check_knn_inside(const gancl_runtime *rt) { return knn_check(rt, 1); }
+
 static double check_randn(const gancl_runtime *rt) {
     const size_t n = 4099; /* not a multiple of 4: the tail is guarded */
     float *ref = malloc(n * sizeof *ref);
@@ -707,6 +773,8 @@ const gancl_check GANCL_CHECKS[] = {
     {"maxpool2d forward", check_maxpool_fw, 0},
     {"maxpool2d backward", check_maxpool_bw, 0},
     {"softmax cross-entropy", check_softmax_xent, 1e-5},
+    {"k-nn radius (3rd neighbour)", check_knn_radius, 0},
+    {"k-nn inside the manifold", check_knn_inside, 0},
 };
 const int GANCL_N_CHECKS = sizeof GANCL_CHECKS / sizeof *GANCL_CHECKS;
 

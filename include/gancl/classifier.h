@@ -11,6 +11,7 @@
 
 #define GANCL_CLASSES 10
 #define GANCL_CLASSIFIER_BATCH 128 /* its training batch (tuning keys on it) */
+#define GANCL_FEATURES 128 /* the feature layer: the input of the last Linear (scores use it) */
 
 typedef struct {
     const gancl_runtime *rt;
@@ -32,6 +33,9 @@ int gancl_classifier_open(gancl_classifier *c, const gancl_runtime *rt, const ga
                           const gancl_dataset *test, int quiet, int *trained, char *err);
 /* Class probabilities probs [n, 10] of n uint8 28 x 28 images (evaluation mode). */
 void gancl_classifier_predict(gancl_classifier *c, const uint8_t *images, int n, float *probs);
+/* The same, and unless NULL the feature layer's activations feat [n, GANCL_FEATURES]; probs
+ * may be NULL. */
+void gancl_classifier_features(gancl_classifier *c, const uint8_t *images, int n, float *feat, float *probs);
 /* Accuracy on `ds` and its confusion matrix (rows: true class, columns: predicted). */
 double gancl_classifier_accuracy(gancl_classifier *c, const gancl_dataset *ds, long confusion[GANCL_CLASSES][GANCL_CLASSES]);
 void gancl_classifier_free(gancl_classifier *c);
