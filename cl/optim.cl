@@ -44,3 +44,12 @@ __kernel void zero_grads(__global float *buf, const uint n) {
     }
     for (uint k = i; k < n; k++) buf[n + k] = 0.0f;
 }
+
+/* The exponential moving average of n values: avg = decay avg + (1 - decay) x (G's EMA
+ * weights and BatchNorm statistics, after each G step). */
+__kernel void ema_update(__global float *avg, const uint avg_off, __global const float *x, const uint x_off,
+                         const uint n, const float decay) {
+    const uint i = get_global_id(0);
+    if (i >= n) return;
+    avg[avg_off + i] = decay * avg[avg_off + i] + (1.0f - decay) * x[x_off + i];
+}

@@ -40,7 +40,7 @@ typedef struct {
     long long value; /* the int64 scalar */
 } entry;
 
-#define MAX_NETS 2
+#define MAX_NETS 3
 
 typedef struct {
     entry *e;
@@ -92,7 +92,7 @@ static int make_layout(layout *l, gancl_net *const *nets, int n_nets, int moment
             l->e[l->n - 1].value = net->step;
         }
     }
-    for (int k = 0; moments && k < n_nets; k++) {
+    for (int k = 0; k < moments && k < n_nets; k++) {
         const size_t P = nets[k]->params.size;
         int shape[1] = {(int)P};
         char name[80];
@@ -328,7 +328,7 @@ int gancl_checkpoint_load_nets(const gancl_checkpoint *ck, gancl_net *const *net
      * buffer's other parts come from the file */
     for (int k = 0; k < n_nets; k++) {
         const size_t P = nets[k]->params.size;
-        memset(l.host[k] + P, 0, (moments ? 1 : 3) * P * sizeof(float));
+        memset(l.host[k] + P, 0, (k < moments ? 1 : 3) * P * sizeof(float));
     }
     transfer(&l, 0);
     free_layout(&l);
@@ -339,8 +339,14 @@ fail:
 }
 
 int gancl_checkpoint_save(const char *path, gancl_gan *gan, const gancl_meta *meta, char *err) {
-    gancl_net *nets[2] = {&gan->g, &gan->d};
-    return gancl_checkpoint_save_nets(path, nets, 2, 1, meta, err);
+    gancl_net *nets[3] = {&gan->g, &gan->d, &gan->g_ema};
+    return gancl_checkpoint_save_nets(path, nets, gan->ema_decay ? 3 : 2, 2, meta, err);
+}
+
+float gancl_checkpoint_ema(const gancl_checkpoint *ck) {
+    const char *v = gancl_meta_get(&ck->meta, "ema_decay");
+    const float d = v ? strtof(v, NULL) : 0.0f;
+    return d > 0 && d < 1 ? d : 0.0f;
 }
 
 int gancl_checkpoint_load_into(const gancl_checkpoint *ck, gancl_gan *gan, char *err) {
@@ -349,9 +355,14 @@ int gancl_checkpoint_load_into(const gancl_checkpoint *ck, gancl_gan *gan, char 
         snprintf(err, GANCL_ERR_LEN, "%s: metadata lacks the Adam step counts", ck->path);
         return -1;
     }
-    gancl_net *nets[2] = {&gan->g, &gan->d};
-    if (gancl_checkpoint_load_nets(ck, nets, 2, 1, err)) return -1;
-    gan->g.step = atol(gs);
+    if ((gancl_checkpoint_ema(ck) != 0) != (gan->ema_decay != 0)) {
+        snprintf(err, GANCL_ERR_LEN, "%s: the checkpoint %s an EMA generator, this model %s", ck->path,
+                 gancl_checkpoint_ema(ck) ? "has" : "has no", gan->ema_decay ? "has one" : "does not");
+        return -1;
+    }
+    gancl_net *nets[3] = {&gan->g, &gan->d, &gan->g_ema};
+    if (gancl_checkpoint_load_nets(ck, nets, gan->ema_decay ? 3 : 2, 2, err)) return -1;
+    gan->g.step = gan->g_ema.step = atol(gs);
     gan->d.step = atol(ds);
     return 0;
 }
@@ -382,4 +393,19 @@ int gancl_checkpoint_arch(const gancl_checkpoint *ck, gancl_arch *arch, char *er
         }
     }
     return 0;
+}
+
+int gancl_checkpoint_open_generator(const char *path, gancl_gan *gan, const gancl_runtime *rt, int g_rows,
+                                    char *err) {
+    gancl_checkpoint ck;
+    memset(gan, 0, sizeof *gan);
+    if (gancl_checkpoint_open(path, &ck, err)) return -1;
+    gancl_arch arch;
+    int rc = gancl_checkpoint_arch(&ck, &arch, err);
+    if (rc == 0) rc = gancl_gan_init(gan, rt, &arch, 1, g_rows, 0, err);
+    if (rc == 0 && gancl_checkpoint_ema(&ck)) rc = gancl_gan_enable_ema(gan, gancl_checkpoint_ema(&ck), err);
+    if (rc == 0) rc = gancl_checkpoint_load_into(&ck, gan, err);
+    gancl_checkpoint_close(&ck);
+    if (rc) gancl_gan_free(gan);
+    return rc;
 }

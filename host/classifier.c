@@ -258,6 +258,14 @@ static int load(gancl_classifier *c, char *err) {
     return rc;
 }
 
+int gancl_classifier_cached(const gancl_dataset *tr) {
+    char key[65], dir[4096], path[4200];
+    if (gancl_cache_dir("classifiers", dir, sizeof dir)) return 0;
+    dataset_key(tr, key);
+    snprintf(path, sizeof path, "%s/%.16s.safetensors", dir, key);
+    return gancl_file_exists(path);
+}
+
 int gancl_classifier_open(gancl_classifier *c, const gancl_runtime *rt, const gancl_dataset *tr,
                           const gancl_dataset *test, int quiet, int *trained, char *err) {
     if (setup(c, rt, err)) return -1;
@@ -265,7 +273,7 @@ int gancl_classifier_open(gancl_classifier *c, const gancl_runtime *rt, const ga
     char dir[4096], why[GANCL_ERR_LEN];
     const int have_dir = gancl_cache_dir("classifiers", dir, sizeof dir) == 0;
     if (have_dir) {
-        snprintf(c->path, sizeof c->path, "%s/%.16s.safetensors", dir, c->key);
+        snprintf(c->path, sizeof c->path, "%s/%.16s.safetensors", dir, c->key); /* as in _cached */
         if (gancl_file_exists(c->path)) {
             if (load(c, why) == 0) {
                 *trained = 0;

@@ -78,8 +78,53 @@ int gancl_gan_init(gancl_gan *gan, const gancl_runtime *rt, const gancl_arch *ar
     return 0;
 }
 
+int gancl_gan_enable_ema(gancl_gan *gan, float decay, char *err) {
+    if (!(decay > 0 && decay < 1)) {
+        snprintf(err, GANCL_ERR_LEN, "the EMA decay must lie in (0, 1), not %g", decay);
+        return -1;
+    }
+    if (gancl_net_build(&gan->g_ema, "generator_ema", gan->g.in_shape, gan->g.layer, gan->g.n_layers, err)) return -1;
+    gancl_net_alloc(&gan->g_ema, gan->rt, gan->g_rows, 0, 0);
+    gancl_net_bind_scratch(&gan->g_ema, gan->g.col, gan->g.tmp);
+    gan->g_ema.stream_base = gan->g.stream_base;
+    gan->ema_decay = decay;
+    gancl_gan_reset_ema(gan);
+    return 0;
+}
+
+void gancl_gan_reset_ema(gancl_gan *gan) {
+    if (!gan->ema_decay) return;
+    const cl_command_queue q = gan->rt->queue;
+    const gancl_net *g = &gan->g, *e = &gan->g_ema;
+    CL_CHECK(clEnqueueCopyBuffer(q, g->buf, e->buf, 0, 0, g->params.size * sizeof(float), 0, NULL, NULL));
+    if (g->running.size)
+        CL_CHECK(clEnqueueCopyBuffer(q, g->running_buf, e->running_buf, 0, 0, g->running.size * sizeof(float), 0,
+                                     NULL, NULL));
+    gan->g_ema.step = gan->g.step;
+}
+
+float gancl_ema_decay_at(float decay, long step) {
+    const float warm = (float)((1.0 + step) / (10.0 + step));
+    return warm < decay ? warm : decay;
+}
+
+/* After a G step: the average follows G. */
+static void ema_step(gancl_gan *gan) {
+    if (!gan->ema_decay) return;
+    const gancl_net *g = &gan->g;
+    const float decay = gancl_ema_decay_at(gan->ema_decay, g->step);
+    gancl_ptr avg = {gan->g_ema.buf, 0}, x = {g->buf, 0};
+    ema_update(gan->rt, avg, x, g->params.size, decay);
+    if (g->running.size) {
+        gancl_ptr ravg = {gan->g_ema.running_buf, 0}, rx = {g->running_buf, 0};
+        ema_update(gan->rt, ravg, rx, g->running.size, decay);
+    }
+    gan->g_ema.step = g->step;
+}
+
 void gancl_gan_free(gancl_gan *gan) {
     gancl_net_free(&gan->g);
+    if (gan->ema_decay) gancl_net_free(&gan->g_ema);
     gancl_net_free(&gan->d);
     cl_mem mems[] = {gan->io, gan->scratch, gan->acc};
     for (size_t i = 0; i < sizeof mems / sizeof *mems; i++)
@@ -89,6 +134,7 @@ void gancl_gan_free(gancl_gan *gan) {
 
 size_t gancl_gan_device_bytes(const gancl_gan *gan) {
     return gancl_net_device_bytes(&gan->g) + gancl_net_device_bytes(&gan->d) +
+           (gan->ema_decay ? gancl_net_device_bytes(&gan->g_ema) : 0) +
            sizeof(float) * (gan->io_size + gan->scratch_size + GANCL_ACC_N);
 }
 
@@ -130,6 +176,22 @@ gancl_ptr gancl_gan_io(const gancl_gan *gan, size_t off) {
 
 void gancl_gan_generate(gancl_gan *gan, gancl_ptr out, int n, int training) {
     gancl_net_forward(&gan->g, out, A(gan->z), 0, n, training);
+}
+
+void gancl_gan_sample(gancl_gan *gan, gancl_ptr out, int n) {
+    gancl_net_forward(gan->ema_decay ? &gan->g_ema : &gan->g, out, A(gan->z), 0, n, 0);
+}
+
+void gancl_gan_sample_images(gancl_gan *gan, int count, uint64_t seed, uint32_t stream, float *img) {
+    const int I = gan->arch.image;
+    gancl_ptr z = A(gan->z), out = A(gan->g_out);
+    for (int done = 0, k = 0; done < count; done += gan->g_rows, k++) {
+        const int n = count - done < gan->g_rows ? count - done : gan->g_rows;
+        randn_fill(gan->rt, z, (size_t)n * gan->arch.latent, (uint32_t)seed, (uint32_t)(seed >> 32), (uint32_t)k,
+                   stream);
+        gancl_gan_sample(gan, out, n);
+        gancl_read(gan->rt, gan->io, out.off * sizeof(float), (size_t)n * I * sizeof(float), img + (size_t)done * I);
+    }
 }
 
 /* G's parameter gradients from dout [B, image] (overwritten); out is G's output. */
@@ -199,6 +261,7 @@ void gancl_gan_step(gancl_gan *gan, const gancl_step_config *cfg) {
     zero_grads(rt, gan->g.buf, gan->g.params.size);
     generator_backward(gan, A(gan->d_dx), fake);
     optimize(rt, &gan->g, cfg->lr_g, cfg);
+    ema_step(gan);
 
     // ---- D step, on the forward pass above ----
     discriminator_loss(gan, cfg, -1);
@@ -249,4 +312,5 @@ void gancl_gan_generator_step(gancl_gan *gan, const gancl_step_config *cfg) {
     zero_grads(rt, gan->g.buf, gan->g.params.size);
     generator_backward(gan, A(gan->d_dx), fake);
     optimize(rt, &gan->g, cfg->lr_g, cfg);
+    ema_step(gan);
 }

@@ -17,38 +17,17 @@
 int gancl_generate(const gancl_runtime *rt, const char *checkpoint, int count, uint64_t seed,
                    const char *out, gancl_image_format format) {
     char err[GANCL_ERR_LEN];
-    gancl_checkpoint ck;
-    if (gancl_checkpoint_open(checkpoint, &ck, err)) {
-        fprintf(stderr, "gan-cl: error: %s\n", err);
-        return 1;
-    }
-    gancl_arch arch;
-    if (gancl_checkpoint_arch(&ck, &arch, err)) {
-        fprintf(stderr, "gan-cl: error: %s\n", err);
-        gancl_checkpoint_close(&ck);
-        return 1;
-    }
-    const int latent = arch.latent, chunk = count < CHUNK ? count : CHUNK;
     gancl_gan gan;
-    int rc = gancl_gan_init(&gan, rt, &arch, 1, chunk, 0, err);
-    if (rc == 0) rc = gancl_checkpoint_load_into(&ck, &gan, err);
-    gancl_checkpoint_close(&ck);
-    if (rc) {
+    if (gancl_checkpoint_open_generator(checkpoint, &gan, rt, count < CHUNK ? count : CHUNK, err)) {
         fprintf(stderr, "gan-cl: error: %s\n", err);
-        gancl_gan_free(&gan);
         return 1;
     }
-    const int I = arch.image;
+    const int I = gan.arch.image;
     float *img = malloc((size_t)count * I * sizeof *img);
     if (!img) gancl_die("out of host memory for %d images", count);
-    gancl_ptr z = gancl_gan_io(&gan, gan.z), g_out = gancl_gan_io(&gan, gan.g_out);
-    for (int done = 0, k = 0; done < count; done += chunk, k++) {
-        int n = count - done < chunk ? count - done : chunk;
-        randn_fill(rt, z, (size_t)n * latent, (uint32_t)seed, (uint32_t)(seed >> 32), (uint32_t)k, STREAM_GENERATE);
-        gancl_gan_generate(&gan, g_out, n, 0);
-        gancl_read(rt, gan.io, g_out.off * sizeof(float), (size_t)n * I * sizeof *img, img + (size_t)done * I);
-    }
+    gancl_gan_sample_images(&gan, count, seed, STREAM_GENERATE, img);
     gancl_gan_free(&gan);
+    int rc;
     if (format == GANCL_FORMAT_PNG) {
         int cols = (int)ceil(sqrt((double)count)), rows = (count + cols - 1) / cols;
         int gw = gancl_grid_width(cols, 28, 2), gh = gancl_grid_height(rows, 28, 2);

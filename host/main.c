@@ -3,6 +3,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "gancl/classifier.h"
 #include "gancl/device.h"
+#include "gancl/evaluate.h"
 #include "gancl/fsutil.h"
 #include "gancl/gemm.h"
 #include "gancl/mnist.h"
@@ -29,6 +30,8 @@ static const char USAGE[] =
     "       gan-cl download [--data DIR]     fetch and verify MNIST, report what is there\n"
     "       gan-cl classifier [--data DIR]   train gan-cl's digit classifier (once per data set)\n"
     "                                        or report its test accuracy and confusion matrix\n"
+    "       gan-cl score --checkpoint FILE | --images FILE.idx [--count N] [--json]\n"
+    "                                        measure samples: FID, precision/recall, IS, classes\n"
     "       gan-cl bench [--batch-size B] [--iters N] [--loss L] [--profile]   time iterations\n"
     "       gan-cl tune [--model M] [--batch-size B]   tune the GEMMs for this device and model\n"
     "                                        (M: mlp, dcgan or classifier)\n"
@@ -63,10 +66,19 @@ static const char USAGE[] =
     "  --sample-every N      write a sample grid every N epochs (default 1)\n"
     "  --checkpoint-every N  write the checkpoint every N epochs (default 1)\n"
     "  --log-every N         read the losses every N iterations (default 50)\n"
+    "  --score-every N       score samples every N epochs and at the end (default 10; 0: never):\n"
+    "                        FID, precision, recall in gan-cl's classifier (see score); needs the\n"
+    "                        classifier of the data set (`gan-cl classifier`), trained first when\n"
+    "                        this flag is given\n"
+    "  --score-count N       samples scored each time (default 10000)\n"
+    "  --ema DECAY           keep an exponential moving average of G's weights (0: none;\n"
+    "                        default 0); samples and scores come from it\n"
     "  --resume FILE         continue from a checkpoint (its settings are kept)\n"
     "  --quiet               print only errors and warnings\n"
     "  --profile             print per-kernel device times at the end (also for bench)\n"
-    "\n"
+    "\n";
+
+static const char USAGE_TOOLS[] =
     "bench:\n"
     "  --iters N             timed iterations after a warm-up (default 50), on random data;\n"
     "                        --batch-size, --device, --gemm and --profile apply\n"
@@ -79,7 +91,7 @@ static const char USAGE[] =
     "  for the MLP and a few minutes for the DCGAN on a 2-core CPU. Safe to interrupt.\n"
     "\n";
 
-/* ISO C limits a string literal's length: the help comes in two parts. */
+/* ISO C limits a string literal's length: the help comes in three parts. */
 static const char USAGE_MORE[] =
     "generate:\n"
     "  --checkpoint FILE     a checkpoint.safetensors written by training\n"
@@ -87,6 +99,14 @@ static const char USAGE_MORE[] =
     "  --count N             number of images (default 64)\n"
     "  --seed N              noise seed (default 1)\n"
     "  --format png|idx      PNG grid (default) or IDX file of uint8 28x28 images\n"
+    "\n"
+    "score:\n"
+    "  --checkpoint FILE     score the checkpoint's generator (its EMA one when it has one) ...\n"
+    "  --images FILE.idx     ... or the images of an IDX file (uint8 28x28)\n"
+    "  --count N             images to score (default 10000, or all the file holds); N real\n"
+    "                        training images are scored too, as the floor\n"
+    "  --seed N              the checkpoint's noise seed (default 1)\n"
+    "  --json                print the scores as JSON\n"
     "\n"
     "data:\n"
     "  --data DIR            MNIST directory (default: $GANCL_DATA, else ~/.cache/gan-cl/mnist);\n"
@@ -120,9 +140,9 @@ static const char USAGE_MORE[] =
     "exit status: 0 success, 1 error, 2 bad command line, 130 stopped by Ctrl-C (checkpoint saved)\n";
 
 enum { CMD_TRAIN = 1, CMD_GENERATE = 2, CMD_DOWNLOAD = 4, CMD_SELFTEST = 8, CMD_LIST = 16,
-       CMD_BENCH = 32, CMD_TUNE = 64, CMD_CLASSIFIER = 128 };
-#define DEVICE_CMDS (CMD_TRAIN | CMD_GENERATE | CMD_SELFTEST | CMD_BENCH | CMD_TUNE | CMD_CLASSIFIER)
-#define DATA_CMDS (CMD_TRAIN | CMD_DOWNLOAD | CMD_CLASSIFIER)
+       CMD_BENCH = 32, CMD_TUNE = 64, CMD_CLASSIFIER = 128, CMD_SCORE = 256 };
+#define DEVICE_CMDS (CMD_TRAIN | CMD_GENERATE | CMD_SELFTEST | CMD_BENCH | CMD_TUNE | CMD_CLASSIFIER | CMD_SCORE)
+#define DATA_CMDS (CMD_TRAIN | CMD_DOWNLOAD | CMD_CLASSIFIER | CMD_SCORE)
 
 /* Every option: its name, whether it takes a value, and the commands it applies to. */
 static const struct {
@@ -135,11 +155,13 @@ static const struct {
     {"--n-critic", 1, CMD_TRAIN}, {"--clip", 1, CMD_TRAIN}, {"--gp-weight", 1, CMD_TRAIN},
     {"--epochs", 1, CMD_TRAIN}, {"--steps", 1, CMD_TRAIN}, {"--batch-size", 1, CMD_TRAIN | CMD_BENCH | CMD_TUNE},
     {"--latent-dim", 1, CMD_TRAIN}, {"--g-layers", 1, CMD_TRAIN}, {"--d-layers", 1, CMD_TRAIN}, {"--lr", 1, CMD_TRAIN}, {"--beta1", 1, CMD_TRAIN},
-    {"--beta2", 1, CMD_TRAIN}, {"--seed", 1, CMD_TRAIN | CMD_GENERATE},
+    {"--beta2", 1, CMD_TRAIN}, {"--seed", 1, CMD_TRAIN | CMD_GENERATE | CMD_SCORE},
     {"--out", 1, CMD_TRAIN | CMD_GENERATE}, {"--sample-every", 1, CMD_TRAIN},
     {"--checkpoint-every", 1, CMD_TRAIN}, {"--log-every", 1, CMD_TRAIN}, {"--resume", 1, CMD_TRAIN},
-    {"--quiet", 0, CMD_TRAIN | CMD_DOWNLOAD | CMD_BENCH | CMD_CLASSIFIER}, {"--checkpoint", 1, CMD_GENERATE},
-    {"--count", 1, CMD_GENERATE}, {"--format", 1, CMD_GENERATE}, {"--data", 1, DATA_CMDS},
+    {"--quiet", 0, CMD_TRAIN | CMD_DOWNLOAD | CMD_BENCH | CMD_CLASSIFIER | CMD_SCORE},
+    {"--checkpoint", 1, CMD_GENERATE | CMD_SCORE}, {"--count", 1, CMD_GENERATE | CMD_SCORE},
+    {"--format", 1, CMD_GENERATE}, {"--images", 1, CMD_SCORE}, {"--json", 0, CMD_SCORE},
+    {"--score-every", 1, CMD_TRAIN}, {"--score-count", 1, CMD_TRAIN}, {"--ema", 1, CMD_TRAIN}, {"--data", 1, DATA_CMDS},
     {"--mirror", 1, DATA_CMDS}, {"--offline", 0, DATA_CMDS}, {"--device", 1, DEVICE_CMDS},
     {"--gemm", 1, DEVICE_CMDS},
 };
@@ -178,6 +200,7 @@ static const char *cmd_name(int cmd) {
     case CMD_BENCH: return "bench";
     case CMD_TUNE: return "tune";
     case CMD_CLASSIFIER: return "classifier";
+    case CMD_SCORE: return "score";
     default: return "training";
     }
 }
@@ -189,6 +212,7 @@ static cli parse(int argc, char **argv) {
         const char *a = argv[i];
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             fputs(USAGE, stdout);
+            fputs(USAGE_TOOLS, stdout);
             fputs(USAGE_MORE, stdout);
             exit(0);
         }
@@ -204,6 +228,7 @@ static cli parse(int argc, char **argv) {
         else if (!strcmp(a, "bench")) cmd = CMD_BENCH;
         else if (!strcmp(a, "tune")) cmd = CMD_TUNE;
         else if (!strcmp(a, "classifier")) cmd = CMD_CLASSIFIER;
+        else if (!strcmp(a, "score")) cmd = CMD_SCORE;
         if (cmd) {
             if (c.cmd && c.cmd != cmd) usage_error("'%s' cannot be combined with '%s'", a, cmd_name(c.cmd));
             c.cmd = cmd;
@@ -463,6 +488,11 @@ static int cmd_train(const cli *c) {
     cfg.sample_every = (int)int_arg(c, "--sample-every", cfg.sample_every, 1, 100000);
     cfg.checkpoint_every = (int)int_arg(c, "--checkpoint-every", cfg.checkpoint_every, 1, 100000);
     cfg.log_every = (int)int_arg(c, "--log-every", cfg.log_every, 1, 1000000);
+    cfg.score_every = (int)int_arg(c, "--score-every", cfg.score_every, 0, 100000);
+    cfg.score_count = (int)int_arg(c, "--score-count", cfg.score_count, 2, 60000);
+    if (opt(c, "--score-count") && cfg.score_every == 0) usage_error("--score-count needs scoring (--score-every 0 turns it off)");
+    cfg.ema = float_arg(c, "--ema", cfg.ema, 0, 0.99999, 0);
+    cfg.set_ema = opt(c, "--ema") != NULL;
     cfg.quiet = opt(c, "--quiet") != NULL;
     cfg.resume = opt(c, "--resume");
     cfg.set_latent = opt(c, "--latent-dim") != NULL;
@@ -483,7 +513,20 @@ static int cmd_train(const cli *c) {
                   "missing ones and reports on each)", err, dir);
     gancl_runtime rt; /* a resumed run takes model and batch from its checkpoint: no tuning note */
     open_runtime(c, &rt, cfg.model, cfg.resume && !(cfg.set_model && cfg.set_batch) ? 0 : cfg.batch);
-    int status = gancl_train(&rt, &cfg, &ds);
+    /* the scores need gan-cl's classifier: trained here only when --score-every asks for it */
+    gancl_scorer scorer;
+    int scoring = 0;
+    if (cfg.score_every > 0) {
+        int rc = gancl_scorer_open(&scorer, &rt, &ds, dir, !opt(c, "--score-every"), cfg.quiet, err);
+        if (rc < 0) gancl_die("%s\n  hint: --score-every 0 trains without scores", err);
+        scoring = rc == 0;
+        if (rc == 1 && !cfg.quiet)
+            printf("note: no sample scores: gan-cl's classifier for this data set is not trained yet; `gan-cl\n"
+                   "      classifier` trains it once (about 13 minutes on a 2-core CPU, seconds on a GPU), or\n"
+                   "      pass --score-every N to train it now\n");
+    }
+    int status = gancl_train(&rt, &cfg, &ds, scoring ? &scorer : NULL);
+    if (scoring) gancl_scorer_free(&scorer);
     gancl_runtime_free(&rt);
     gancl_dataset_free(&ds);
     return status;
@@ -525,6 +568,23 @@ static int cmd_classifier(const cli *c) {
     return status;
 }
 
+static int cmd_score(const cli *c) {
+    const char *ck = opt(c, "--checkpoint"), *im = opt(c, "--images");
+    if (!ck == !im) usage_error("score needs one of --checkpoint FILE or --images FILE.idx");
+    const char *path = ck ? ck : im;
+    if (!gancl_file_exists(path)) gancl_die("%s %s: no such file", ck ? "--checkpoint" : "--images", path);
+    int count = (int)int_arg(c, "--count", 10000, 2, 60000);
+    uint64_t seed = (uint64_t)int_arg(c, "--seed", 1, 0, 9007199254740991LL);
+    char dir[4096];
+    ensure_data(c, dir, sizeof dir);
+    gancl_runtime rt;
+    open_runtime(c, &rt, GANCL_MODEL_CLASSIFIER, 0);
+    int status = gancl_score_command(&rt, dir, ck, im, count, opt(c, "--count") != NULL, seed,
+                                     opt(c, "--json") != NULL, opt(c, "--quiet") != NULL);
+    gancl_runtime_free(&rt);
+    return status;
+}
+
 static int cmd_generate(const cli *c) {
     const char *ck = opt(c, "--checkpoint"), *out = opt(c, "--out"), *f = opt(c, "--format");
     if (!ck) usage_error("generate needs --checkpoint FILE");
@@ -552,6 +612,7 @@ int main(int argc, char **argv) {
     case CMD_BENCH: return cmd_bench(&c);
     case CMD_TUNE: return cmd_tune(&c);
     case CMD_CLASSIFIER: return cmd_classifier(&c);
+    case CMD_SCORE: return cmd_score(&c);
     default: return cmd_train(&c);
     }
 }

@@ -10,6 +10,8 @@
 #include <string.h>
 
 #define CSV_HEADER "epoch,step,d_loss,g_loss,d_real,d_fake,w_estimate,gp,img_per_s,elapsed_s"
+#define CSV_SCORES ",fid,precision,recall,inception_score,kl_uniform" /* empty when not scored */
+#define N_FIELDS 15
 
 int gancl_metrics_add(gancl_metrics *m, gancl_metric_row row) {
     if (m->n == m->cap) {
@@ -43,14 +45,33 @@ int gancl_metrics_load(gancl_metrics *m, const char *path, long max_step, char *
             }
             continue;
         }
-        gancl_metric_row r;
-        if (sscanf(line, "%d,%ld,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf", &r.epoch, &r.step, &r.d_loss,
-                   &r.g_loss, &r.d_real, &r.d_fake, &r.w_estimate, &r.gp, &r.img_per_s,
-                   &r.elapsed_s) != 10) {
+        /* the 10 loss columns, then the 5 score columns (empty when not scored; absent in
+         * files from before the scores) */
+        line[strcspn(line, "\r\n")] = 0;
+        double v[N_FIELDS];
+        int nf = 0, ok = 1;
+        for (char *p = line;; nf++) {
+            const size_t len = strcspn(p, ",");
+            char *end;
+            if (nf >= N_FIELDS) {
+                ok = 0;
+                break;
+            }
+            v[nf] = strtod(p, &end);
+            if (len == 0 && nf >= 10) v[nf] = NAN;
+            else if (end != p + len || len == 0) ok = 0;
+            if (!p[len]) break;
+            p += len + 1;
+        }
+        nf++;
+        if (!ok || (nf != 10 && nf != N_FIELDS)) {
             snprintf(err, GANCL_ERR_LEN, "%s:%d: malformed line", path, lineno);
             rc = -1;
             break;
         }
+        for (int k = nf; k < N_FIELDS; k++) v[k] = NAN;
+        gancl_metric_row r = {(int)v[0], (long)v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9],
+                              v[10], v[11], v[12], v[13], v[14]};
         if (r.step <= max_step && gancl_metrics_add(m, r)) {
             snprintf(err, GANCL_ERR_LEN, "out of host memory");
             rc = -1;
@@ -64,12 +85,18 @@ int gancl_metrics_load(gancl_metrics *m, const char *path, long max_step, char *
 int gancl_metrics_write_csv(const gancl_metrics *m, const char *path, char *err) {
     gancl_atomic_file f;
     if (gancl_atomic_open(&f, path, err)) return -1;
-    fprintf(f.fp, CSV_HEADER "\n");
+    fprintf(f.fp, CSV_HEADER CSV_SCORES "\n");
     for (size_t i = 0; i < m->n; i++) {
         const gancl_metric_row *r = &m->rows[i];
-        fprintf(f.fp, "%d,%ld,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.1f,%.3f\n", r->epoch, r->step,
+        fprintf(f.fp, "%d,%ld,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.1f,%.3f", r->epoch, r->step,
                 r->d_loss, r->g_loss, r->d_real, r->d_fake, r->w_estimate, r->gp, r->img_per_s,
                 r->elapsed_s);
+        const double sc[5] = {r->fid, r->precision, r->recall, r->is, r->kl_uniform};
+        for (int k = 0; k < 5; k++) {
+            if (isfinite(sc[k])) fprintf(f.fp, ",%.6f", sc[k]);
+            else fputc(',', f.fp);
+        }
+        fputc('\n', f.fp);
     }
     return gancl_atomic_commit(&f, err);
 }
@@ -135,8 +162,11 @@ int gancl_metrics_write_svg(const gancl_metrics *m, const char *path, const char
                             int probabilities, char *err) {
     gancl_atomic_file f;
     if (gancl_atomic_open(&f, path, err)) return -1;
-    fprintf(f.fp, "<svg xmlns='http://www.w3.org/2000/svg' width='760' height='580' "
-                  "font-family='sans-serif'>\n<rect width='100%%' height='100%%' fill='#fafafa'/>\n");
+    int scored = 0;
+    for (size_t i = 0; i < m->n && !scored; i++) scored = isfinite(m->rows[i].fid);
+    fprintf(f.fp, "<svg xmlns='http://www.w3.org/2000/svg' width='760' height='%d' "
+                  "font-family='sans-serif'>\n<rect width='100%%' height='100%%' fill='#fafafa'/>\n",
+            scored ? 1140 : 580);
     fprintf(f.fp, "<text x='380' y='22' text-anchor='middle' font-size='15'>");
     for (const char *c = title; *c; c++) { /* escape for XML */
         if (*c == '<') fputs("&lt;", f.fp);
@@ -152,6 +182,13 @@ int gancl_metrics_write_svg(const gancl_metrics *m, const char *path, const char
     panel(f.fp, m, losses, 2, 50, "loss", 0, 0);
     if (probabilities) panel(f.fp, m, outputs, 2, 330, "D output (probability)", 0, 1);
     else panel(f.fp, m, outputs, 3, 330, "critic score", 0, 0);
+    if (scored) {
+        const series fid[] = {{"FID (gan-cl's classifier)", offsetof(gancl_metric_row, fid), "#8c564b"}};
+        const series pr[] = {{"precision", offsetof(gancl_metric_row, precision), "#17becf"},
+                             {"recall", offsetof(gancl_metric_row, recall), "#e377c2"}};
+        panel(f.fp, m, fid, 1, 610, "FID (lower is better)", 0, 0);
+        panel(f.fp, m, pr, 2, 890, "precision, recall", 0, 1);
+    }
     fputs("</svg>\n", f.fp);
     return gancl_atomic_commit(&f, err);
 }

@@ -43,3 +43,12 @@ void rmsprop_ref(double *p, const double *g, double *v, size_t n, double lr, dou
         p[i] -= lr * g[i] / (sqrt(v[i]) + eps);
     }
 }
+
+void ema_update(const gancl_runtime *rt, gancl_ptr avg, gancl_ptr x, size_t n, float decay) {
+    cl_kernel k = gancl_kernel(rt, "ema_update");
+    GANCL_LAUNCH_1D(rt, k, n, GANCL_P(avg), GANCL_P(x), GANCL_V(cl_uint, n), GANCL_A(decay));
+}
+
+void ema_ref(double *avg, const double *x, size_t n, double decay) {
+    for (size_t i = 0; i < n; i++) avg[i] = decay * avg[i] + (1 - decay) * x[i];
+}

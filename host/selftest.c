@@ -333,6 +333,21 @@ static double check_clip(const gancl_runtime *rt) { return optim_check(rt, 999, 
 /* 1003: a tail of 3 past whole groups of four */
 static double check_zero_grads(const gancl_runtime *rt) { return optim_check(rt, 1003, 10, zero_grads_case); }
 
+static double check_ema(const gancl_runtime *rt) {
+    const size_t n = 1001;
+    uint64_t rng = 57;
+    double *avg = ALLOC(n), *x = ALLOC(n);
+    fill(avg, n, &rng, -1, 1);
+    fill(x, n, &rng, -1, 1);
+    gancl_ptr pa = upload(rt, avg, n), px = upload(rt, x, n);
+    ema_update(rt, pa, px, n, 0.999f);
+    ema_ref(avg, x, n, (double)0.999f);
+    double err = max2(compare(rt, pa, avg, n), compare(rt, px, x, n)); /* x untouched */
+    free(avg);
+    free(x);
+    return err;
+}
+
 static double check_gp_interpolate(const gancl_runtime *rt) {
     const int B = 5, I = 11;
     uint64_t rng = 12;
@@ -756,6 +771,7 @@ const gancl_check GANCL_CHECKS[] = {
     {"gp interpolate", check_gp_interpolate, 1e-6},
     {"gp direction and sum", check_gp_direction, 1e-5},
     {"adam", check_adam, 1e-5},
+    {"ema", check_ema, 1e-6},
     {"randn (philox)", check_randn, 1e-5},
     {"gather images", check_gather, 1e-6},
     {"conv2d forward (stride 2, 1)", check_conv_fw, 1e-5},

@@ -3,6 +3,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "gancl/train.h"
 #include "gancl/checkpoint.h"
+#include "gancl/evaluate.h"
 #include "gancl/fsutil.h"
 #include "gancl/gan.h"
 #include "gancl/image.h"
@@ -49,6 +50,9 @@ gancl_train_config gancl_train_defaults(void) {
     c.sample_every = 1;
     c.checkpoint_every = 1;
     c.log_every = 50;
+    c.score_every = 10;
+    c.score_count = 10000;
+    c.ema = GANCL_EMA_DEFAULT;
     return c;
 }
 
@@ -91,6 +95,7 @@ static double now_s(void) {
 typedef struct {
     const gancl_runtime *rt;
     gancl_train_config *cfg;
+    const gancl_scorer *scorer; /* or NULL */
     gancl_gan gan;
     cl_mem images, perm, fixed_z;
     int n_images, iters_per_epoch;
@@ -104,6 +109,10 @@ typedef struct {
     double last_draw;
     long saved_step, sampled_step; /* last step a checkpoint / sample grid was written at */
     double prev_g_loss;
+    long scored_step;   /* last step the samples were scored at */
+    gancl_scores score; /* their scores */
+    double score_s;     /* seconds spent scoring */
+    int warned_collapse;
 } trainer;
 
 static void fill_meta(const trainer *t, gancl_meta *m) {
@@ -131,6 +140,7 @@ static void fill_meta(const trainer *t, gancl_meta *m) {
     gancl_meta_set(m, "n_critic", "%d", c->step.n_critic);
     gancl_meta_set(m, "clip", "%.9g", c->step.clip);
     gancl_meta_set(m, "gp_weight", "%.9g", c->step.gp_weight);
+    gancl_meta_set(m, "ema_decay", "%.9g", c->ema);
     float slope, bn_eps, bn_momentum;
     gancl_model_constants(c->model, &slope, &bn_eps, &bn_momentum);
     gancl_meta_set(m, "leaky_slope", "%.9g", slope);
@@ -169,6 +179,8 @@ static void write_config(const trainer *t) {
     gancl_meta_set(&m, "sample_every", "%d", t->cfg->sample_every);
     gancl_meta_set(&m, "checkpoint_every", "%d", t->cfg->checkpoint_every);
     gancl_meta_set(&m, "log_every", "%d", t->cfg->log_every);
+    gancl_meta_set(&m, "score_every", "%d", t->scorer ? t->cfg->score_every : 0);
+    gancl_meta_set(&m, "score_count", "%d", t->cfg->score_count);
     gancl_meta_set(&m, "gemm", "%s", gancl_gemm_method_name(t->rt->gemm));
     gancl_meta_set(&m, "platform", "%s (%s)", t->rt->dev.platform_name, t->rt->dev.platform_version);
     gancl_meta_set(&m, "driver", "%s", t->rt->dev.driver_version);
@@ -212,7 +224,7 @@ static void write_samples(trainer *t, const char *name) {
     const int n = SAMPLE_GRID * SAMPLE_GRID, I = g->arch.image;
     CL_CHECK(clEnqueueCopyBuffer(rt->queue, t->fixed_z, g->io, 0, g->z * sizeof(float),
                                  (size_t)n * g->arch.latent * sizeof(float), 0, NULL, NULL));
-    gancl_gan_generate(g, gancl_gan_io(g, g->g_out), n, 0);
+    gancl_gan_sample(g, gancl_gan_io(g, g->g_out), n);
     float *img = malloc((size_t)n * I * sizeof *img);
     int gw = gancl_grid_width(SAMPLE_GRID, 28, 2), gh = gancl_grid_height(SAMPLE_GRID, 28, 2);
     uint8_t *px = malloc((size_t)gw * gh);
@@ -225,6 +237,36 @@ static void write_samples(trainer *t, const char *name) {
     t->sampled_step = t->step;
     free(img);
     free(px);
+}
+
+/* Scores score_count samples (the same noise every time) into the last metrics row, prints
+ * them, and warns once about a collapse. */
+static void score_samples(trainer *t) {
+    const double t0 = now_s();
+    gancl_scorer_score_gan(t->scorer, &t->gan, t->cfg->score_count, t->cfg->seed, &t->score);
+    t->score_s += now_s() - t0;
+    t->t_last_log += now_s() - t0; /* the next row's img/s is training's alone */
+    t->scored_step = t->step;
+    if (t->metrics.n) {
+        gancl_metric_row *r = &t->metrics.rows[t->metrics.n - 1];
+        r->fid = t->score.fid;
+        r->precision = t->score.precision;
+        r->recall = t->score.recall;
+        r->is = t->score.is;
+        r->kl_uniform = t->score.kl_uniform;
+    }
+    char line[200], warn[256];
+    if (!t->cfg->quiet) {
+        gancl_scores_line(&t->score, line, sizeof line);
+        printf("%s  scores (%d samples%s, %.1f s): %s\n", t->tty ? "\r\033[K" : "", t->cfg->score_count,
+               t->gan.ema_decay ? ", EMA generator" : "", now_s() - t0, line);
+        fflush(stdout);
+    }
+    if (!t->warned_collapse && gancl_scores_collapse(&t->score, warn, sizeof warn)) {
+        fprintf(stderr, "%sgan-cl: warning: %s\n  (at step %ld; warned once; see the sample grids)\n",
+                t->tty ? "\r\033[K" : "", warn, t->step);
+        t->warned_collapse = 1;
+    }
 }
 
 static void write_log_files(trainer *t) {
@@ -285,7 +327,8 @@ static int log_step(trainer *t) {
                           acc[GANCL_ACC_D_LOSS] / n, ng ? acc[GANCL_ACC_G_LOSS] / ng : NAN,
                           acc[GANCL_ACC_D_REAL] / n, acc[GANCL_ACC_D_FAKE] / n,
                           (acc[GANCL_ACC_D_REAL] - acc[GANCL_ACC_D_FAKE]) / n, acc[GANCL_ACC_GP] / n,
-                          n * t->cfg->batch / (now - t->t_last_log), now - t->t_start};
+                          n * t->cfg->batch / (now - t->t_last_log), now - t->t_start,
+                          NAN, NAN, NAN, NAN, NAN};
     t->t_last_log = now;
     t->step_last_log = t->step;
     t->last = r;
@@ -378,6 +421,13 @@ static int adopt_checkpoint_config(gancl_train_config *cfg, const gancl_checkpoi
         else *fields[i].fval = x;
     }
     st->n_critic = n_critic;
+    const float ema = gancl_checkpoint_ema(ck); /* checkpoints from before --ema have none */
+    if (cfg->set_ema && ema != cfg->ema) {
+        snprintf(err, GANCL_ERR_LEN, "--ema conflicts with the checkpoint (ema_decay = %g)\n"
+                 "  hint: leave --ema out to continue with the checkpoint's", ema);
+        return -1;
+    }
+    cfg->ema = ema;
     const char *seed = gancl_meta_get(m, "seed");
     if (!seed) {
         snprintf(err, GANCL_ERR_LEN, "%s: metadata lacks 'seed'", ck->path);
@@ -425,11 +475,13 @@ static int prepare_dirs(trainer *t, char *err) {
     return 0;
 }
 
-int gancl_train(const gancl_runtime *rt, gancl_train_config *cfg, const gancl_dataset *train) {
+int gancl_train(const gancl_runtime *rt, gancl_train_config *cfg, const gancl_dataset *train,
+                const gancl_scorer *scorer) {
     trainer t;
     memset(&t, 0, sizeof t);
     t.rt = rt;
     t.cfg = cfg;
+    t.scorer = scorer;
     t.tty = isatty(STDOUT_FILENO);
     char err[GANCL_ERR_LEN];
     int status = 1;
@@ -471,6 +523,10 @@ int gancl_train(const gancl_runtime *rt, gancl_train_config *cfg, const gancl_da
         fprintf(stderr, "gan-cl: error: %s\n  hint: check --g-layers and --d-layers\n", err);
         goto out_gan;
     }
+    if (cfg->ema > 0 && gancl_gan_enable_ema(&t.gan, cfg->ema, err)) {
+        fprintf(stderr, "gan-cl: error: %s\n", err);
+        goto out_gan;
+    }
     if (have_ck) {
         if (gancl_checkpoint_load_into(&ck, &t.gan, err)) {
             fprintf(stderr, "gan-cl: error: %s\n", err);
@@ -480,6 +536,7 @@ int gancl_train(const gancl_runtime *rt, gancl_train_config *cfg, const gancl_da
             fprintf(stderr, "gan-cl: warning: earlier metrics not kept: %s\n", err);
     } else {
         gancl_gan_init_params(&t.gan, cfg->seed);
+        gancl_gan_reset_ema(&t.gan);
     }
     /* the training set, once, as uint8; batches are gathered on the device */
     size_t img_bytes = (size_t)t.n_images * 784;
@@ -542,7 +599,7 @@ int gancl_train(const gancl_runtime *rt, gancl_train_config *cfg, const gancl_da
         double now = now_s();
         if (t.tty && !cfg->quiet && now - t.last_draw > 0.5) {
             CL_CHECK(clFinish(rt->queue)); /* so the count shown is what the device finished */
-            double img_s = (t.step - first_step) * (double)B / (now_s() - t.t_start);
+            double img_s = (t.step - first_step) * (double)B / (now_s() - t.t_start - t.score_s);
             draw_progress(&t, total, img_s);
             t.last_draw = now_s();
         }
@@ -550,13 +607,14 @@ int gancl_train(const gancl_runtime *rt, gancl_train_config *cfg, const gancl_da
         if (epoch_end) {
             long e = t.step / t.iters_per_epoch;
             if (!cfg->quiet) {
-                double img_s = (t.step - first_step) * (double)B / (now_s() - t.t_start);
+                double img_s = (t.step - first_step) * (double)B / (now_s() - t.t_start - t.score_s);
                 char stats[160];
                 format_stats(&t, stats, sizeof stats);
                 printf("%sepoch %ld/%d  %.0f img/s  %s\n", t.tty ? "\r\033[K" : "", e, cfg->epochs,
                        img_s, stats);
                 fflush(stdout);
             }
+            if (t.scorer && e % cfg->score_every == 0) score_samples(&t);
             if (e % cfg->sample_every == 0) {
                 char name[32];
                 snprintf(name, sizeof name, "epoch_%03ld", e);
@@ -568,7 +626,8 @@ int gancl_train(const gancl_runtime *rt, gancl_train_config *cfg, const gancl_da
     }
     gancl_signals_soft(0);
     CL_CHECK(clFinish(rt->queue));
-    double secs = now_s() - t.t_start;
+    double secs = now_s() - t.t_start - t.score_s; /* training alone */
+    if (!stopped && t.scorer && t.scored_step != t.step) score_samples(&t);
     write_log_files(&t);
     if (!stopped && t.sampled_step != t.step) {
         char name[32];
@@ -583,11 +642,20 @@ int gancl_train(const gancl_runtime *rt, gancl_train_config *cfg, const gancl_da
                "  resume with: gan-cl --resume %s\n", t.step, t.path_ckpt, t.path_ckpt);
         status = 130;
     } else {
-        if (!cfg->quiet)
-            printf("done: %ld iterations in %.1f s (%.0f img/s, %.2f s/epoch); D %.4f  G %.4f\n"
-                   "outputs in %s: samples/, metrics.csv, losses.svg, config.json, checkpoint.safetensors\n",
-                   trained, secs, trained * (double)B / secs,
-                   secs / ((double)trained / t.iters_per_epoch), t.last.d_loss, t.last.g_loss, cfg->out_dir);
+        if (!cfg->quiet) {
+            printf("done: %ld iterations in %.1f s (%.0f img/s, %.2f s/epoch); D %.4f  G %.4f\n", trained, secs,
+                   trained * (double)B / secs, secs / ((double)trained / t.iters_per_epoch), t.last.d_loss,
+                   t.last.g_loss);
+            if (t.scorer) {
+                char line[200];
+                gancl_scores_line(&t.score, line, sizeof line);
+                printf("final scores (%d samples%s): %s; scoring took %.0f s (%.0f%% of the run)\n",
+                       cfg->score_count, t.gan.ema_decay ? ", EMA generator" : "", line, t.score_s,
+                       100 * t.score_s / (now_s() - t.t_start));
+            }
+            printf("outputs in %s: samples/, metrics.csv, losses.svg, config.json, checkpoint.safetensors\n",
+                   cfg->out_dir);
+        }
         status = 0;
     }
     if (rt->prof) {

@@ -334,6 +334,74 @@ static void test_wgan_clip(void **state) {
     gancl_gan_free(&g);
 }
 
+/* --ema: after each G step, the average's parameters and BatchNorm statistics equal the
+ * moving average computed here from G's own values; the D step leaves it alone; sampling
+ * uses it. Also through wgan's separate G steps. */
+static void ema_case(gancl_loss loss) {
+    gancl_gan g;
+    char err[GANCL_ERR_LEN];
+    if (gancl_gan_init(&g, &rt, &TINY, B, B, 0, err)) fail_msg("%s", err);
+    assert_int_equal(gancl_gan_enable_ema(&g, 1.0f, err), -1); /* outside (0, 1) */
+    assert_int_equal(gancl_gan_enable_ema(&g, 0.0f, err), -1);
+    if (gancl_gan_enable_ema(&g, 0.3f, err)) fail_msg("%s", err);
+    gancl_gan_init_params(&g, 3);
+    gancl_gan_reset_ema(&g);
+    const size_t P = g.g.params.size, R = g.g.running.size;
+    assert_true(R > 0);
+    double *avg = calloc(P + R, sizeof *avg);
+    float *p = read_floats(g.g.buf, 0, P), *r = read_floats(g.g.running_buf, 0, R);
+    for (size_t i = 0; i < P; i++) avg[i] = p[i];
+    for (size_t i = 0; i < R; i++) avg[P + i] = r[i];
+    free(p); free(r);
+    gancl_step_config c = gancl_step_defaults(loss);
+    uint64_t s = 11;
+    float *z = malloc((size_t)B * TINY.latent * sizeof *z), *x = malloc((size_t)B * TINY.image * sizeof *x);
+    for (int step = 0; step < 12; step++) {
+        for (int i = 0; i < B * TINY.latent; i++) z[i] = gancl_uniform(&s, -1, 1);
+        for (int i = 0; i < B * TINY.image; i++) x[i] = gancl_uniform(&s, -1, 1);
+        gancl_write(&rt, g.io, g.z * sizeof(float), (size_t)B * TINY.latent * sizeof *z, z);
+        gancl_write(&rt, g.io, g.d_x * sizeof(float), (size_t)B * TINY.image * sizeof *x, x);
+        if (loss == GANCL_LOSS_BCE) gancl_gan_step(&g, &c);
+        else if (step % 2) gancl_gan_generator_step(&g, &c);
+        else gancl_gan_critic_step(&g, &c, 1, step);
+        if (loss != GANCL_LOSS_BCE && step % 2 == 0) continue; /* a D step: no change */
+        const double d = gancl_ema_decay_at(0.3f, g.g.step); /* warm-up (1 + t) / (10 + t), then 0.3 */
+        assert_float_equal(d, g.g.step <= 2 ? (1.0 + g.g.step) / (10.0 + g.g.step) : 0.3, 1e-7);
+        p = read_floats(g.g.buf, 0, P);
+        r = read_floats(g.g.running_buf, 0, R);
+        for (size_t i = 0; i < P; i++) avg[i] = (float)d * avg[i] + (1 - (float)d) * p[i];
+        for (size_t i = 0; i < R; i++) avg[P + i] = (float)d * avg[P + i] + (1 - (float)d) * r[i];
+        free(p); free(r);
+    }
+    float *e = read_floats(g.g_ema.buf, 0, P), *er = read_floats(g.g_ema.running_buf, 0, R);
+    p = read_floats(g.g.buf, 0, P);
+    int differs = 0;
+    for (size_t i = 0; i < P; i++) {
+        assert_float_equal(e[i], avg[i], 1e-5 * (1 + fabs(avg[i])));
+        differs += e[i] != p[i];
+    }
+    for (size_t i = 0; i < R; i++) assert_float_equal(er[i], avg[P + i], 1e-5 * (1 + fabs(avg[P + i])));
+    assert_true(differs > (int)P / 2); /* the average is not G */
+    /* samples come from the average: its forward pass, not G's */
+    gancl_ptr out = gancl_gan_io(&g, g.g_out);
+    gancl_gan_sample(&g, out, B);
+    float *a = read_floats(g.io, g.g_out, (size_t)B * TINY.image);
+    gancl_net_forward(&g.g_ema, out, gancl_gan_io(&g, g.z), 0, B, 0);
+    float *b = read_floats(g.io, g.g_out, (size_t)B * TINY.image);
+    gancl_net_forward(&g.g, out, gancl_gan_io(&g, g.z), 0, B, 0);
+    float *cg = read_floats(g.io, g.g_out, (size_t)B * TINY.image);
+    assert_memory_equal(a, b, (size_t)B * TINY.image * sizeof *a);
+    assert_true(memcmp(a, cg, (size_t)B * TINY.image * sizeof *a) != 0);
+    free(a); free(b); free(cg); free(e); free(er); free(p); free(avg); free(z); free(x);
+    gancl_gan_free(&g);
+}
+
+static void test_ema(void **state) {
+    (void)state;
+    ema_case(GANCL_LOSS_BCE);
+    ema_case(GANCL_LOSS_WGAN);
+}
+
 /* ---- (2) PyTorch reference ---- */
 
 /* Replays a fixture's iterations (on its weights, noise and real batches) and compares. */
@@ -451,6 +519,7 @@ int main(void) {
         cmocka_unit_test(test_dcgan_gradients_by_finite_differences),
         cmocka_unit_test(test_matches_pytorch),
         cmocka_unit_test(test_wgan_clip),
+        cmocka_unit_test(test_ema),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -31,6 +31,8 @@ int gancl_classifier_table(gancl_layer *layers);
  * which. -1 and a message when it can be neither. */
 int gancl_classifier_open(gancl_classifier *c, const gancl_runtime *rt, const gancl_dataset *train,
                           const gancl_dataset *test, int quiet, int *trained, char *err);
+/* Whether the cache holds a classifier file for `train` (not yet checked for damage). */
+int gancl_classifier_cached(const gancl_dataset *train);
 /* Class probabilities probs [n, 10] of n uint8 28 x 28 images (evaluation mode). */
 void gancl_classifier_predict(gancl_classifier *c, const uint8_t *images, int n, float *probs);
 /* The same, and unless NULL the feature layer's activations feat [n, GANCL_FEATURES]; probs

@@ -80,6 +80,8 @@ typedef struct gancl_gan {
     int d_rows;    /* rows of D's input: 2B, or 3B with the gradient penalty (interpolates) */
     int g_rows;    /* rows of G's activations: max(B, generation chunk) */
     gancl_net g, d;
+    gancl_net g_ema; /* with --ema: G's exponential moving average ("generator_ema.*") */
+    float ema_decay; /* 0: no EMA */
     cl_mem io;      /* the objectives' tensors, at the offsets below (elements) */
     cl_mem scratch; /* the convolutions' scratch, shared by G and D */
     cl_mem acc;     /* GANCL_ACC_N floats of logged sums */
@@ -106,11 +108,28 @@ void gancl_gan_init_params(gancl_gan *gan, uint64_t seed);
 /* The Philox stream of the dropout and noise masks of the next passes. */
 void gancl_gan_set_noise(gancl_gan *gan, uint64_t seed, long step, int stream);
 
+/* Adds G's exponential moving average with this decay (0 < decay < 1), starting as a copy of
+ * G: its parameters and BatchNorm running statistics follow G's after every G step t,
+ * avg = d avg + (1 - d) G with d = gancl_ema_decay_at(decay, t). Samples then come from it.
+ * -1 and a message on failure. */
+int gancl_gan_enable_ema(gancl_gan *gan, float decay, char *err);
+/* The decay after G step t: min(decay, (1 + t) / (10 + t)), so the first steps' weights do not
+ * linger in the average (TensorFlow's ExponentialMovingAverage with num_updates). */
+float gancl_ema_decay_at(float decay, long step);
+/* Copies G into its average (after G was initialised or loaded). */
+void gancl_gan_reset_ema(gancl_gan *gan);
+
 /* A pointer into the objectives' buffer. */
 gancl_ptr gancl_gan_io(const gancl_gan *gan, size_t off);
 
 /* G on rows [0, n) of z into `out` ([n, image]); training uses and updates batch statistics. */
 void gancl_gan_generate(gancl_gan *gan, gancl_ptr out, int n, int training);
+/* Samples: the EMA generator when there is one, else G, in evaluation mode (running
+ * statistics), on rows [0, n) of z (n <= g_rows). */
+void gancl_gan_sample(gancl_gan *gan, gancl_ptr out, int n);
+/* count images img [count, image] (in [-1, 1]) from noise (seed, chunk k, stream), through
+ * gancl_gan_sample in chunks of g_rows; z is overwritten. */
+void gancl_gan_sample_images(gancl_gan *gan, int count, uint64_t seed, uint32_t stream, float *img);
 
 /* Losses with one D step per G step (bce, hinge), PyTorch-GAN order, on the noise in z
  * (rows [0, B)) and the real batch in d_x rows [0, B): the G step, then the D step reusing D's

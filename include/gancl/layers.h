@@ -155,6 +155,8 @@ void rmsprop_update(const gancl_runtime *rt, cl_mem buf, size_t n, float lr, flo
 void clip_params(const gancl_runtime *rt, cl_mem buf, size_t n, float c);
 /* The gradient section of a network buffer [params | grads | m | v] (n each) <- 0. */
 void zero_grads(const gancl_runtime *rt, cl_mem buf, size_t n);
+/* avg [n] = decay avg + (1 - decay) x [n] (an exponential moving average). */
+void ema_update(const gancl_runtime *rt, gancl_ptr avg, gancl_ptr x, size_t n, float decay);
 
 /* ---- WGAN-GP pieces (cl/gp.cl) ----
  * xhat[B, I] = eps_b real + (1 - eps_b) fake, eps_b ~ U(0,1) from Philox (k0, k1; c1, c2).
@@ -202,6 +204,7 @@ double gan_loss_ref(double *dlogit, const double *logit, int n, gancl_loss_kind 
                     double grad_scale);
 void adam_ref(double *p, const double *g, double *m, double *v, size_t n, double lr,
               double beta1, double beta2, double eps, long t);
+void ema_ref(double *avg, const double *x, size_t n, double decay);
 void rmsprop_ref(double *p, const double *g, double *v, size_t n, double lr, double alpha, double eps);
 /* eps_b of gp_interpolate for row b. */
 double gp_eps_ref(int b, uint32_t k0, uint32_t k1, uint32_t c1, uint32_t c2);

@@ -1,5 +1,5 @@
-/* metrics.h: the training log: rows of losses and rates, written as metrics.csv and plotted
- * as losses.svg (both atomically, rewritten whole each time). */
+/* metrics.h: the training log: rows of losses, rates and sample scores, written as
+ * metrics.csv and plotted as losses.svg (both atomically, rewritten whole each time). */
 #ifndef GANCL_METRICS_H
 #define GANCL_METRICS_H
 
@@ -13,6 +13,8 @@ typedef struct {
     double w_estimate; /* d_real - d_fake: the critic's Wasserstein estimate for wgan losses */
     double gp;         /* the gradient penalty's mean (wgan-gp; else 0) */
     double img_per_s, elapsed_s;
+    double fid, precision, recall, is, kl_uniform; /* sample scores (score.h) at this step; NaN
+                                                      when not scored here */
 } gancl_metric_row;
 
 typedef struct {
@@ -26,8 +28,9 @@ void gancl_metrics_free(gancl_metrics *m);
  * a missing file is no error, a malformed line is. */
 int gancl_metrics_load(gancl_metrics *m, const char *path, long max_step, char *err);
 int gancl_metrics_write_csv(const gancl_metrics *m, const char *path, char *err);
-/* Two panels over steps: D and G loss; D(x) and D(G(z)) (as probabilities in [0, 1] when
- * `probabilities`, else raw scores with the Wasserstein estimate). Readable in any browser. */
+/* Panels over steps: D and G loss; D(x) and D(G(z)) (as probabilities in [0, 1] when
+ * `probabilities`, else raw scores with the Wasserstein estimate); when any row is scored,
+ * FID, and precision and recall. Readable in any browser. */
 int gancl_metrics_write_svg(const gancl_metrics *m, const char *path, const char *title,
                             int probabilities, char *err);
 

@@ -10,6 +10,8 @@
 
 #include <stdint.h>
 
+#define GANCL_EMA_DEFAULT 0.0f
+
 typedef struct {
     gancl_model model;
     int latent, batch;
@@ -22,24 +24,31 @@ typedef struct {
     int sample_every;    /* epochs between sample grids */
     int checkpoint_every; /* epochs between checkpoints */
     int log_every;       /* iterations between reads of the losses */
+    int score_every;     /* epochs between sample scores (needs a scorer) */
+    int score_count;     /* images scored each time */
+    float ema;           /* decay of G's moving average; 0: none */
     int quiet;
     const char *resume;  /* checkpoint to continue from, or NULL */
     char out_dir[4096];  /* "" = runs/YYYYmmdd-HHMMSS, or the checkpoint's directory on resume */
     /* flags given on the command line, which a resumed checkpoint must not contradict */
     int set_model, set_latent, set_batch, set_lr, set_beta1, set_beta2, set_seed, set_loss, set_optimizer,
-        set_n_critic, set_clip, set_gp_weight, set_layers;
+        set_n_critic, set_clip, set_gp_weight, set_layers, set_ema;
 } gancl_train_config;
 
 /* The networks' description the configuration asks for. */
 gancl_arch gancl_train_arch(const gancl_train_config *cfg);
 
 /* Defaults: latent 100, batch 64, the bce loss with its settings (gancl_step_defaults), seed 1,
- * 30 epochs, samples and checkpoints every epoch, losses read every 50 iterations. */
+ * 30 epochs, samples and checkpoints every epoch, losses read every 50 iterations, 10000
+ * samples scored every 10 epochs, G's EMA with decay GANCL_EMA_DEFAULT. */
 gancl_train_config gancl_train_defaults(void);
 
-/* Trains on `train` (the 28x28 training split). Returns the process exit status:
- * 0 done, 1 error (message printed), 130 stopped by a signal after saving a checkpoint. */
-int gancl_train(const gancl_runtime *rt, gancl_train_config *cfg, const gancl_dataset *train);
+/* Trains on `train` (the 28x28 training split), scoring samples with `scorer` unless it is
+ * NULL. Returns the process exit status: 0 done, 1 error (message printed), 130 stopped by a
+ * signal after saving a checkpoint. */
+struct gancl_scorer;
+int gancl_train(const gancl_runtime *rt, gancl_train_config *cfg, const gancl_dataset *train,
+                const struct gancl_scorer *scorer);
 
 /* One training iteration as training runs it: noise for `step` from `seed` into z, the batch
  * at perm[perm_off ..] gathered from `images` into D's real rows, then a G and a D step

@@ -1,0 +1,184 @@
+/* evaluate.c: the scorer (evaluate.h) and `gan-cl score`: what to score (a checkpoint's
+ * generator or an IDX file), the floor from real training images, and the report as a table
+ * or JSON. */
+#define _POSIX_C_SOURCE 200809L
+#include "gancl/evaluate.h"
+#include "gancl/checkpoint.h"
+#include "gancl/image.h"
+#include "gancl/json.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+int gancl_scorer_open(gancl_scorer *s, const gancl_runtime *rt, const gancl_dataset *train, const char *dir,
+                      int only_cached, int quiet, char *err) {
+    memset(s, 0, sizeof *s);
+    if (only_cached && !gancl_classifier_cached(train)) return 1;
+    if (gancl_dataset_load(dir, 0, &s->test, err)) return -1;
+    int trained;
+    if (gancl_classifier_open(&s->c, rt, train, &s->test, quiet, &trained, err)) {
+        gancl_dataset_free(&s->test);
+        return -1;
+    }
+    gancl_score_ref_make(&s->ref, &s->c, s->test.images.data, (int)s->test.images.count);
+    return 0;
+}
+
+void gancl_scorer_free(gancl_scorer *s) {
+    gancl_score_ref_free(&s->ref);
+    gancl_classifier_free(&s->c);
+    gancl_dataset_free(&s->test);
+}
+
+static uint8_t *to_pixels(const float *img, size_t n) {
+    uint8_t *px = malloc(n ? n : 1);
+    if (!px) gancl_die("out of host memory");
+    for (size_t i = 0; i < n; i++) px[i] = gancl_pixel(img[i]);
+    return px;
+}
+
+void gancl_scorer_score_gan(const gancl_scorer *s, gancl_gan *gan, int count, uint64_t seed, gancl_scores *out) {
+    const size_t n = (size_t)count * gan->arch.image;
+    float *img = malloc(n * sizeof *img);
+    if (!img) gancl_die("out of host memory for %d images", count);
+    gancl_gan_sample_images(gan, count, seed, GANCL_SCORE_STREAM, img);
+    uint8_t *px = to_pixels(img, n); /* scored as they would be saved */
+    free(img);
+    gancl_score_images(&s->ref, px, count, out);
+    free(px);
+}
+
+int gancl_scores_classes_present(const gancl_scores *s) {
+    int n = 0;
+    for (int k = 0; k < GANCL_CLASSES; k++) n += s->hist[k] >= 0.01;
+    return n;
+}
+
+void gancl_scores_line(const gancl_scores *s, char *out, size_t len) {
+    snprintf(out, len, "FID %.2f  precision %.3f  recall %.3f  IS %.2f  classes %d/10", s->fid, s->precision,
+             s->recall, s->is, gancl_scores_classes_present(s));
+}
+
+int gancl_scores_collapse(const gancl_scores *s, char *out, size_t len) {
+    int rare = -1;
+    for (int k = 0; k < GANCL_CLASSES; k++)
+        if (s->hist[k] < 0.01 && (rare < 0 || s->hist[k] < s->hist[rare])) rare = k;
+    if (rare < 0 && s->kl_uniform <= 0.5) return 0;
+    if (rare >= 0)
+        snprintf(out, len, "the samples are collapsing: digit %d is %.1f%% of them (KL to uniform %.2f)", rare,
+                 100 * s->hist[rare], s->kl_uniform);
+    else
+        snprintf(out, len, "the samples are collapsing: KL of their classes to uniform is %.2f (above 0.5)",
+                 s->kl_uniform);
+    return 1;
+}
+
+/* ---- gan-cl score ---- */
+
+static void json_scores(FILE *f, const char *name, const gancl_scores *s, int last) {
+    fprintf(f, "  \"%s\": {\"count\": %d, \"fid\": %.6f, \"inception_score\": %.6f, \"precision\": %.6f, "
+               "\"recall\": %.6f, \"kl_uniform\": %.6f, \"classes_present\": %d, \"class_histogram\": [",
+            name, s->n, s->fid, s->is, s->precision, s->recall, s->kl_uniform, gancl_scores_classes_present(s));
+    for (int k = 0; k < GANCL_CLASSES; k++) fprintf(f, "%.6f%s", s->hist[k], k + 1 < GANCL_CLASSES ? ", " : "");
+    fprintf(f, "]}%s\n", last ? "" : ",");
+}
+
+static void print_histogram(const char *label, const gancl_scores *s) {
+    printf("  %-10s", label);
+    for (int k = 0; k < GANCL_CLASSES; k++) printf(" %d:%5.1f%%", k, 100 * s->hist[k]);
+    printf("\n");
+}
+
+int gancl_score_command(const gancl_runtime *rt, const char *dir, const char *checkpoint, const char *idx_path,
+                        int count, int count_given, uint64_t seed, int json, int quiet) {
+    char err[GANCL_ERR_LEN];
+    gancl_idx idx = {0};
+    gancl_gan gan;
+    int have_gan = 0, rc = 1;
+    /* what to score, checked before the (possibly long) classifier work */
+    if (idx_path) {
+        if (gancl_idx_load(idx_path, &idx, err)) {
+            fprintf(stderr, "gan-cl: error: %s\n", err);
+            return 1;
+        }
+        if (idx.magic != GANCL_IDX_IMAGES || idx.rows != 28 || idx.cols != 28) {
+            fprintf(stderr, "gan-cl: error: %s: not 28x28 uint8 images (%s, %ux%u)\n"
+                    "  hint: gan-cl generate --format idx writes such a file\n", idx_path,
+                    idx.magic == GANCL_IDX_IMAGES ? "images" : "labels", idx.rows, idx.cols);
+            goto out;
+        }
+        if (count_given && (uint32_t)count > idx.count) {
+            fprintf(stderr, "gan-cl: error: --count %d: %s holds only %u images\n", count, idx_path, idx.count);
+            goto out;
+        }
+        if (!count_given && (uint32_t)count > idx.count) count = (int)idx.count;
+        if (count < 2) {
+            fprintf(stderr, "gan-cl: error: %s: %u image(s): scores need at least 2\n", idx_path, idx.count);
+            goto out;
+        }
+    } else {
+        if (gancl_checkpoint_open_generator(checkpoint, &gan, rt, 256, err)) {
+            fprintf(stderr, "gan-cl: error: %s\n  hint: --checkpoint takes a checkpoint.safetensors written by "
+                    "training\n", err);
+            return 1;
+        }
+        have_gan = 1;
+    }
+    gancl_dataset train;
+    if (gancl_dataset_load(dir, 1, &train, err)) {
+        fprintf(stderr, "gan-cl: error: %s\n", err);
+        goto out;
+    }
+    if ((uint32_t)count > train.images.count) {
+        fprintf(stderr, "gan-cl: error: --count %d: the floor needs as many real training images, there are %u\n",
+                count, train.images.count);
+        gancl_dataset_free(&train);
+        goto out;
+    }
+    gancl_scorer sc;
+    if (gancl_scorer_open(&sc, rt, &train, dir, 0, quiet || json, err)) {
+        fprintf(stderr, "gan-cl: error: %s\n", err);
+        gancl_dataset_free(&train);
+        goto out;
+    }
+    gancl_scores fake, real;
+    if (have_gan) gancl_scorer_score_gan(&sc, &gan, count, seed, &fake);
+    else gancl_score_images(&sc.ref, idx.data, count, &fake);
+    gancl_score_images(&sc.ref, train.images.data, count, &real);
+    const char *what = have_gan ? checkpoint : idx_path;
+    if (json) {
+        printf("{\n  \"source\": ");
+        gancl_json_write_string(stdout, what);
+        printf(",\n  \"generator\": \"%s\",\n  \"reference\": {\"count\": %d, \"split\": \"test\"},\n",
+               have_gan ? (gan.ema_decay ? "ema" : "g") : "none", sc.ref.n);
+        json_scores(stdout, "samples", &fake, 0);
+        json_scores(stdout, "real", &real, 1);
+        printf("}\n");
+    } else {
+        printf("%d images from %s%s against the %d test images, in the features of gan-cl's classifier\n", count,
+               what, have_gan ? (gan.ema_decay ? " (the EMA generator)" : " (the generator)") : "", sc.ref.n);
+        printf("%-24s %10s %10s\n", "", "samples", "real");
+        printf("%-24s %10.2f %10.2f\n", "FID (lower is better)", fake.fid, real.fid);
+        printf("%-24s %10.3f %10.3f\n", "precision", fake.precision, real.precision);
+        printf("%-24s %10.3f %10.3f\n", "recall", fake.recall, real.recall);
+        printf("%-24s %10.2f %10.2f\n", "IS-like (max 10)", fake.is, real.is);
+        printf("%-24s %10.3f %10.3f\n", "KL(classes || uniform)", fake.kl_uniform, real.kl_uniform);
+        printf("%-24s %7d/10 %7d/10\n", "classes with >= 1%", gancl_scores_classes_present(&fake),
+               gancl_scores_classes_present(&real));
+        printf("class histogram:\n");
+        print_histogram("samples", &fake);
+        print_histogram("real", &real);
+        printf("real: the first %d training images, scored the same way (the floor: the best a sample of\n"
+               "this size can do)\n", count);
+        char warn[256];
+        if (gancl_scores_collapse(&fake, warn, sizeof warn)) printf("warning: %s\n", warn);
+    }
+    rc = 0;
+    gancl_scorer_free(&sc);
+    gancl_dataset_free(&train);
+out:
+    if (have_gan) gancl_gan_free(&gan);
+    gancl_idx_free(&idx);
+    return rc;
+}
