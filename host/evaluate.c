@@ -10,6 +10,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 int gancl_scorer_open(gancl_scorer *s, const gancl_runtime *rt, const gancl_dataset *train, const char *dir,
                       int only_cached, int quiet, char *err) {
@@ -21,7 +22,11 @@ int gancl_scorer_open(gancl_scorer *s, const gancl_runtime *rt, const gancl_data
         gancl_dataset_free(&s->test);
         return -1;
     }
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     gancl_score_ref_make(&s->ref, &s->c, s->test.images.data, (int)s->test.images.count);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    s->ref_s = (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) * 1e-9;
     return 0;
 }
 

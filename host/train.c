@@ -112,6 +112,7 @@ typedef struct {
     long scored_step;   /* last step the samples were scored at */
     gancl_scores score; /* their scores */
     double score_s;     /* seconds spent scoring */
+    int n_scored;
     int warned_collapse;
 } trainer;
 
@@ -245,6 +246,7 @@ static void score_samples(trainer *t) {
     const double t0 = now_s();
     gancl_scorer_score_gan(t->scorer, &t->gan, t->cfg->score_count, t->cfg->seed, &t->score);
     t->score_s += now_s() - t0;
+    t->n_scored++;
     t->t_last_log += now_s() - t0; /* the next row's img/s is training's alone */
     t->scored_step = t->step;
     if (t->metrics.n) {
@@ -649,9 +651,11 @@ int gancl_train(const gancl_runtime *rt, gancl_train_config *cfg, const gancl_da
             if (t.scorer) {
                 char line[200];
                 gancl_scores_line(&t.score, line, sizeof line);
-                printf("final scores (%d samples%s): %s; scoring took %.0f s (%.0f%% of the run)\n",
-                       cfg->score_count, t.gan.ema_decay ? ", EMA generator" : "", line, t.score_s,
-                       100 * t.score_s / (now_s() - t.t_start));
+                const double cost = t.score_s + t.scorer->ref_s; /* the reference's features too */
+                printf("final scores (%d samples%s): %s\nscoring took %.0f s, %.0f%% of the run (the test set's "
+                       "features %.0f s, %d scoring(s) %.0f s)\n", cfg->score_count,
+                       t.gan.ema_decay ? ", EMA generator" : "", line, cost,
+                       100 * cost / (now_s() - t.t_start + t.scorer->ref_s), t.scorer->ref_s, t.n_scored, t.score_s);
             }
             printf("outputs in %s: samples/, metrics.csv, losses.svg, config.json, checkpoint.safetensors\n",
                    cfg->out_dir);

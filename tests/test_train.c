@@ -5,6 +5,7 @@
 #include "testutil.h"
 #include "gancl/check.h"
 #include "gancl/fsutil.h"
+#include "gancl/json.h"
 #include "gancl/mnist.h"
 
 #include <math.h>
@@ -69,9 +70,10 @@ static uint8_t *slurp(const char *path, size_t *n) {
     uint8_t *d;
     char err[GANCL_ERR_LEN];
     if (gancl_read_file(path, &d, n, err)) fail_msg("%s", err);
-    d = realloc(d, *n + 1);
-    d[*n] = 0;
-    return d;
+    uint8_t *whole = realloc(d, *n + 1);
+    if (!whole) fail_msg("out of memory");
+    whole[*n] = 0;
+    return whole;
 }
 
 static void assert_same_file(const char *a, const char *b) {
@@ -317,6 +319,90 @@ static void test_bad_flags(void **state) {
     EXPECT("--offline forbids downloading");
 }
 
+/* `gan-cl score` on the small data set (its classifier trained on the spot, into a fresh
+ * cache), its JSON, its refusals; then training with --score-every writes the scores. */
+static void test_score(void **state) {
+    (void)state;
+    char cache[1100], *env[] = {cache, NULL}, ck[1024], g1[1024];
+    snprintf(cache, sizeof cache, "XDG_CACHE_HOME=%s", at("cache"));
+    snprintf(ck, sizeof ck, "%s", at("C/checkpoint.safetensors"));
+    snprintf(g1, sizeof g1, "%s", at("g1.idx")); /* 10 images, from test_generate */
+    assert_int_equal(run_gan(env, "score", "--data", data, "--offline", "--checkpoint", ck, "--count", "40", NULL), 0);
+    EXPECT("FID (lower is better)");
+    EXPECT("the first 40 training images");
+    assert_int_equal(run_gan(env, "score", "--data", data, "--offline", "--images", g1, "--json", NULL), 0);
+    gancl_json j;
+    char err[GANCL_ERR_LEN];
+    if (gancl_json_parse(gan_out, strlen(gan_out), &j, err)) fail_msg("%s in:\n%s", err, gan_out);
+    const gancl_json *smp = gancl_json_get(&j, "samples"), *real = gancl_json_get(&j, "real");
+    assert_non_null(smp);
+    assert_non_null(real);
+    assert_int_equal((int)gancl_json_get(smp, "count")->number, 10); /* all the file holds */
+    assert_true(gancl_json_get(real, "fid")->number >= 0);
+    const double p = gancl_json_get(smp, "precision")->number;
+    assert_true(p >= 0 && p <= 1);
+    assert_int_equal(gancl_json_get(smp, "class_histogram")->n, 10);
+    gancl_json_free(&j);
+    /* the refusals */
+    char labels[1024], classifier[1100];
+    snprintf(labels, sizeof labels, "%s/train-labels-idx1-ubyte.gz", data);
+    assert_int_equal(run_gan(env, "score", "--data", data, "--offline", "--images", labels, NULL), 1);
+    EXPECT("not 28x28 uint8 images");
+    assert_int_equal(run_gan(env, "score", "--data", data, "--offline", "--images", g1, "--count", "20", NULL), 1);
+    EXPECT("holds only 10 images");
+    assert_int_equal(run_gan(env, "score", "--data", data, "--offline", "--checkpoint", ck, "--count", "300", NULL), 1);
+    EXPECT("the floor needs as many real training images, there are 256");
+    char find[1200];
+    snprintf(find, sizeof find, "ls %s/cache/gan-cl/classifiers/*.safetensors", root);
+    FILE *ls = popen(find, "r");
+    assert_non_null(ls);
+    assert_non_null(fgets(classifier, sizeof classifier, ls));
+    pclose(ls);
+    classifier[strcspn(classifier, "\n")] = 0;
+    assert_int_equal(run_gan(env, "score", "--data", data, "--offline", "--checkpoint", classifier, NULL), 1);
+    EXPECT("unsupported model 'classifier'");
+    assert_int_equal(run_gan(env, "score", "--data", data, NULL), 2);
+    EXPECT("score needs one of --checkpoint FILE or --images FILE.idx");
+    assert_int_equal(run_gan(env, "score", "--checkpoint", ck, "--images", g1, NULL), 2);
+    assert_int_equal(run_gan(env, "score", "--checkpoint", ck, "--count", "1", NULL), 2);
+    EXPECT("must be between 2 and");
+    assert_int_equal(run_gan(env, "score", "--checkpoint", ck, "--epochs", "3", NULL), 2);
+    EXPECT("does not apply to score");
+    /* training scores every epoch (the classifier is cached now) and plots them */
+    assert_int_equal(run_gan(env, "--data", data, "--offline", "--batch-size", "32", "--epochs", "2", "--ema", "0.9",
+                             "--score-count", "64", "--out", at("S"), NULL), 0);
+    EXPECT("scores (64 samples, EMA generator");
+    EXPECT("final scores");
+    size_t n;
+    char *csv = (char *)slurp(at("S/metrics.csv"), &n), *svg = (char *)slurp(at("S/losses.svg"), &n);
+    assert_non_null(strstr(csv, ",fid,precision,recall,inception_score,kl_uniform\n"));
+    int scored = 0;
+    for (char *l = strchr(csv, '\n'); l && l[1]; l = strchr(l + 1, '\n')) {
+        const char *end = strchr(l + 1, '\n');
+        int commas = 0;
+        for (const char *c = l + 1; c < end; c++) commas += *c == ',';
+        assert_int_equal(commas, 14);
+        scored += end[-1] != ',';
+    }
+    assert_int_equal(scored, 1); /* --score-every 10 (the default): the end of the run only */
+    assert_non_null(strstr(svg, "FID (lower is better)"));
+    free(csv);
+    free(svg);
+    /* the EMA is kept in the checkpoint; a contradicting --ema is refused on resume */
+    assert_int_equal(run_gan(env, "--data", data, "--offline", "--epochs", "3", "--ema", "0.5", "--resume",
+                             at("S/checkpoint.safetensors"), NULL), 1);
+    EXPECT("--ema conflicts with the checkpoint (ema_decay = 0.9)");
+    assert_int_equal(run_gan(env, "--data", data, "--offline", "--quiet", "--epochs", "3", "--score-every", "1",
+                             "--resume", at("S/checkpoint.safetensors"), NULL), 0);
+    csv = (char *)slurp(at("S/metrics.csv"), &n);
+    scored = 0;
+    for (char *l = strchr(csv, '\n'); l && l[1]; l = strchr(l + 1, '\n')) scored += strchr(l + 1, '\n')[-1] != ',';
+    assert_int_equal(scored, 2); /* the first run's, and epoch 3's */
+    free(csv);
+    assert_int_equal(run_gan(env, "generate", "--checkpoint", at("S/checkpoint.safetensors"), "--count", "4",
+                             "--out", at("s.png"), NULL), 0);
+}
+
 static void test_ctrl_c(void **state) {
     (void)state;
     char ckpt[1024];
@@ -422,6 +508,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_determinism_and_resume),
         cmocka_unit_test(test_generate),
+        cmocka_unit_test(test_score),
         cmocka_unit_test(test_dcgan),
         cmocka_unit_test(test_damaged_checkpoints),
         cmocka_unit_test(test_divergence_stops),

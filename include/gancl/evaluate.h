@@ -14,6 +14,7 @@ typedef struct gancl_scorer {
     gancl_classifier c;
     gancl_dataset test;
     gancl_score_ref ref;
+    double ref_s; /* seconds the reference's features took */
 } gancl_scorer;
 
 /* Opens the classifier of `train` (training it first when it is not cached, unless
