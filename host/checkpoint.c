@@ -363,6 +363,7 @@ int gancl_checkpoint_load_into(const gancl_checkpoint *ck, gancl_gan *gan, char 
     gancl_net *nets[3] = {&gan->g, &gan->d, &gan->g_ema};
     if (gancl_checkpoint_load_nets(ck, nets, gan->ema_decay ? 3 : 2, 2, err)) return -1;
     gan->g.step = gan->g_ema.step = atol(gs);
+    gan->ema_stats_fresh = 1; /* saved after a refresh */
     gan->d.step = atol(ds);
     return 0;
 }

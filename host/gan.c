@@ -101,6 +101,7 @@ void gancl_gan_reset_ema(gancl_gan *gan) {
         CL_CHECK(clEnqueueCopyBuffer(q, g->running_buf, e->running_buf, 0, 0, g->running.size * sizeof(float), 0,
                                      NULL, NULL));
     gan->g_ema.step = gan->g.step;
+    gan->ema_stats_fresh = 0;
 }
 
 float gancl_ema_decay_at(float decay, long step) {
@@ -115,11 +116,25 @@ static void ema_step(gancl_gan *gan) {
     const float decay = gancl_ema_decay_at(gan->ema_decay, g->step);
     gancl_ptr avg = {gan->g_ema.buf, 0}, x = {g->buf, 0};
     ema_update(gan->rt, avg, x, g->params.size, decay);
-    if (g->running.size) {
-        gancl_ptr ravg = {gan->g_ema.running_buf, 0}, rx = {g->running_buf, 0};
-        ema_update(gan->rt, ravg, rx, g->running.size, decay);
-    }
     gan->g_ema.step = g->step;
+    gan->ema_stats_fresh = 0;
+}
+
+void gancl_gan_refresh_ema_stats(gancl_gan *gan, uint64_t seed) {
+    if (!gan->ema_decay || gan->ema_stats_fresh || !gan->g_ema.running.size) return;
+    gancl_net *e = &gan->g_ema;
+    float momentum[GANCL_MAX_LAYERS];
+    for (int i = 0; i < e->n_ops; i++) momentum[i] = e->op[i].momentum;
+    const uint32_t k0 = (uint32_t)seed, k1 = (uint32_t)(seed >> 32);
+    for (int k = 0; k < GANCL_EMA_STAT_PASSES; k++) {
+        /* momentum 1 / (k + 1): after pass k, the mean of the passes' batch statistics */
+        for (int i = 0; i < e->n_ops; i++) e->op[i].momentum = 1.0f / (float)(k + 1);
+        randn_fill(gan->rt, gancl_gan_io(gan, gan->z), (size_t)gan->g_rows * gan->arch.latent, k0, k1, (uint32_t)e->step,
+                   GANCL_STREAM_EMA_STATS | (uint32_t)k | (uint32_t)((unsigned long)e->step >> 32) << 8);
+        gancl_net_forward(e, gancl_gan_io(gan, gan->g_out), gancl_gan_io(gan, gan->z), 0, gan->g_rows, 1);
+    }
+    for (int i = 0; i < e->n_ops; i++) e->op[i].momentum = momentum[i];
+    gan->ema_stats_fresh = 1;
 }
 
 void gancl_gan_free(gancl_gan *gan) {
@@ -179,6 +194,7 @@ void gancl_gan_generate(gancl_gan *gan, gancl_ptr out, int n, int training) {
 }
 
 void gancl_gan_sample(gancl_gan *gan, gancl_ptr out, int n) {
+    if (gan->ema_decay && !gan->ema_stats_fresh) gancl_die("the EMA generator's statistics are stale (a bug)");
     gancl_net_forward(gan->ema_decay ? &gan->g_ema : &gan->g, out, A(gan->z), 0, n, 0);
 }
 

@@ -521,9 +521,9 @@ static int cmd_train(const cli *c) {
         if (rc < 0) gancl_die("%s\n  hint: --score-every 0 trains without scores", err);
         scoring = rc == 0;
         if (rc == 1 && !cfg.quiet)
-            printf("note: no sample scores: gan-cl's classifier for this data set is not trained yet; `gan-cl\n"
-                   "      classifier` trains it once (about 13 minutes on a 2-core CPU, seconds on a GPU), or\n"
-                   "      pass --score-every N to train it now\n");
+            printf("note: no sample scores: gan-cl's classifier for this data set is not trained yet;\n"
+                   "      `gan-cl classifier` trains it once (13 minutes on a 2-core CPU through PoCL), or\n"
+                   "      pass --score-every N to train it first\n");
     }
     int status = gancl_train(&rt, &cfg, &ds, scoring ? &scorer : NULL);
     if (scoring) gancl_scorer_free(&scorer);

@@ -159,6 +159,7 @@ static void fill_meta(const trainer *t, gancl_meta *m) {
 }
 
 static int save_checkpoint(trainer *t) {
+    gancl_gan_refresh_ema_stats(&t->gan, t->cfg->seed);
     gancl_meta m;
     char err[GANCL_ERR_LEN];
     fill_meta(t, &m);
@@ -223,6 +224,7 @@ static void write_samples(trainer *t, const char *name) {
     const gancl_runtime *rt = t->rt;
     gancl_gan *g = &t->gan;
     const int n = SAMPLE_GRID * SAMPLE_GRID, I = g->arch.image;
+    gancl_gan_refresh_ema_stats(g, t->cfg->seed); /* before z is filled: it uses z */
     CL_CHECK(clEnqueueCopyBuffer(rt->queue, t->fixed_z, g->io, 0, g->z * sizeof(float),
                                  (size_t)n * g->arch.latent * sizeof(float), 0, NULL, NULL));
     gancl_gan_sample(g, gancl_gan_io(g, g->g_out), n);
@@ -244,6 +246,7 @@ static void write_samples(trainer *t, const char *name) {
  * them, and warns once about a collapse. */
 static void score_samples(trainer *t) {
     const double t0 = now_s();
+    gancl_gan_refresh_ema_stats(&t->gan, t->cfg->seed);
     gancl_scorer_score_gan(t->scorer, &t->gan, t->cfg->score_count, t->cfg->seed, &t->score);
     t->score_s += now_s() - t0;
     t->n_scored++;

@@ -334,9 +334,10 @@ static void test_wgan_clip(void **state) {
     gancl_gan_free(&g);
 }
 
-/* --ema: after each G step, the average's parameters and BatchNorm statistics equal the
- * moving average computed here from G's own values; the D step leaves it alone; sampling
- * uses it. Also through wgan's separate G steps. */
+/* --ema: after each G step, the average's parameters equal the moving average computed here
+ * from G's own; the D step leaves it alone. Its BatchNorm statistics, refreshed, are the mean
+ * over the refresh passes of the first BatchNorm's batch statistics, computed here from the
+ * same noise; sampling uses the average. Also through wgan's separate G steps. */
 static void ema_case(gancl_loss loss) {
     gancl_gan g;
     char err[GANCL_ERR_LEN];
@@ -348,11 +349,10 @@ static void ema_case(gancl_loss loss) {
     gancl_gan_reset_ema(&g);
     const size_t P = g.g.params.size, R = g.g.running.size;
     assert_true(R > 0);
-    double *avg = calloc(P + R, sizeof *avg);
-    float *p = read_floats(g.g.buf, 0, P), *r = read_floats(g.g.running_buf, 0, R);
+    double *avg = calloc(P, sizeof *avg);
+    float *p = read_floats(g.g.buf, 0, P);
     for (size_t i = 0; i < P; i++) avg[i] = p[i];
-    for (size_t i = 0; i < R; i++) avg[P + i] = r[i];
-    free(p); free(r);
+    free(p);
     gancl_step_config c = gancl_step_defaults(loss);
     uint64_t s = 11;
     float *z = malloc((size_t)B * TINY.latent * sizeof *z), *x = malloc((size_t)B * TINY.image * sizeof *x);
@@ -368,21 +368,55 @@ static void ema_case(gancl_loss loss) {
         const double d = gancl_ema_decay_at(0.3f, g.g.step); /* warm-up (1 + t) / (10 + t), then 0.3 */
         assert_float_equal(d, g.g.step <= 2 ? (1.0 + g.g.step) / (10.0 + g.g.step) : 0.3, 1e-7);
         p = read_floats(g.g.buf, 0, P);
-        r = read_floats(g.g.running_buf, 0, R);
         for (size_t i = 0; i < P; i++) avg[i] = (float)d * avg[i] + (1 - (float)d) * p[i];
-        for (size_t i = 0; i < R; i++) avg[P + i] = (float)d * avg[P + i] + (1 - (float)d) * r[i];
-        free(p); free(r);
+        free(p);
     }
-    float *e = read_floats(g.g_ema.buf, 0, P), *er = read_floats(g.g_ema.running_buf, 0, R);
+    float *e = read_floats(g.g_ema.buf, 0, P);
     p = read_floats(g.g.buf, 0, P);
     int differs = 0;
     for (size_t i = 0; i < P; i++) {
         assert_float_equal(e[i], avg[i], 1e-5 * (1 + fabs(avg[i])));
         differs += e[i] != p[i];
     }
-    for (size_t i = 0; i < R; i++) assert_float_equal(er[i], avg[P + i], 1e-5 * (1 + fabs(avg[P + i])));
     assert_true(differs > (int)P / 2); /* the average is not G */
+    /* the refresh: layer 0 is Linear(Z -> H0) + LeakyReLU 0.2, then the first BatchNorm */
+    const uint64_t seed = 77;
+    gancl_gan_refresh_ema_stats(&g, seed);
+    float *run = read_floats(g.g_ema.running_buf, 0, R);
+    const int Z = TINY.latent, H = TINY.g[0], N = g.g_rows;
+    const float *w = e + g.g_ema.params.t[0].off, *bias = e + g.g_ema.params.t[1].off;
+    double mean[8] = {0}, var[8] = {0};
+    float *zz = malloc((size_t)N * Z * sizeof *zz);
+    for (int k = 0; k < GANCL_EMA_STAT_PASSES; k++) {
+        randn_ref(zz, (size_t)N * Z, (uint32_t)seed, 0, (uint32_t)g.g_ema.step, GANCL_STREAM_EMA_STATS | (uint32_t)k);
+        for (int j = 0; j < H; j++) {
+            double h[64], m = 0, v = 0;
+            for (int r = 0; r < N; r++) {
+                double y = bias[j];
+                for (int q = 0; q < Z; q++) y += (double)w[j * Z + q] * zz[r * Z + q];
+                h[r] = y > 0 ? y : 0.2 * y;
+                m += h[r] / N;
+            }
+            for (int r = 0; r < N; r++) v += (h[r] - m) * (h[r] - m) / (N - 1);
+            mean[j] += m / GANCL_EMA_STAT_PASSES;
+            var[j] += v / GANCL_EMA_STAT_PASSES;
+        }
+    }
+    assert_string_equal(g.g_ema.running.t[0].name, "generator_ema.2.running_mean");
+    for (int j = 0; j < H; j++) {
+        assert_float_equal(run[g.g_ema.running.t[0].off + j], mean[j], 1e-5);
+        assert_float_equal(run[g.g_ema.running.t[1].off + j], var[j], 1e-5 * (1 + var[j]));
+    }
+    /* a second refresh without a G step changes nothing */
+    CL_CHECK(clEnqueueFillBuffer(rt.queue, g.g_ema.running_buf, &(float){9.0f}, sizeof(float), 0, R * sizeof(float), 0,
+                                 NULL, NULL));
+    gancl_gan_refresh_ema_stats(&g, seed);
+    float *run2 = read_floats(g.g_ema.running_buf, 0, R);
+    for (size_t i = 0; i < R; i++) assert_true(run2[i] == 9.0f);
+    free(run2);
     /* samples come from the average: its forward pass, not G's */
+    g.ema_stats_fresh = 0;
+    gancl_gan_refresh_ema_stats(&g, seed);
     gancl_ptr out = gancl_gan_io(&g, g.g_out);
     gancl_gan_sample(&g, out, B);
     float *a = read_floats(g.io, g.g_out, (size_t)B * TINY.image);
@@ -392,7 +426,7 @@ static void ema_case(gancl_loss loss) {
     float *cg = read_floats(g.io, g.g_out, (size_t)B * TINY.image);
     assert_memory_equal(a, b, (size_t)B * TINY.image * sizeof *a);
     assert_true(memcmp(a, cg, (size_t)B * TINY.image * sizeof *a) != 0);
-    free(a); free(b); free(cg); free(e); free(er); free(p); free(avg); free(z); free(x);
+    free(a); free(b); free(cg); free(e); free(p); free(avg); free(z); free(x); free(run); free(zz);
     gancl_gan_free(&g);
 }
 

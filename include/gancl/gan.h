@@ -82,6 +82,7 @@ typedef struct gancl_gan {
     gancl_net g, d;
     gancl_net g_ema; /* with --ema: G's exponential moving average ("generator_ema.*") */
     float ema_decay; /* 0: no EMA */
+    int ema_stats_fresh; /* its BatchNorm statistics belong to its current weights */
     cl_mem io;      /* the objectives' tensors, at the offsets below (elements) */
     cl_mem scratch; /* the convolutions' scratch, shared by G and D */
     cl_mem acc;     /* GANCL_ACC_N floats of logged sums */
@@ -109,13 +110,20 @@ void gancl_gan_init_params(gancl_gan *gan, uint64_t seed);
 void gancl_gan_set_noise(gancl_gan *gan, uint64_t seed, long step, int stream);
 
 /* Adds G's exponential moving average with this decay (0 < decay < 1), starting as a copy of
- * G: its parameters and BatchNorm running statistics follow G's after every G step t,
- * avg = d avg + (1 - d) G with d = gancl_ema_decay_at(decay, t). Samples then come from it.
- * -1 and a message on failure. */
+ * G: its parameters follow G's after every G step t, avg = d avg + (1 - d) G with
+ * d = gancl_ema_decay_at(decay, t); its BatchNorm statistics are recomputed for its weights
+ * (gancl_gan_refresh_ema_stats). Samples then come from it. -1 and a message on failure. */
 int gancl_gan_enable_ema(gancl_gan *gan, float decay, char *err);
 /* The decay after G step t: min(decay, (1 + t) / (10 + t)), so the first steps' weights do not
  * linger in the average (TensorFlow's ExponentialMovingAverage with num_updates). */
 float gancl_ema_decay_at(float decay, long step);
+/* The EMA generator's BatchNorm running statistics, recomputed from its own activations (not
+ * averaged from G's): GANCL_EMA_STAT_PASSES forward passes in training mode over g_rows rows
+ * of fresh noise, the running values ending as the mean of the passes' batch statistics.
+ * Needed before sampling after the weights changed; a no-op when they did not. */
+#define GANCL_EMA_STAT_PASSES 16
+#define GANCL_STREAM_EMA_STATS 0x90000u /* their noise: Philox (seed; index, G step, this | pass) */
+void gancl_gan_refresh_ema_stats(gancl_gan *gan, uint64_t seed);
 /* Copies G into its average (after G was initialised or loaded). */
 void gancl_gan_reset_ema(gancl_gan *gan);
 
