@@ -10,7 +10,7 @@
 
 #include <stdint.h>
 
-#define GANCL_EMA_DEFAULT 0.0f
+#define GANCL_EMA_DEFAULT 0.999f
 
 typedef struct {
     gancl_model model;
