@@ -47,7 +47,7 @@ void gancl_scorer_score_gan(const gancl_scorer *s, gancl_gan *gan, int count, ui
     const size_t n = (size_t)count * gan->arch.image;
     float *img = malloc(n * sizeof *img);
     if (!img) gancl_die("out of host memory for %d images", count);
-    gancl_gan_sample_images(gan, count, seed, GANCL_SCORE_STREAM, img);
+    gancl_gan_sample_images(gan, count, seed, img);
     uint8_t *px = to_pixels(img, n); /* scored as they would be saved */
     free(img);
     gancl_score_images(&s->ref, px, count, out);
@@ -123,7 +123,7 @@ int gancl_score_command(const gancl_runtime *rt, const char *dir, const char *ch
             goto out;
         }
     } else {
-        if (gancl_checkpoint_open_generator(checkpoint, &gan, rt, 256, err)) {
+        if (gancl_checkpoint_open_generator(checkpoint, &gan, rt, GANCL_SAMPLE_CHUNK, err)) {
             fprintf(stderr, "gan-cl: error: %s\n  hint: --checkpoint takes a checkpoint.safetensors written by "
                     "training\n", err);
             return 1;

@@ -198,13 +198,13 @@ void gancl_gan_sample(gancl_gan *gan, gancl_ptr out, int n) {
     gancl_net_forward(gan->ema_decay ? &gan->g_ema : &gan->g, out, A(gan->z), 0, n, 0);
 }
 
-void gancl_gan_sample_images(gancl_gan *gan, int count, uint64_t seed, uint32_t stream, float *img) {
-    const int I = gan->arch.image;
+void gancl_gan_sample_images(gancl_gan *gan, int count, uint64_t seed, float *img) {
+    const int I = gan->arch.image, chunk = gan->g_rows < GANCL_SAMPLE_CHUNK ? gan->g_rows : GANCL_SAMPLE_CHUNK;
     gancl_ptr z = A(gan->z), out = A(gan->g_out);
-    for (int done = 0, k = 0; done < count; done += gan->g_rows, k++) {
-        const int n = count - done < gan->g_rows ? count - done : gan->g_rows;
+    for (int done = 0, k = 0; done < count; done += chunk, k++) {
+        const int n = count - done < chunk ? count - done : chunk;
         randn_fill(gan->rt, z, (size_t)n * gan->arch.latent, (uint32_t)seed, (uint32_t)(seed >> 32), (uint32_t)k,
-                   stream);
+                   GANCL_STREAM_SAMPLES);
         gancl_gan_sample(gan, out, n);
         gancl_read(gan->rt, gan->io, out.off * sizeof(float), (size_t)n * I * sizeof(float), img + (size_t)done * I);
     }

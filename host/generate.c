@@ -11,21 +11,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define STREAM_GENERATE 0x30000u
-#define CHUNK 256
 
 int gancl_generate(const gancl_runtime *rt, const char *checkpoint, int count, uint64_t seed,
                    const char *out, gancl_image_format format) {
     char err[GANCL_ERR_LEN];
     gancl_gan gan;
-    if (gancl_checkpoint_open_generator(checkpoint, &gan, rt, count < CHUNK ? count : CHUNK, err)) {
+    if (gancl_checkpoint_open_generator(checkpoint, &gan, rt, count < GANCL_SAMPLE_CHUNK ? count : GANCL_SAMPLE_CHUNK, err)) {
         fprintf(stderr, "gan-cl: error: %s\n", err);
         return 1;
     }
     const int I = gan.arch.image;
     float *img = malloc((size_t)count * I * sizeof *img);
     if (!img) gancl_die("out of host memory for %d images", count);
-    gancl_gan_sample_images(&gan, count, seed, STREAM_GENERATE, img);
+    gancl_gan_sample_images(&gan, count, seed, img);
     gancl_gan_free(&gan);
     int rc;
     if (format == GANCL_FORMAT_PNG) {

@@ -319,6 +319,18 @@ static void test_bad_flags(void **state) {
     EXPECT("--offline forbids downloading");
 }
 
+/* The samples' FID from `gan-cl score --json` of a checkpoint or IDX file. */
+static double json_fid(char **env, const char *flag, const char *path, const char *count) {
+    if (run_gan(env, "score", "--data", data, "--offline", flag, path, "--count", count, "--json", NULL))
+        fail_msg("score failed:\n%s", gan_out);
+    gancl_json j;
+    char err[GANCL_ERR_LEN];
+    if (gancl_json_parse(gan_out, strlen(gan_out), &j, err)) fail_msg("%s in:\n%s", err, gan_out);
+    const double fid = gancl_json_get(gancl_json_get(&j, "samples"), "fid")->number;
+    gancl_json_free(&j);
+    return fid;
+}
+
 /* `gan-cl score` on the small data set (its classifier trained on the spot, into a fresh
  * cache), its JSON, its refusals; then training with --score-every writes the scores. */
 static void test_score(void **state) {
@@ -343,6 +355,11 @@ static void test_score(void **state) {
     assert_true(p >= 0 && p <= 1);
     assert_int_equal(gancl_json_get(smp, "class_histogram")->n, 10);
     gancl_json_free(&j);
+    /* a checkpoint's samples score as the same images written by generate */
+    const double fid_ck = json_fid(env, "--checkpoint", ck, "40");
+    assert_int_equal(run_gan(NULL, "generate", "--checkpoint", ck, "--count", "40", "--format", "idx", "--out",
+                             at("g40.idx"), NULL), 0);
+    assert_float_equal(json_fid(env, "--images", at("g40.idx"), "40"), fid_ck, 0);
     /* the refusals */
     char labels[1024], classifier[1100];
     snprintf(labels, sizeof labels, "%s/train-labels-idx1-ubyte.gz", data);
@@ -373,6 +390,12 @@ static void test_score(void **state) {
                              "--score-count", "64", "--out", at("S"), NULL), 0);
     EXPECT("scores (64 samples, EMA generator");
     EXPECT("final scores");
+    /* the final scores are those of `score` on the final checkpoint */
+    char line[64];
+    static char train_out[sizeof gan_out];
+    memcpy(train_out, gan_out, sizeof gan_out);
+    snprintf(line, sizeof line, "FID %.2f ", json_fid(env, "--checkpoint", at("S/checkpoint.safetensors"), "64"));
+    if (!strstr(train_out, line)) fail_msg("expected \"%s\" in:\n%s", line, train_out);
     size_t n;
     char *csv = (char *)slurp(at("S/metrics.csv"), &n), *svg = (char *)slurp(at("S/losses.svg"), &n);
     assert_non_null(strstr(csv, ",fid,precision,recall,inception_score,kl_uniform\n"));

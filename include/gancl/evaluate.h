@@ -8,8 +8,6 @@
 
 #include <stdio.h>
 
-#define GANCL_SCORE_STREAM 0x80000u /* Philox stream of the noise of scored samples */
-
 typedef struct gancl_scorer {
     gancl_classifier c;
     gancl_dataset test;
@@ -24,7 +22,8 @@ int gancl_scorer_open(gancl_scorer *s, const gancl_runtime *rt, const gancl_data
                       int only_cached, int quiet, char *err);
 void gancl_scorer_free(gancl_scorer *s);
 
-/* Samples from a GAN scored: `count` images from noise (seed, GANCL_SCORE_STREAM). */
+/* Samples from a GAN scored: `count` images from `seed` (gancl_gan_sample_images: the
+ * images `gan-cl generate --seed` writes). */
 struct gancl_gan;
 void gancl_scorer_score_gan(const gancl_scorer *s, struct gancl_gan *gan, int count, uint64_t seed,
                             gancl_scores *out);

@@ -135,9 +135,13 @@ void gancl_gan_generate(gancl_gan *gan, gancl_ptr out, int n, int training);
 /* Samples: the EMA generator when there is one, else G, in evaluation mode (running
  * statistics), on rows [0, n) of z (n <= g_rows). */
 void gancl_gan_sample(gancl_gan *gan, gancl_ptr out, int n);
-/* count images img [count, image] (in [-1, 1]) from noise (seed, chunk k, stream), through
- * gancl_gan_sample in chunks of g_rows; z is overwritten. */
-void gancl_gan_sample_images(gancl_gan *gan, int count, uint64_t seed, uint32_t stream, float *img);
+/* count images img [count, image] (in [-1, 1]) through gancl_gan_sample, in chunks of
+ * GANCL_SAMPLE_CHUNK rows (g_rows when fewer), chunk k's noise from Philox (seed; index, k,
+ * GANCL_STREAM_SAMPLES): the same images for the same seed in `generate`, `score` and the
+ * scores while training. z is overwritten. */
+#define GANCL_SAMPLE_CHUNK 64
+#define GANCL_STREAM_SAMPLES 0x30000u
+void gancl_gan_sample_images(gancl_gan *gan, int count, uint64_t seed, float *img);
 
 /* Losses with one D step per G step (bce, hinge), PyTorch-GAN order, on the noise in z
  * (rows [0, B)) and the real batch in d_x rows [0, B): the G step, then the D step reusing D's
