@@ -66,16 +66,18 @@ void gancl_scores_line(const gancl_scores *s, char *out, size_t len) {
 }
 
 int gancl_scores_collapse(const gancl_scores *s, char *out, size_t len) {
-    int rare = -1;
-    for (int k = 0; k < GANCL_CLASSES; k++)
-        if (s->hist[k] < 0.01 && (rare < 0 || s->hist[k] < s->hist[rare])) rare = k;
-    if (rare < 0 && s->kl_uniform <= 0.5) return 0;
-    if (rare >= 0)
+    int rare = 0, common = 0;
+    for (int k = 1; k < GANCL_CLASSES; k++) {
+        if (s->hist[k] < s->hist[rare]) rare = k;
+        if (s->hist[k] > s->hist[common]) common = k;
+    }
+    if (s->hist[rare] >= 0.01 && s->kl_uniform <= 0.5) return 0;
+    if (s->hist[common] >= 0.3) /* the digit that takes over says more than a missing one */
+        snprintf(out, len, "the samples are collapsing: digit %d is %.1f%% of them, digit %d %.1f%% (KL to uniform "
+                 "%.2f)", common, 100 * s->hist[common], rare, 100 * s->hist[rare], s->kl_uniform);
+    else
         snprintf(out, len, "the samples are collapsing: digit %d is %.1f%% of them (KL to uniform %.2f)", rare,
                  100 * s->hist[rare], s->kl_uniform);
-    else
-        snprintf(out, len, "the samples are collapsing: KL of their classes to uniform is %.2f (above 0.5)",
-                 s->kl_uniform);
     return 1;
 }
 

@@ -632,7 +632,8 @@ int gancl_train(const gancl_runtime *rt, gancl_train_config *cfg, const gancl_da
     gancl_signals_soft(0);
     CL_CHECK(clFinish(rt->queue));
     double secs = now_s() - t.t_start - t.score_s; /* training alone */
-    if (!stopped && t.scorer && t.scored_step != t.step) score_samples(&t);
+    /* a last score, unless the run is shorter than an epoch or was stopped */
+    if (!stopped && t.scorer && t.scored_step != t.step && t.step >= t.iters_per_epoch) score_samples(&t);
     write_log_files(&t);
     if (!stopped && t.sampled_step != t.step) {
         char name[32];

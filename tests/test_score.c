@@ -2,6 +2,7 @@
  * and precision and recall on the device and in the C reference, on feature sets both sides
  * make from splitmix64 (tests/fixtures/score_reference.txt, from tools/make_score_fixture.py);
  * the Inception-Score-like value and the class histogram on cases with known answers. */
+#include "gancl/evaluate.h"
 #include "gancl/score.h"
 #include "gancl/selftest.h"
 #include "testutil.h"
@@ -204,6 +205,31 @@ static void test_class_scores(void **state) {
     assert_float_equal(gancl_class_histogram(probs, N, hist), log(5.0), 1e-12);
 }
 
+/* The collapse warning: a class under 1%, or KL to uniform above 0.5, naming the digit. */
+static void test_collapse_warning(void **state) {
+    (void)state;
+    gancl_scores s;
+    char msg[256];
+    memset(&s, 0, sizeof s);
+    for (int k = 0; k < GANCL_CLASSES; k++) s.hist[k] = 0.1;
+    assert_int_equal(gancl_scores_collapse(&s, msg, sizeof msg), 0);
+    assert_int_equal(gancl_scores_classes_present(&s), 10);
+    s.hist[3] = 0.005, s.hist[4] = 0.195; /* one class rare */
+    assert_int_equal(gancl_scores_collapse(&s, msg, sizeof msg), 1);
+    assert_non_null(strstr(msg, "digit 3 is 0.5% of them"));
+    assert_int_equal(gancl_scores_classes_present(&s), 9);
+    for (int k = 0; k < GANCL_CLASSES; k++) s.hist[k] = k == 8; /* all one digit */
+    s.kl_uniform = log(10.0);
+    assert_int_equal(gancl_scores_collapse(&s, msg, sizeof msg), 1);
+    assert_non_null(strstr(msg, "digit 8 is 100.0% of them"));
+    for (int k = 0; k < GANCL_CLASSES; k++) s.hist[k] = k < 2 ? 0.4 : 0.025; /* skewed, none missing */
+    s.kl_uniform = 0;
+    for (int k = 0; k < GANCL_CLASSES; k++) s.kl_uniform += s.hist[k] * log(s.hist[k] * GANCL_CLASSES); /* 0.83 */
+    assert_true(s.kl_uniform > 0.5);
+    assert_int_equal(gancl_scores_collapse(&s, msg, sizeof msg), 1);
+    assert_non_null(strstr(msg, "digit 0 is 40.0%"));
+}
+
 static int setup(void **state) {
     (void)state;
     return open_test_runtime(&rt, &device, GANCL_GEMM_AUTO);
@@ -224,6 +250,7 @@ int main(void) {
         cmocka_unit_test(test_precision_recall_in_blocks),
         cmocka_unit_test(test_precision_recall_identical_points),
         cmocka_unit_test(test_class_scores),
+        cmocka_unit_test(test_collapse_warning),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
