@@ -473,8 +473,10 @@ static void test_real_mnist(void **state) {
         skip();
     }
     char *m = (char *)mnist;
-    assert_int_equal(run_gan(NULL, "--data", m, "--offline", "--quiet", "--steps", "1", "--out", at("M0"), NULL), 0);
-    assert_int_equal(run_gan(NULL, "--data", m, "--offline", "--quiet", "--steps", "300", "--out", at("M"), NULL), 0);
+    /* G itself (--ema 0): after 300 iterations the EMA generator still lags G (README, The EMA
+     * generator), and this tests training, not the average */
+    assert_int_equal(run_gan(NULL, "--data", m, "--offline", "--quiet", "--ema", "0", "--steps", "1", "--out", at("M0"), NULL), 0);
+    assert_int_equal(run_gan(NULL, "--data", m, "--offline", "--quiet", "--ema", "0", "--steps", "300", "--out", at("M"), NULL), 0);
     /* the losses: finite; D tells real from fake early on */
     size_t n;
     char *csv = (char *)slurp(at("M/metrics.csv"), &n);
