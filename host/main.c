@@ -516,7 +516,9 @@ static int cmd_train(const cli *c) {
     /* the scores need gan-cl's classifier: trained here only when --score-every asks for it */
     gancl_scorer scorer;
     int scoring = 0;
-    if (cfg.score_every > 0) {
+    /* a new run shorter than an epoch never scores: no need for the classifier */
+    const int too_short = !cfg.resume && cfg.steps > 0 && cfg.steps < (long long)ds.images.count / cfg.batch;
+    if (cfg.score_every > 0 && !too_short) {
         int rc = gancl_scorer_open(&scorer, &rt, &ds, dir, !opt(c, "--score-every"), cfg.quiet, err);
         if (rc < 0) gancl_die("%s\n  hint: --score-every 0 trains without scores", err);
         scoring = rc == 0;
