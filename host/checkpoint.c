@@ -211,10 +211,19 @@ static int by_begin(const void *a, const void *b) {
 #define BAD(...) do { snprintf(err, GANCL_ERR_LEN, __VA_ARGS__); goto fail; } while (0)
 
 int gancl_checkpoint_open(const char *path, gancl_checkpoint *ck, char *err) {
+    uint8_t *file;
+    size_t size;
+    memset(ck, 0, sizeof *ck);
+    if (gancl_read_file(path, &file, &size, err)) return -1;
+    return gancl_checkpoint_open_bytes(path, file, size, ck, err);
+}
+
+int gancl_checkpoint_open_bytes(const char *path, uint8_t *file, size_t size, gancl_checkpoint *ck, char *err) {
     memset(ck, 0, sizeof *ck);
     snprintf(ck->path, sizeof ck->path, "%s", path);
+    ck->file = file;
+    ck->size = size;
     span *spans = NULL;
-    if (gancl_read_file(path, &ck->file, &ck->size, err)) return -1;
     const char *name = path;
     if (ck->size < 8)
         BAD("%s: not a checkpoint: %zu bytes is too short for a safetensors header", name, ck->size);

@@ -148,7 +148,13 @@ int gancl_idx_load(const char *path, gancl_idx *out, char *err) {
     uint8_t *raw;
     size_t n;
     if (gancl_read_file(path, &raw, &n, err)) return -1;
-    const char *name = gancl_basename(path);
+    int rc = gancl_idx_decode(gancl_basename(path), raw, n, out, err);
+    free(raw);
+    return rc;
+}
+
+int gancl_idx_decode(const char *name, const uint8_t *raw, size_t n, gancl_idx *out, char *err) {
+    memset(out, 0, sizeof *out);
     int rc;
     if (n >= 2 && raw[0] == 0x1f && raw[1] == 0x8b) {
         uint8_t *plain;
@@ -171,7 +177,6 @@ int gancl_idx_load(const char *path, gancl_idx *out, char *err) {
     } else {
         rc = gancl_idx_parse(name, raw, n, out, err);
     }
-    free(raw);
     return rc;
 }
 

@@ -33,6 +33,12 @@ void gancl_metrics_free(gancl_metrics *m) {
 int gancl_metrics_load(gancl_metrics *m, const char *path, long max_step, char *err) {
     FILE *f = fopen(path, "r");
     if (!f) return 0;
+    int rc = gancl_metrics_read(m, f, path, max_step, err);
+    fclose(f);
+    return rc;
+}
+
+int gancl_metrics_read(gancl_metrics *m, FILE *f, const char *path, long max_step, char *err) {
     char line[512];
     int lineno = 0, rc = 0;
     while (fgets(line, sizeof line, f)) {
@@ -64,6 +70,10 @@ int gancl_metrics_load(gancl_metrics *m, const char *path, long max_step, char *
             p += len + 1;
         }
         nf++;
+        /* epoch and step: whole numbers in range (a cast of anything else is undefined) */
+        if (ok && !(v[0] >= 0 && v[0] <= 1e9 && v[0] == (double)(long)v[0] && v[1] >= 0 && v[1] <= 1e15 &&
+                    v[1] == (double)(long)v[1]))
+            ok = 0;
         if (!ok || (nf != 10 && nf != N_FIELDS)) {
             snprintf(err, GANCL_ERR_LEN, "%s:%d: malformed line", path, lineno);
             rc = -1;
@@ -78,7 +88,6 @@ int gancl_metrics_load(gancl_metrics *m, const char *path, long max_step, char *
             break;
         }
     }
-    fclose(f);
     return rc;
 }
 

@@ -46,6 +46,8 @@ typedef struct {
  * dtypes, shapes and offsets (inside the data, no gaps or overlaps), and that it is a gan-cl
  * checkpoint. Metadata is then in ck->meta. */
 int gancl_checkpoint_open(const char *path, gancl_checkpoint *ck, char *err);
+/* The same on a file's bytes (malloc'd; ck owns them from here on, also on failure). */
+int gancl_checkpoint_open_bytes(const char *path, uint8_t *file, size_t size, gancl_checkpoint *ck, char *err);
 /* Checks that the checkpoint holds exactly the tensors `gan` has (its EMA generator too),
  * with their shapes, then uploads weights, running statistics and Adam moments, and sets the
  * Adam step counts. */

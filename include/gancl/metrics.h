@@ -4,6 +4,7 @@
 #define GANCL_METRICS_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 typedef struct {
     int epoch;       /* 1-based epoch the step belongs to */
@@ -27,6 +28,8 @@ void gancl_metrics_free(gancl_metrics *m);
 /* Reads rows with step <= max_step from an existing metrics.csv (to continue after --resume);
  * a missing file is no error, a malformed line is. */
 int gancl_metrics_load(gancl_metrics *m, const char *path, long max_step, char *err);
+/* The same from an open stream; `path` names it in messages. */
+int gancl_metrics_read(gancl_metrics *m, FILE *f, const char *path, long max_step, char *err);
 int gancl_metrics_write_csv(const gancl_metrics *m, const char *path, char *err);
 /* Panels over steps: D and G loss; D(x) and D(G(z)) (as probabilities in [0, 1] when
  * `probabilities`, else raw scores with the Wasserstein estimate); when any row is scored,

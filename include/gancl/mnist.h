@@ -20,6 +20,8 @@ typedef struct {
 int gancl_idx_parse(const char *name, const uint8_t *bytes, size_t n, gancl_idx *out, char *err);
 /* Reads a .gz (detected by its magic bytes) or raw IDX file and parses it. */
 int gancl_idx_load(const char *path, gancl_idx *out, char *err);
+/* The same on the file's bytes in memory (gzip or raw). */
+int gancl_idx_decode(const char *name, const uint8_t *bytes, size_t n, gancl_idx *out, char *err);
 void gancl_idx_free(gancl_idx *idx);
 
 /* One file of the MNIST distribution and its published SHA-256s. */
