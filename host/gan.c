@@ -121,8 +121,12 @@ static void ema_step(gancl_gan *gan) {
 }
 
 void gancl_gan_refresh_ema_stats(gancl_gan *gan, uint64_t seed) {
-    if (!gan->ema_decay || gan->ema_stats_fresh || !gan->g_ema.running.size) return;
+    if (!gan->ema_decay || gan->ema_stats_fresh) return;
     gancl_net *e = &gan->g_ema;
+    if (!e->running.size) { /* no BatchNorm: nothing to recompute */
+        gan->ema_stats_fresh = 1;
+        return;
+    }
     float momentum[GANCL_MAX_LAYERS];
     for (int i = 0; i < e->n_ops; i++) momentum[i] = e->op[i].momentum;
     const uint32_t k0 = (uint32_t)seed, k1 = (uint32_t)(seed >> 32);
