@@ -24,6 +24,12 @@
 #include <curl/curl.h>
 #endif
 
+/* How the parser leaves on --help (0) and on a bad command line (2). tests/fuzz/fuzz_cli.c
+ * includes this file with its own definition, to keep going after each argv it tries. */
+#ifndef GANCL_CLI_EXIT
+#define GANCL_CLI_EXIT(status) exit(status)
+#endif
+
 static const char USAGE[] =
     "usage: gan-cl [options]                 train the GAN (the main job)\n"
     "       gan-cl generate --checkpoint FILE --out FILE [--count N] [--seed S] [--format png|idx]\n"
@@ -180,7 +186,7 @@ static _Noreturn void usage_error(const char *fmt, ...) {
     vfprintf(stderr, fmt, ap);
     va_end(ap);
     fprintf(stderr, "\n  hint: gan-cl --help lists the commands and options\n");
-    exit(2);
+    GANCL_CLI_EXIT(2);
 }
 
 static int option_index(const char *name) {
@@ -214,7 +220,7 @@ static cli parse(int argc, char **argv) {
             fputs(USAGE, stdout);
             fputs(USAGE_TOOLS, stdout);
             fputs(USAGE_MORE, stdout);
-            exit(0);
+            GANCL_CLI_EXIT(0);
         }
     }
     for (int i = 1; i < argc; i++) {
@@ -298,6 +304,14 @@ static gancl_model model_arg(const cli *c) {
 /* --batch-size up to hi; the default is the model's own (the DCGAN tutorial's 256, else 64). */
 static int batch_arg(const cli *c, gancl_model model, int hi) {
     return (int)int_arg(c, "--batch-size", model == GANCL_MODEL_DCGAN ? 256 : model == GANCL_MODEL_CLASSIFIER ? GANCL_CLASSIFIER_BATCH : 64, 1, hi);
+}
+
+/* --loss (checked in parse; default bce). */
+static gancl_loss loss_arg(const cli *c) {
+    const char *loss = opt(c, "--loss");
+    for (int i = 0; loss && i < 4; i++)
+        if (!strcmp(loss, gancl_loss_name((gancl_loss)i))) return (gancl_loss)i;
+    return GANCL_LOSS_BCE;
 }
 
 static float float_arg(const cli *c, const char *name, float dflt, double lo, double hi, int lo_open) {
@@ -442,7 +456,8 @@ static int cmd_download(const cli *c) {
     return bad ? 1 : 0;
 }
 
-static int cmd_train(const cli *c) {
+/* Everything the training flags say, validated; touches no file and no device. */
+static gancl_train_config train_args(const cli *c) {
     gancl_train_config cfg = gancl_train_defaults();
     cfg.model = model_arg(c);
     cfg.set_model = opt(c, "--model") != NULL;
@@ -462,9 +477,7 @@ static int cmd_train(const cli *c) {
         if (gancl_model_build(&arch, &g, &d, err)) usage_error("--g-layers/--d-layers: %s", err);
     }
     const char *loss = opt(c, "--loss"), *optimizer = opt(c, "--optimizer");
-    gancl_loss l = GANCL_LOSS_BCE;
-    for (int i = 0; loss && i < 4; i++)
-        if (!strcmp(loss, gancl_loss_name((gancl_loss)i))) l = (gancl_loss)i;
+    const gancl_loss l = loss_arg(c);
     cfg.step = gancl_step_defaults(l);
     gancl_step_config *st = &cfg.step;
     if (dcgan && (l == GANCL_LOSS_BCE || l == GANCL_LOSS_HINGE)) st->lr_g = st->lr_d = 1e-4f; /* the tutorial's */
@@ -502,6 +515,12 @@ static int cmd_train(const cli *c) {
     cfg.set_beta2 = opt(c, "--beta2") != NULL;
     cfg.set_seed = opt(c, "--seed") != NULL;
     if (opt(c, "--out")) snprintf(cfg.out_dir, sizeof cfg.out_dir, "%s", opt(c, "--out"));
+    return cfg;
+}
+
+static int cmd_train(const cli *c) {
+    gancl_train_config cfg = train_args(c);
+    char err[GANCL_ERR_LEN];
     if (cfg.resume && !gancl_file_exists(cfg.resume))
         gancl_die("--resume %s: no such file", cfg.resume);
 
@@ -534,27 +553,34 @@ static int cmd_train(const cli *c) {
     return status;
 }
 
+/* What `bench` and `tune` measure: a model at a batch size (bench: for some iterations). */
+typedef struct {
+    gancl_model model;
+    int batch, iters;
+    gancl_loss loss;
+} workload_args;
+
+static workload_args bench_args(const cli *c) {
+    workload_args w = {model_arg(c), 0, 0, loss_arg(c)};
+    w.batch = batch_arg(c, w.model, 4096);
+    w.iters = (int)int_arg(c, "--iters", 50, 1, 1000000);
+    return w;
+}
+
 static int cmd_bench(const cli *c) {
-    gancl_model mo = model_arg(c);
-    int batch = batch_arg(c, mo, 4096);
-    int iters = (int)int_arg(c, "--iters", 50, 1, 1000000);
-    const char *loss = opt(c, "--loss");
-    gancl_loss l = GANCL_LOSS_BCE;
-    for (int i = 0; loss && i < 4; i++)
-        if (!strcmp(loss, gancl_loss_name((gancl_loss)i))) l = (gancl_loss)i;
+    const workload_args w = bench_args(c);
     gancl_runtime rt;
-    open_runtime(c, &rt, mo, batch);
-    int status = gancl_bench(&rt, mo, batch, iters, l);
+    open_runtime(c, &rt, w.model, w.batch);
+    int status = gancl_bench(&rt, w.model, w.batch, w.iters, w.loss);
     gancl_runtime_free(&rt);
     return status;
 }
 
 static int cmd_tune(const cli *c) {
-    gancl_model mo = model_arg(c);
-    int batch = batch_arg(c, mo, 4096);
+    const workload_args w = bench_args(c); /* --iters and --loss do not apply to tune (parse) */
     gancl_runtime rt;
-    open_runtime(c, &rt, mo, batch);
-    int status = gancl_tune(&rt, mo, batch, stdout);
+    open_runtime(c, &rt, w.model, w.batch);
+    int status = gancl_tune(&rt, w.model, w.batch, stdout);
     gancl_runtime_free(&rt);
     return status;
 }
@@ -570,13 +596,28 @@ static int cmd_classifier(const cli *c) {
     return status;
 }
 
+/* What `score` and `generate` take: a source file, how many images, from which seed. */
+typedef struct {
+    const char *checkpoint, *images, *out;
+    int count;
+    uint64_t seed;
+    gancl_image_format format;
+} sample_args;
+
+static sample_args score_args(const cli *c) {
+    sample_args a = {opt(c, "--checkpoint"), opt(c, "--images"), NULL, 0, 0, GANCL_FORMAT_PNG};
+    if (!a.checkpoint == !a.images) usage_error("score needs one of --checkpoint FILE or --images FILE.idx");
+    a.count = (int)int_arg(c, "--count", 10000, 2, 60000);
+    a.seed = (uint64_t)int_arg(c, "--seed", 1, 0, 9007199254740991LL);
+    return a;
+}
+
 static int cmd_score(const cli *c) {
-    const char *ck = opt(c, "--checkpoint"), *im = opt(c, "--images");
-    if (!ck == !im) usage_error("score needs one of --checkpoint FILE or --images FILE.idx");
-    const char *path = ck ? ck : im;
+    const sample_args a = score_args(c);
+    const char *ck = a.checkpoint, *im = a.images, *path = ck ? ck : im;
     if (!gancl_file_exists(path)) gancl_die("%s %s: no such file", ck ? "--checkpoint" : "--images", path);
-    int count = (int)int_arg(c, "--count", 10000, 2, 60000);
-    uint64_t seed = (uint64_t)int_arg(c, "--seed", 1, 0, 9007199254740991LL);
+    const int count = a.count;
+    const uint64_t seed = a.seed;
     char dir[4096];
     ensure_data(c, dir, sizeof dir);
     gancl_runtime rt;
@@ -587,17 +628,23 @@ static int cmd_score(const cli *c) {
     return status;
 }
 
+static sample_args generate_args(const cli *c) {
+    const char *f = opt(c, "--format");
+    sample_args a = {opt(c, "--checkpoint"), NULL, opt(c, "--out"), 0, 0, GANCL_FORMAT_PNG};
+    if (!a.checkpoint) usage_error("generate needs --checkpoint FILE");
+    if (!a.out) usage_error("generate needs --out FILE");
+    if (f && !strcmp(f, "idx")) a.format = GANCL_FORMAT_IDX;
+    a.count = (int)int_arg(c, "--count", 64, 1, a.format == GANCL_FORMAT_PNG ? 10000 : 1000000);
+    a.seed = (uint64_t)int_arg(c, "--seed", 1, 0, 9007199254740991LL);
+    return a;
+}
+
 static int cmd_generate(const cli *c) {
-    const char *ck = opt(c, "--checkpoint"), *out = opt(c, "--out"), *f = opt(c, "--format");
-    if (!ck) usage_error("generate needs --checkpoint FILE");
-    if (!out) usage_error("generate needs --out FILE");
-    gancl_image_format format = f && !strcmp(f, "idx") ? GANCL_FORMAT_IDX : GANCL_FORMAT_PNG;
-    int count = (int)int_arg(c, "--count", 64, 1, format == GANCL_FORMAT_PNG ? 10000 : 1000000);
-    uint64_t seed = (uint64_t)int_arg(c, "--seed", 1, 0, 9007199254740991LL);
-    if (!gancl_file_exists(ck)) gancl_die("--checkpoint %s: no such file", ck);
+    const sample_args a = generate_args(c);
+    if (!gancl_file_exists(a.checkpoint)) gancl_die("--checkpoint %s: no such file", a.checkpoint);
     gancl_runtime rt;
     open_runtime(c, &rt, GANCL_MODEL_MLP, 0);
-    int status = gancl_generate(&rt, ck, count, seed, out, format);
+    int status = gancl_generate(&rt, a.checkpoint, a.count, a.seed, a.out, a.format);
     gancl_runtime_free(&rt);
     return status;
 }

@@ -80,41 +80,46 @@ static int build(cl_program prog, const gancl_runtime *rt, const char *opts, int
     exit(1);
 }
 
+int gancl_cache_entry_parse(const uint8_t *buf, size_t n, const uint8_t key[32], const uint8_t **bin,
+                            size_t *len) {
+    if (n < CACHE_HEADER || memcmp(buf, CACHE_MAGIC, 8)) return -1;
+    uint32_t version;
+    uint64_t blen;
+    memcpy(&version, buf + 8, 4);
+    memcpy(&blen, buf + 44, 8);
+    if (version != CACHE_VERSION || memcmp(buf + 12, key, 32) || blen != n - CACHE_HEADER) return -1;
+    uint8_t digest[32];
+    gancl_sha256 s;
+    gancl_sha256_init(&s);
+    gancl_sha256_update(&s, buf + CACHE_HEADER, (size_t)blen);
+    gancl_sha256_final(&s, digest);
+    if (memcmp(digest, buf + 52, 32)) return -1;
+    *bin = buf + CACHE_HEADER;
+    *len = (size_t)blen;
+    return 0;
+}
+
 /* Returns a built program from the cache entry at `path`, or NULL when the entry is missing
  * (*existed = 0) or unusable (*existed = 1). */
 static cl_program cache_load(const gancl_runtime *rt, const char *path, const uint8_t key[32],
                              const char *opts, int *existed) {
     uint8_t *buf;
-    size_t n;
+    size_t n, blen;
+    const uint8_t *bin;
     char err[GANCL_ERR_LEN];
     *existed = gancl_file_exists(path);
     if (!*existed || gancl_read_file(path, &buf, &n, err)) return NULL;
     cl_program prog = NULL;
-    uint32_t version;
-    uint64_t len;
-    if (n >= CACHE_HEADER) {
-        memcpy(&version, buf + 8, 4);
-        memcpy(&len, buf + 44, 8);
-    }
-    if (n >= CACHE_HEADER && memcmp(buf, CACHE_MAGIC, 8) == 0 && version == CACHE_VERSION &&
-        memcmp(buf + 12, key, 32) == 0 && len == n - CACHE_HEADER) {
-        uint8_t digest[32];
-        gancl_sha256 s;
-        gancl_sha256_init(&s);
-        gancl_sha256_update(&s, buf + CACHE_HEADER, len);
-        gancl_sha256_final(&s, digest);
-        if (memcmp(digest, buf + 52, 32) == 0) {
-            const unsigned char *bin = buf + CACHE_HEADER;
-            size_t blen = len;
-            cl_int rc, status;
-            prog = clCreateProgramWithBinary(rt->context, 1, &rt->dev.id, &blen, &bin, &status, &rc);
-            if (rc != CL_SUCCESS || status != CL_SUCCESS) {
-                if (prog) clReleaseProgram(prog);
-                prog = NULL;
-            } else if (build(prog, rt, opts, 0) != 0) {
-                clReleaseProgram(prog);
-                prog = NULL;
-            }
+    if (gancl_cache_entry_parse(buf, n, key, &bin, &blen) == 0) {
+        cl_int rc, status;
+        const unsigned char *b = bin;
+        prog = clCreateProgramWithBinary(rt->context, 1, &rt->dev.id, &blen, &b, &status, &rc);
+        if (rc != CL_SUCCESS || status != CL_SUCCESS) {
+            if (prog) clReleaseProgram(prog);
+            prog = NULL;
+        } else if (build(prog, rt, opts, 0) != 0) {
+            clReleaseProgram(prog);
+            prog = NULL;
         }
     }
     free(buf);

@@ -137,16 +137,14 @@ static int parse_shape_key(const char *key, gancl_gemm_shape *s) {
 
 static int is_gflops(const gancl_json *v) { return v->type == GANCL_JSON_NUMBER && v->number >= -1; }
 
-/* Reads and validates a tuning file; -1 with err when it is damaged or for another device. */
-static int tuning_read(const gancl_runtime *rt, const char *path, tuning *t, char *err) {
-    uint8_t *buf;
-    size_t n;
+/* Validates the tuning file text buf[0..n) (named `path` in messages) for the device `device`
+ * with driver `driver`; -1 with err when it is damaged or for another device. */
+static int tuning_parse(const char *device, const char *driver, const char *path, const uint8_t *buf,
+                        size_t n, tuning *t, char *err) {
     tuning_clear(t);
-    if (gancl_read_file(path, &buf, &n, err)) return -1;
     gancl_json j;
     char jerr[GANCL_ERR_LEN];
     int rc = gancl_json_parse((const char *)buf, n, &j, jerr);
-    free(buf);
     if (rc) {
         snprintf(err, GANCL_ERR_LEN, "%s: %s", path, jerr);
         return -1;
@@ -160,8 +158,8 @@ static int tuning_read(const gancl_runtime *rt, const char *path, tuning *t, cha
     if (!f || f->type != GANCL_JSON_STRING || strcmp(f->string, TUNING_FORMAT) || !v ||
         v->type != GANCL_JSON_NUMBER || v->number != TUNING_VERSION)
         BAD("%s: not a gan-cl tuning file of version %d", path, TUNING_VERSION);
-    if (!dev || dev->type != GANCL_JSON_STRING || strcmp(dev->string, rt->dev.name) || !drv ||
-        drv->type != GANCL_JSON_STRING || strcmp(drv->string, rt->dev.driver_version))
+    if (!dev || dev->type != GANCL_JSON_STRING || strcmp(dev->string, device) || !drv ||
+        drv->type != GANCL_JSON_STRING || strcmp(drv->string, driver))
         BAD("%s: made for another device or driver", path);
     if (!cm || cm->type != GANCL_JSON_OBJECT) BAD("%s: no CLBlast measurements", path);
     for (int i = 0; i < cm->n; i++) {
@@ -214,6 +212,27 @@ static int tuning_read(const gancl_runtime *rt, const char *path, tuning *t, cha
 fail:
     gancl_json_free(&j);
     return -1;
+}
+
+static int tuning_read(const gancl_runtime *rt, const char *path, tuning *t, char *err) {
+    uint8_t *buf;
+    size_t n;
+    tuning_clear(t);
+    if (gancl_read_file(path, &buf, &n, err)) return -1;
+    int rc = tuning_parse(rt->dev.name, rt->dev.driver_version, path, buf, n, t, err);
+    free(buf);
+    return rc;
+}
+
+int gancl_tuning_check(const char *device, const char *driver, const uint8_t *buf, size_t n, char *err) {
+    tuning *t = malloc(sizeof *t);
+    if (!t) {
+        snprintf(err, GANCL_ERR_LEN, "out of host memory");
+        return -1;
+    }
+    int rc = tuning_parse(device, driver, "tuning file", buf, n, t, err);
+    free(t);
+    return rc;
 }
 
 static int tuning_write(const gancl_runtime *rt, const char *path, const tuning *t, char *err) {

@@ -7,6 +7,9 @@
 
 #include "gancl/device.h"
 
+#include <stddef.h>
+#include <stdint.h>
+
 typedef struct {
     const char *name; /* file name in cl/, e.g. "matmul.cl" */
     const char *text;
@@ -21,5 +24,10 @@ extern const int gancl_kernel_source_count;
  * Sets rt->program, rt->kernels, rt->cache_status and rt->cache_path. On a build failure prints
  * the device, the options and the full build log, and exits. */
 void gancl_program_build(gancl_runtime *rt);
+
+/* Checks a cache entry (magic, version, the expected key, length, SHA-256 of the binary) held
+ * in buf[0..n); 0 with the driver binary in bin[0..len) when it is usable, -1 otherwise. */
+int gancl_cache_entry_parse(const uint8_t *buf, size_t n, const uint8_t key[32], const uint8_t **bin,
+                            size_t *len);
 
 #endif

@@ -25,6 +25,9 @@ typedef enum {
 int gancl_tuning_path(const gancl_runtime *rt, char *out, size_t len);
 /* "mlp b64": how the tuning file names a model and batch size. */
 void gancl_tuning_workload(gancl_model model, int batch, char *out, size_t len);
+/* Validates tuning-file text buf[0..n) as it would be read for `device` with `driver`: 0 when
+ * it would be used, -1 with err when it is damaged or for another device. */
+int gancl_tuning_check(const char *device, const char *driver, const uint8_t *buf, size_t n, char *err);
 /* Applies the stored tuning, if any, after checking the chosen methods against the C
  * reference; msg says what happened (and, for OTHER_SHAPES, how to tune `model` at `batch`). */
 gancl_tuning_status gancl_tuning_apply(gancl_runtime *rt, gancl_model model, int batch, char *msg,

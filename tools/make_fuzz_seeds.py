@@ -1,0 +1,58 @@
+#!/usr/bin/env python3
+"""Writes the fuzz seed corpora that cannot be plain hand-made files:
+tests/fuzz/corpus/cache (kernel-cache entries, whose header holds a key and a SHA-256),
+tests/fuzz/corpus/tuning (a tuning file for the fuzz target's device names, cut from a real one
+when given) and tests/fuzz/corpus/cli (argv lists, arguments separated by NUL bytes).
+
+usage: tools/make_fuzz_seeds.py [REAL_TUNING_FILE.json]
+"""
+import hashlib
+import json
+import os
+import struct
+import sys
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "fuzz", "corpus")
+
+
+def put(sub, name, data):
+    os.makedirs(os.path.join(ROOT, sub), exist_ok=True)
+    with open(os.path.join(ROOT, sub, name), "wb") as f:
+        f.write(data)
+
+
+def cache_entry(binary, key=None):
+    key = key or hashlib.sha256(b"gan-cl fuzz key").digest()  # as in tests/fuzz/fuzz_cache.c
+    head = b"GANCLBIN" + struct.pack("<I", 1) + key + struct.pack("<Q", len(binary))
+    return head + hashlib.sha256(binary).digest() + binary
+
+
+put("cache", "valid", cache_entry(b"\x7fELF" + bytes(range(60))))
+put("cache", "empty-binary", cache_entry(b""))
+put("cache", "other-key", cache_entry(b"binary", hashlib.sha256(b"another").digest()))
+
+tuning = {"format": "gan-cl-tuning", "version": 2, "device": "fuzz-device", "driver": "fuzz-driver",
+          "platform": "fuzz", "clblast": {"default": 7.0, "xgemm-64x64-k32-v8-c4": 42.7},
+          "clblast_best": "xgemm-64x64-k32-v8-c4",
+          "shapes": {"NT 64x256x100": {"clblast": 14.2, "matmul": 1.8, "nt-4x4": 24.6}},
+          "plan": {"NT 64x256x100": "nt-4x4"}, "tuned_for": ["mlp b64"]}
+if len(sys.argv) > 1:  # a real file, renamed for the fuzz device, with its first shapes
+    with open(sys.argv[1]) as f:
+        real = json.load(f)
+    keep = list(real.get("shapes", {}))[:6]
+    real.update(device="fuzz-device", driver="fuzz-driver")
+    real["shapes"] = {k: real["shapes"][k] for k in keep}
+    real["plan"] = {k: v for k, v in real.get("plan", {}).items() if k in keep}
+    tuning = real
+put("tuning", "tuning.json", json.dumps(tuning, indent=1).encode())
+
+for name, args in {
+    "train": ["--epochs", "30", "--model", "dcgan", "--loss=wgan-gp", "--gp-weight", "10"],
+    "train-layers": ["--g-layers", "256,512,1024", "--d-layers=1024,512", "--latent-dim", "64", "--ema", "0.99"],
+    "train-rmsprop": ["--optimizer", "rmsprop", "--loss", "wgan", "--clip", "0.01", "--n-critic", "5", "--lr", "5e-5"],
+    "generate": ["generate", "--checkpoint", "c.safetensors", "--out", "s.idx", "--format", "idx", "--count", "100"],
+    "score": ["score", "--images", "s.idx", "--count", "1000", "--seed", "3", "--json"],
+    "bench": ["bench", "--model=mlp", "--batch-size", "4096", "--iters", "5", "--gemm", "nt-4x4"],
+    "tune": ["tune", "--model", "classifier", "--batch-size", "128", "--device", "0"],
+}.items():
+    put("cli", name, "\0".join(args).encode())
