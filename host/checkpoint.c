@@ -5,6 +5,7 @@
 
 #include <stdarg.h>
 #include <stdlib.h>
+#include <errno.h>
 #include <string.h>
 
 #define MAX_HEADER (64u << 20)
@@ -178,8 +179,9 @@ int gancl_checkpoint_save_nets(const char *path, gancl_net *const *nets, int n_n
                         : fwrite(e->host, sizeof(float), e->numel, f.fp) == e->numel;
         }
         if (!ok) {
+            const int why = errno;
             gancl_atomic_abort(&f);
-            snprintf(err, GANCL_ERR_LEN, "%s: write failed (disk full?)", path);
+            snprintf(err, GANCL_ERR_LEN, "%s: write failed: %s", path, strerror(why));
             rc = -1;
         } else {
             rc = gancl_atomic_commit(&f, err);

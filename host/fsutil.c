@@ -3,6 +3,7 @@
 #include "gancl/fsutil.h"
 #include "gancl/check.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -15,14 +16,39 @@
 static volatile sig_atomic_t g_tmp_live = 0;
 static char g_tmp_path[4096];
 
+/* Removes "<path>.tmp-<pid>-XXXXXX" files that a gan-cl killed while writing `path` (kill -9,
+ * a crash, a power cut) left behind: those whose process no longer exists. */
+static void remove_stale_temps(const char *path) {
+    const char *base = gancl_basename(path);
+    const size_t blen = strlen(base);
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%.*s", base == path ? 1 : (int)(base - path), base == path ? "." : path);
+    DIR *d = opendir(dir);
+    if (!d) return;
+    for (struct dirent *e; (e = readdir(d));) {
+        const char *n = e->d_name;
+        if (strncmp(n, base, blen) || strncmp(n + blen, ".tmp-", 5)) continue;
+        char *end;
+        errno = 0;
+        const long pid = strtol(n + blen + 5, &end, 10);
+        if (errno || pid <= 0 || end == n + blen + 5 || *end != '-' || strlen(end + 1) != 6) continue;
+        if (pid == (long)getpid() || kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue;
+        char stale[4400];
+        snprintf(stale, sizeof stale, "%s/%s", dir, n);
+        unlink(stale);
+    }
+    closedir(d);
+}
+
 int gancl_atomic_open(gancl_atomic_file *f, const char *path, char *err) {
     memset(f, 0, sizeof *f);
-    if (strlen(path) + 16 >= sizeof f->tmp) {
+    if (strlen(path) + 40 >= sizeof f->tmp) {
         snprintf(err, GANCL_ERR_LEN, "%s: path too long", path);
         return -1;
     }
     strcpy(f->path, path);
-    snprintf(f->tmp, sizeof f->tmp, "%s.tmp-XXXXXX", path);
+    remove_stale_temps(path);
+    snprintf(f->tmp, sizeof f->tmp, "%s.tmp-%ld-XXXXXX", path, (long)getpid());
     int fd = mkstemp(f->tmp);
     if (fd < 0) {
         snprintf(err, GANCL_ERR_LEN, "%s: cannot create a file there: %s", path, strerror(errno));

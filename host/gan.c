@@ -46,17 +46,11 @@ int gancl_gan_init(gancl_gan *gan, const gancl_runtime *rt, const gancl_arch *ar
     gan->d_rows = (gp ? 3 : 2) * batch;
     gan->g_rows = g_rows > batch ? g_rows : batch;
     if (gancl_model_build(arch, &gan->g, &gan->d, err) || (gp && gancl_net_tangent_ok(&gan->d, err))) return -1;
-    gancl_net_alloc(&gan->g, rt, gan->g_rows, batch, 0);
-    gancl_net_alloc(&gan->d, rt, gan->d_rows, gan->d_rows, gp ? batch : 0);
-    gan->g.stream_base = STREAM_G_MASKS;
+    gancl_net_layout(&gan->g, gan->g_rows, batch, 0);
+    gancl_net_layout(&gan->d, gan->d_rows, gan->d_rows, gp ? batch : 0);
     /* one scratch for both networks' convolutions: col, then tmp */
     size_t col = gan->g.col_size > gan->d.col_size ? gan->g.col_size : gan->d.col_size;
     size_t tmp = gan->g.tmp_size > gan->d.tmp_size ? gan->g.tmp_size : gan->d.tmp_size;
-    gan->scratch_size = col + tmp;
-    gan->scratch = gancl_buffer(rt, (col + tmp ? col + tmp : 1) * sizeof(float));
-    gancl_ptr pc = {gan->scratch, 0}, pt = {gan->scratch, col};
-    gancl_net_bind_scratch(&gan->g, pc, pt);
-    gancl_net_bind_scratch(&gan->d, pc, pt);
     const int B = batch, R = gan->g_rows, Z = arch->latent, I = arch->image;
     const size_t DR = (size_t)gan->d_rows;
     size_t o = 0;
@@ -70,6 +64,29 @@ int gancl_gan_init(gancl_gan *gan, const gancl_runtime *rt, const gancl_arch *ar
     TAKE(gp_sq, gp ? B : 0);
 #undef TAKE
     gan->io_size = o;
+    /* every buffer below, in floats: checked against the device before any is created */
+    const size_t need[] = {gan->g.acts_size, 4 * gan->g.params.size, gan->g.running.size, gan->d.acts_size,
+                           4 * gan->d.params.size, gan->d.running.size, col + tmp, o, GANCL_ACC_N};
+    double total = 0, largest = 0;
+    for (size_t i = 0; i < sizeof need / sizeof *need; i++) {
+        total += 4.0 * need[i];
+        if (4.0 * need[i] > largest) largest = 4.0 * need[i];
+    }
+    if (total > (double)rt->dev.global_mem || largest > (double)rt->dev.max_alloc) {
+        snprintf(err, GANCL_ERR_LEN,
+                 "these networks at batch %d need %.1f MiB of device memory, %.1f MiB in the largest buffer; "
+                 "%s has %.1f MiB, at most %.1f MiB per buffer", batch, total / 1048576, largest / 1048576,
+                 rt->dev.name, rt->dev.global_mem / 1048576.0, rt->dev.max_alloc / 1048576.0);
+        return -1;
+    }
+    gancl_net_alloc(&gan->g, rt, gan->g_rows, batch, 0);
+    gancl_net_alloc(&gan->d, rt, gan->d_rows, gan->d_rows, gp ? batch : 0);
+    gan->g.stream_base = STREAM_G_MASKS;
+    gan->scratch_size = col + tmp;
+    gan->scratch = gancl_buffer(rt, (col + tmp ? col + tmp : 1) * sizeof(float));
+    gancl_ptr pc = {gan->scratch, 0}, pt = {gan->scratch, col};
+    gancl_net_bind_scratch(&gan->g, pc, pt);
+    gancl_net_bind_scratch(&gan->d, pc, pt);
     gan->io = gancl_buffer(rt, o * sizeof(float));
     gan->acc = gancl_buffer(rt, GANCL_ACC_N * sizeof(float));
     float zero = 0.0f;

@@ -479,8 +479,7 @@ static size_t aux_need(const gancl_op *o) {
 
 static int output_slot(const gancl_net *net) { return net->op[net->n_ops - 1].x_out; }
 
-void gancl_net_alloc(gancl_net *net, const gancl_runtime *rt, int rows, int grad_rows, int tan_rows) {
-    net->rt = rt;
+void gancl_net_layout(gancl_net *net, int rows, int grad_rows, int tan_rows) {
     net->rows = rows;
     net->grad_rows = grad_rows;
     net->tan_rows = tan_rows;
@@ -513,6 +512,12 @@ void gancl_net_alloc(gancl_net *net, const gancl_runtime *rt, int rows, int grad
         if (col > net->col_size) net->col_size = col;
         if (tmp > net->tmp_size) net->tmp_size = tmp;
     }
+}
+
+void gancl_net_alloc(gancl_net *net, const gancl_runtime *rt, int rows, int grad_rows, int tan_rows) {
+    net->rt = rt;
+    gancl_net_layout(net, rows, grad_rows, tan_rows);
+    const size_t o = net->acts_size;
     net->acts = gancl_buffer(rt, (o ? o : 1) * sizeof(float));
     net->buf = gancl_buffer(rt, (net->params.size ? 4 * net->params.size : 1) * sizeof(float));
     net->running_buf = gancl_buffer(rt, (net->running.size ? net->running.size : 1) * sizeof(float));

@@ -158,21 +158,21 @@ static void fill_meta(const trainer *t, gancl_meta *m) {
     gancl_meta_set(m, "device", "%s", t->rt->dev.name);
 }
 
-static int save_checkpoint(trainer *t) {
+static int save_checkpoint(trainer *t, char *err) {
     gancl_gan_refresh_ema_stats(&t->gan, t->cfg->seed);
     gancl_meta m;
-    char err[GANCL_ERR_LEN];
+    char why[GANCL_ERR_LEN];
     fill_meta(t, &m);
-    if (gancl_checkpoint_save(t->path_ckpt, &t->gan, &m, err)) {
-        fprintf(stderr, "\ngan-cl: error: checkpoint not written: %s\n", err);
+    if (gancl_checkpoint_save(t->path_ckpt, &t->gan, &m, why)) {
+        snprintf(err, GANCL_ERR_LEN, "checkpoint not written: %s", why);
         return -1;
     }
     t->saved_step = t->step;
     return 0;
 }
 
-static void write_config(const trainer *t) {
-    char path[4200], err[GANCL_ERR_LEN];
+static int write_config(const trainer *t, char *err) {
+    char path[4200];
     snprintf(path, sizeof path, "%s/config.json", t->cfg->out_dir);
     gancl_meta m;
     fill_meta(t, &m);
@@ -199,9 +199,9 @@ static void write_config(const trainer *t) {
             fputs(i + 1 < m.n ? ",\n" : "\n", f.fp);
         }
         fputs("}\n", f.fp);
-        if (gancl_atomic_commit(&f, err) == 0) return;
+        return gancl_atomic_commit(&f, err);
     }
-    fprintf(stderr, "gan-cl: warning: %s\n", err);
+    return -1;
 }
 
 /* The order of the training set in epoch e: Fisher-Yates from (seed, e). */
@@ -220,7 +220,7 @@ static void upload_permutation(trainer *t, long epoch) {
     free(perm);
 }
 
-static void write_samples(trainer *t, const char *name) {
+static int write_samples(trainer *t, const char *name, char *err) {
     const gancl_runtime *rt = t->rt;
     gancl_gan *g = &t->gan;
     const int n = SAMPLE_GRID * SAMPLE_GRID, I = g->arch.image;
@@ -234,12 +234,13 @@ static void write_samples(trainer *t, const char *name) {
     if (!img || !px) gancl_die("out of host memory");
     gancl_read(rt, g->io, g->g_out * sizeof(float), (size_t)n * I * sizeof *img, img);
     gancl_grid(px, img, n, SAMPLE_GRID, SAMPLE_GRID, 28, 28, 2);
-    char path[4400], err[GANCL_ERR_LEN];
+    char path[4400];
     snprintf(path, sizeof path, "%s/%s.png", t->samples_dir, name);
-    if (gancl_png_write(path, px, gw, gh, err)) fprintf(stderr, "\ngan-cl: warning: %s\n", err);
-    t->sampled_step = t->step;
+    const int rc = gancl_png_write(path, px, gw, gh, err);
+    if (rc == 0) t->sampled_step = t->step;
     free(img);
     free(px);
+    return rc;
 }
 
 /* Scores score_count samples (the same noise every time) into the last metrics row, prints
@@ -274,14 +275,27 @@ static void score_samples(trainer *t) {
     }
 }
 
-static void write_log_files(trainer *t) {
-    char err[GANCL_ERR_LEN], title[300];
-    if (gancl_metrics_write_csv(&t->metrics, t->path_csv, err))
-        fprintf(stderr, "\ngan-cl: warning: %s\n", err);
+static int write_log_files(trainer *t, char *err) {
+    char title[300];
+    if (gancl_metrics_write_csv(&t->metrics, t->path_csv, err)) return -1;
     snprintf(title, sizeof title, "gan-cl: %s (%s) on %.200s, batch %d", gancl_model_name(t->cfg->model),
              gancl_loss_name(t->cfg->step.loss), t->rt->dev.name, t->cfg->batch);
-    if (gancl_metrics_write_svg(&t->metrics, t->path_svg, title, t->cfg->step.loss == GANCL_LOSS_BCE, err))
-        fprintf(stderr, "\ngan-cl: warning: %s\n", err);
+    return gancl_metrics_write_svg(&t->metrics, t->path_svg, title, t->cfg->step.loss == GANCL_LOSS_BCE, err);
+}
+
+/* An output could not be written (a full disk, a read-only directory): training stops, after
+ * trying to keep its progress in the checkpoint. Files already written stay as they were. */
+static void output_failed(trainer *t, const char *err) {
+    fprintf(stderr, "%sgan-cl: error: %s\n", t->tty ? "\r\033[K" : "\n", err);
+    char again[GANCL_ERR_LEN];
+    if (t->saved_step != t->step && strncmp(err, "checkpoint", 10)) (void)save_checkpoint(t, again);
+    if (t->saved_step == t->step)
+        fprintf(stderr, "  the checkpoint %s holds step %ld: resume with --resume once there is room\n",
+                t->path_ckpt, t->step);
+    else if (gancl_file_exists(t->path_ckpt))
+        fprintf(stderr, "  the last checkpoint, %s, holds step %ld (this run reached step %ld)\n", t->path_ckpt,
+                t->saved_step, t->step);
+    fprintf(stderr, "  hint: free space in %s or choose another --out\n", t->cfg->out_dir);
 }
 
 static void fmt_time(double s, char *out, size_t n) {
@@ -525,7 +539,7 @@ int gancl_train(const gancl_runtime *rt, gancl_train_config *cfg, const gancl_da
     gancl_arch arch = gancl_train_arch(cfg);
     if (gancl_gan_init(&t.gan, rt, &arch, cfg->batch, SAMPLE_GRID * SAMPLE_GRID,
                        cfg->step.loss == GANCL_LOSS_WGAN_GP, err)) {
-        fprintf(stderr, "gan-cl: error: %s\n  hint: check --g-layers and --d-layers\n", err);
+        fprintf(stderr, "gan-cl: error: %s\n  hint: check --g-layers and --d-layers, or try a smaller --batch-size\n", err);
         goto out_gan;
     }
     if (cfg->ema > 0 && gancl_gan_enable_ema(&t.gan, cfg->ema, err)) {
@@ -552,7 +566,10 @@ int gancl_train(const gancl_runtime *rt, gancl_train_config *cfg, const gancl_da
     t.fixed_z = gancl_buffer(rt, (size_t)nz * sizeof(float));
     gancl_ptr fz = {t.fixed_z, 0};
     randn_fill(rt, fz, (size_t)nz, (uint32_t)cfg->seed, (uint32_t)(cfg->seed >> 32), 0, STREAM_FIXED_Z);
-    write_config(&t);
+    if (write_config(&t, err)) {
+        fprintf(stderr, "gan-cl: error: %s\n  hint: --out names a directory gan-cl can write to\n", err);
+        goto out_bufs;
+    }
 
     long total = (long)cfg->epochs * t.iters_per_epoch;
     if (cfg->steps > 0 && cfg->steps < total) total = cfg->steps;
@@ -596,10 +613,10 @@ int gancl_train(const gancl_runtime *rt, gancl_train_config *cfg, const gancl_da
                 fprintf(stderr, "\ngan-cl: error: training diverged: a loss is NaN or infinite at step %ld "
                         "(D %.4g, G %.4g)\n  hint: the last good checkpoint is %s; try a lower --lr\n",
                         t.step, t.last.d_loss, t.last.g_loss, t.path_ckpt);
-                write_log_files(&t);
+                (void)write_log_files(&t, err); /* the error above is the one to report */
                 goto out_bufs;
             }
-            if (t.step % (cfg->log_every * 10) == 0) write_log_files(&t);
+            if (t.step % (cfg->log_every * 10) == 0 && write_log_files(&t, err)) goto out_write;
         }
         double now = now_s();
         if (t.tty && !cfg->quiet && now - t.last_draw > 0.5) {
@@ -623,10 +640,9 @@ int gancl_train(const gancl_runtime *rt, gancl_train_config *cfg, const gancl_da
             if (e % cfg->sample_every == 0) {
                 char name[32];
                 snprintf(name, sizeof name, "epoch_%03ld", e);
-                write_samples(&t, name);
-                write_log_files(&t);
+                if (write_samples(&t, name, err) || write_log_files(&t, err)) goto out_write;
             }
-            if (e % cfg->checkpoint_every == 0 && save_checkpoint(&t)) goto out_bufs;
+            if (e % cfg->checkpoint_every == 0 && save_checkpoint(&t, err)) goto out_write;
         }
     }
     gancl_signals_soft(0);
@@ -634,13 +650,13 @@ int gancl_train(const gancl_runtime *rt, gancl_train_config *cfg, const gancl_da
     double secs = now_s() - t.t_start - t.score_s; /* training alone */
     /* a last score, unless the run is shorter than an epoch or was stopped */
     if (!stopped && t.scorer && t.scored_step != t.step && t.step >= t.iters_per_epoch) score_samples(&t);
-    write_log_files(&t);
+    if (write_log_files(&t, err)) goto out_write;
     if (!stopped && t.sampled_step != t.step) {
         char name[32];
         snprintf(name, sizeof name, "step_%07ld", t.step);
-        write_samples(&t, name);
+        if (write_samples(&t, name, err)) goto out_write;
     }
-    if (t.saved_step != t.step && save_checkpoint(&t)) goto out_bufs;
+    if (t.saved_step != t.step && save_checkpoint(&t, err)) goto out_write;
     long trained = t.step - first_step;
     if (t.tty && !cfg->quiet) printf("\r\033[K");
     if (stopped) {
@@ -670,6 +686,9 @@ int gancl_train(const gancl_runtime *rt, gancl_train_config *cfg, const gancl_da
         rt->prof->wall_seconds = secs;
         gancl_prof_report(rt, stdout);
     }
+    goto out_bufs;
+out_write:
+    output_failed(&t, err);
 out_bufs:
     gancl_signals_soft(0);
     clReleaseMemObject(t.images);

@@ -8,15 +8,11 @@
 
 static char dir[512];
 
-static void put32(uint8_t *p, uint32_t v) {
-    p[0] = (uint8_t)(v >> 24); p[1] = (uint8_t)(v >> 16); p[2] = (uint8_t)(v >> 8); p[3] = (uint8_t)v;
-}
-
 /* An IDX image file of n r x c images with pixel (i, y, x) = (i * 7 + y * 3 + x) & 255. */
 static uint8_t *make_images(uint32_t n, uint32_t r, uint32_t c, size_t *len) {
     *len = 16 + (size_t)n * r * c;
     uint8_t *b = malloc(*len);
-    put32(b, 2051); put32(b + 4, n); put32(b + 8, r); put32(b + 12, c);
+    put_be32(b, 2051); put_be32(b + 4, n); put_be32(b + 8, r); put_be32(b + 12, c);
     for (uint32_t i = 0; i < n; i++)
         for (uint32_t y = 0; y < r; y++)
             for (uint32_t x = 0; x < c; x++)
@@ -27,16 +23,9 @@ static uint8_t *make_images(uint32_t n, uint32_t r, uint32_t c, size_t *len) {
 static uint8_t *make_labels(uint32_t n, size_t *len) {
     *len = 8 + n;
     uint8_t *b = malloc(*len);
-    put32(b, 2049); put32(b + 4, n);
+    put_be32(b, 2049); put_be32(b + 4, n);
     for (uint32_t i = 0; i < n; i++) b[8 + i] = (uint8_t)(i % 10);
     return b;
-}
-
-static void write_gz(const char *path, const uint8_t *b, size_t n) {
-    gzFile g = gzopen(path, "wb");
-    assert_non_null(g);
-    assert_int_equal(gzwrite(g, b, (unsigned)n), (int)n);
-    assert_int_equal(gzclose(g), Z_OK);
 }
 
 static char *path_of(const char *name) {
@@ -96,18 +85,18 @@ static void test_broken_files(void **state) {
     write_bytes(path_of("short-header"), b, 10);
     expect_error("short-header", "truncated");
 
-    put32(b + 4, 5); /* header claims 5 images, 4 present */
+    put_be32(b + 4, 5); /* header claims 5 images, 4 present */
     write_bytes(path_of("count"), b, n);
     expect_error("count", "truncated: expected");
-    put32(b + 4, 3); /* claims 3, 4 present */
+    put_be32(b + 4, 3); /* claims 3, 4 present */
     write_bytes(path_of("count3"), b, n);
     expect_error("count3", "wrong size");
-    put32(b + 4, 4);
+    put_be32(b + 4, 4);
 
-    put32(b + 8, 0);
+    put_be32(b + 8, 0);
     write_bytes(path_of("zerorows"), b, n);
     expect_error("zerorows", "bad image size");
-    put32(b + 8, 28);
+    put_be32(b + 8, 28);
 
     l[8 + 17] = 12;
     write_bytes(path_of("label"), l, ln);

@@ -11,7 +11,6 @@
 #include <math.h>
 #include <signal.h>
 #include <time.h>
-#include <zlib.h>
 
 static char root[512], data[600];
 
@@ -26,43 +25,6 @@ static char *at(const char *sub) {
     k = (k + 1) % 8;
     snprintf(p[k], sizeof p[k], "%s/%s", root, sub);
     return p[k];
-}
-
-static void put32(uint8_t *p, uint32_t v) {
-    p[0] = (uint8_t)(v >> 24); p[1] = (uint8_t)(v >> 16); p[2] = (uint8_t)(v >> 8); p[3] = (uint8_t)v;
-}
-
-static void write_gz(const char *path, const uint8_t *b, size_t n) {
-    gzFile g = gzopen(path, "wb");
-    assert_non_null(g);
-    assert_int_equal(gzwrite(g, b, (unsigned)n), (int)n);
-    assert_int_equal(gzclose(g), Z_OK);
-}
-
-/* 256 images of a bright bar whose position and length depend on the index. */
-static void make_dataset(void) {
-    const uint32_t n = 256;
-    size_t ni = 16 + (size_t)n * 784, nl = 8 + n;
-    uint8_t *img = calloc(ni, 1), *lab = calloc(nl, 1);
-    put32(img, 2051); put32(img + 4, n); put32(img + 8, 28); put32(img + 12, 28);
-    put32(lab, 2049); put32(lab + 4, n);
-    for (uint32_t i = 0; i < n; i++) {
-        int row = 4 + (int)(i % 20), len = 6 + (int)(i % 13);
-        for (int x = 4; x < 4 + len; x++) {
-            img[16 + i * 784 + row * 28 + x] = 255;
-            img[16 + i * 784 + (row + 1) * 28 + x] = 200;
-        }
-        lab[8 + i] = (uint8_t)(i % 10);
-    }
-    char p[700];
-    const char *names[4] = {"train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
-                            "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"};
-    for (int k = 0; k < 4; k++) {
-        snprintf(p, sizeof p, "%s/%s", data, names[k]);
-        write_gz(p, k % 2 ? lab : img, k % 2 ? nl : ni);
-    }
-    free(img);
-    free(lab);
 }
 
 /* The whole file, with a NUL after it. */
@@ -519,7 +481,7 @@ static int setup(void **state) {
     make_temp_dir(root, sizeof root);
     snprintf(data, sizeof data, "%s/data", root);
     assert_int_equal(mkdir(data, 0755), 0);
-    make_dataset();
+    write_bar_dataset(data, 256);
     return 0;
 }
 

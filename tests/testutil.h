@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include <zlib.h>
 
 /* A fresh directory under $TMPDIR (or /tmp); the path is static storage per call site. */
 static inline void make_temp_dir(char *out, size_t len) {
@@ -29,6 +30,46 @@ static inline void write_bytes(const char *path, const void *data, size_t n) {
     assert_non_null(f);
     if (n) assert_int_equal(fwrite(data, 1, n, f), n);
     assert_int_equal(fclose(f), 0);
+}
+
+/* Big-endian 32-bit store, as IDX headers hold their numbers. */
+static inline void put_be32(uint8_t *p, uint32_t v) {
+    p[0] = (uint8_t)(v >> 24); p[1] = (uint8_t)(v >> 16); p[2] = (uint8_t)(v >> 8); p[3] = (uint8_t)v;
+}
+
+static inline void write_gz(const char *path, const uint8_t *b, size_t n) {
+    gzFile g = gzopen(path, "wb");
+    assert_non_null(g);
+    assert_int_equal(gzwrite(g, b, (unsigned)n), (int)n);
+    assert_int_equal(gzclose(g), Z_OK);
+}
+
+/* The four MNIST files (gzip) in dir, training and test sets alike: n images of a bright bar
+ * whose position and length depend on the index, labelled index % 10. */
+static inline void write_bar_dataset(const char *dir, uint32_t n) {
+    size_t ni = 16 + (size_t)n * 784, nl = 8 + n;
+    uint8_t *img = calloc(ni, 1), *lab = calloc(nl, 1);
+    assert_non_null(img);
+    assert_non_null(lab);
+    put_be32(img, 2051); put_be32(img + 4, n); put_be32(img + 8, 28); put_be32(img + 12, 28);
+    put_be32(lab, 2049); put_be32(lab + 4, n);
+    for (uint32_t i = 0; i < n; i++) {
+        int row = 4 + (int)(i % 20), len = 6 + (int)(i % 13);
+        for (int x = 4; x < 4 + len; x++) {
+            img[16 + (size_t)i * 784 + row * 28 + x] = 255;
+            img[16 + (size_t)i * 784 + (row + 1) * 28 + x] = 200;
+        }
+        lab[8 + i] = (uint8_t)(i % 10);
+    }
+    char p[4200];
+    const char *names[4] = {"train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
+                            "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"};
+    for (int k = 0; k < 4; k++) {
+        snprintf(p, sizeof p, "%s/%s", dir, names[k]);
+        write_gz(p, k % 2 ? lab : img, k % 2 ? nl : ni);
+    }
+    free(img);
+    free(lab);
 }
 
 /* Number of directory entries other than . and .. */

@@ -11,10 +11,11 @@
 typedef struct {
     FILE *fp;
     char path[4096]; /* final name */
-    char tmp[4096];  /* "<path>.tmp-XXXXXX" in the same directory */
+    char tmp[4096];  /* "<path>.tmp-<pid>-XXXXXX" in the same directory */
 } gancl_atomic_file;
 
-/* Opens a temporary file next to `path`; 0 on success, -1 with `err` filled. */
+/* Opens a temporary file next to `path`, first removing the ones a killed gan-cl left there
+ * for `path` (their pid is gone); 0 on success, -1 with `err` filled. */
 int gancl_atomic_open(gancl_atomic_file *f, const char *path, char *err);
 /* Flushes, fsyncs and renames into place; on any failure removes the temporary file. */
 int gancl_atomic_commit(gancl_atomic_file *f, char *err);

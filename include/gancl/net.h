@@ -155,6 +155,9 @@ int gancl_net_tangent_ok(const gancl_net *net, char *err);
 /* Device buffers: activations for `rows` rows, gradients for `grad_rows`, tangents for
  * `tan_rows` (0: none). Scratch must be bound (gancl_net_bind_scratch) before a pass runs. */
 void gancl_net_alloc(gancl_net *net, const gancl_runtime *rt, int rows, int grad_rows, int tan_rows);
+/* The offsets and sizes (acts_size, col_size, tmp_size) gancl_net_alloc uses, without device
+ * work: to check a network fits the device before anything is allocated. */
+void gancl_net_layout(gancl_net *net, int rows, int grad_rows, int tan_rows);
 void gancl_net_bind_scratch(gancl_net *net, gancl_ptr col, gancl_ptr tmp);
 void gancl_net_free(gancl_net *net);
 size_t gancl_net_device_bytes(const gancl_net *net);
