@@ -310,16 +310,16 @@ static void stop_between_writes(pid_t pid, const char *out) {
     fail_msg("gan-cl was always writing");
 }
 
-/* A fault in the middle of run `name`, whose flags make `what` the next file it writes. */
-static void fault_mid_run(const char *dir, const char *name, const char *what, const char *const *flags,
-                          int full, const char *cause) {
+/* A fault in the middle of run `name`, once it has written `first`; its flags make `what` the
+ * next file it writes. */
+static void fault_mid_run(const char *dir, const char *name, const char *first, const char *what,
+                          const char *const *flags, int full, const char *cause) {
     char out[1200];
     snprintf(out, sizeof out, "%s/%s", dir, name);
     assert_int_equal(mkdir(out, 0755), 0);
     int fd;
     pid_t pid = spawn(train_argv(data, out, flags), NULL, &fd);
-    wait_for(in(out, "config.json"));
-    sleep_ms(400); /* some outputs written already */
+    wait_for(in(out, first));
     stop_between_writes(pid, out);
     if (full) disk_full(dir, pid);
     else read_only(dir, out);
@@ -347,9 +347,9 @@ static void test_disk_full(void **state) {
     mount_tmpfs(dir);
     const char *cause = as_root ? "No space left on device" : "File too large";
     signal(SIGXFSZ, SIG_IGN); /* inherited: without RLIMIT_FSIZE's signal a write fails with EFBIG */
-    fault_mid_run(dir, "grid", "/samples/epoch_", GRID_ONLY, 1, cause);
-    fault_mid_run(dir, "csv", "/metrics.csv", CSV_ONLY, 1, cause);
-    fault_mid_run(dir, "ckpt", "/checkpoint.safetensors", CKPT_ONLY, 1, cause);
+    fault_mid_run(dir, "grid", "samples/epoch_001.png", "/samples/epoch_", GRID_ONLY, 1, cause);
+    fault_mid_run(dir, "csv", "metrics.csv", "/metrics.csv", CSV_ONLY, 1, cause);
+    fault_mid_run(dir, "ckpt", "checkpoint.safetensors", "/checkpoint.safetensors", CKPT_ONLY, 1, cause);
     signal(SIGXFSZ, SIG_DFL);
     /* with room again, the run goes on from its checkpoint */
     char run[1300], ck[1400];
@@ -382,8 +382,8 @@ static void test_read_only(void **state) {
     EXPECT(cause);
     EXPECT("hint: --out");
     writable_again(dir, out);
-    fault_mid_run(dir, "ckpt", "/checkpoint.safetensors", CKPT_ONLY, 0, cause);
-    fault_mid_run(dir, "grid", "/samples/epoch_", GRID_ONLY, 0, cause);
+    fault_mid_run(dir, "ckpt", "checkpoint.safetensors", "/checkpoint.safetensors", CKPT_ONLY, 0, cause);
+    fault_mid_run(dir, "grid", "samples/epoch_001.png", "/samples/epoch_", GRID_ONLY, 0, cause);
     unmount_tmpfs(dir);
 }
 
