@@ -50,7 +50,7 @@ int gancl_bench(const gancl_runtime *rt, gancl_model model, int batch, int iters
     long step = 0;
     double t0 = now_s();
     for (int i = 0; i < 3; i++, step++) /* warm-up: kernel compilation, first-touch */
-        gancl_train_iteration(&gan, &opt, dimg, dperm, (size_t)(step % per_epoch) * batch, 1, step);
+        gancl_train_iteration(&gan, &opt, dimg, dperm, NULL, (size_t)(step % per_epoch) * batch, 1, step);
     CL_CHECK(clFinish(rt->queue));
     double warm = now_s() - t0;
     gancl_prof_harvest(rt);
@@ -62,7 +62,7 @@ int gancl_bench(const gancl_runtime *rt, gancl_model model, int batch, int iters
     for (int g = 0; g < GROUPS; g++) {
         double s = now_s();
         for (int i = 0; i < per_group; i++, step++)
-            gancl_train_iteration(&gan, &opt, dimg, dperm, (size_t)(step % per_epoch) * batch, 1, step);
+            gancl_train_iteration(&gan, &opt, dimg, dperm, NULL, (size_t)(step % per_epoch) * batch, 1, step);
         CL_CHECK(clFinish(rt->queue));
         double e = now_s() - s;
         wall += e;

@@ -1,6 +1,7 @@
 /* checkpoint.c: writing and reading safetensors checkpoints of the GAN, with validation. */
 #define _POSIX_C_SOURCE 200809L
 #include "gancl/checkpoint.h"
+#include "gancl/classifier.h"
 #include "gancl/fsutil.h"
 
 #include <stdarg.h>
@@ -394,6 +395,16 @@ int gancl_checkpoint_arch(const gancl_checkpoint *ck, gancl_arch *arch, char *er
         return -1;
     }
     *arch = gancl_arch_default(strcmp(model, "dcgan") ? GANCL_MODEL_MLP : GANCL_MODEL_DCGAN, latent);
+    /* conditional models record their classes; checkpoints without the key are not */
+    const char *classes = gancl_meta_get(&ck->meta, "classes");
+    if (classes && strcmp(classes, "0")) {
+        if (strcmp(classes, "10")) {
+            snprintf(err, GANCL_ERR_LEN, "%s: metadata classes '%s': gan-cl's conditional models have 10",
+                     ck->path, classes);
+            return -1;
+        }
+        arch->classes = GANCL_CLASSES;
+    }
     /* checkpoints from before --g-layers have the model's default widths */
     const char *keys[2] = {"g_layers", "d_layers"};
     for (int k = 0; k < 2; k++) {

@@ -47,11 +47,18 @@ void gancl_scorer_score_gan(const gancl_scorer *s, gancl_gan *gan, int count, ui
     const size_t n = (size_t)count * gan->arch.image;
     float *img = malloc(n * sizeof *img);
     if (!img) gancl_die("out of host memory for %d images", count);
-    gancl_gan_sample_images(gan, count, seed, img);
+    int *labels = NULL; /* a conditional model is asked for every class equally often */
+    if (gan->arch.classes) {
+        labels = malloc((size_t)count * sizeof *labels);
+        if (!labels) gancl_die("out of host memory");
+        for (int i = 0; i < count; i++) labels[i] = i % gan->arch.classes;
+    }
+    gancl_gan_sample_images(gan, count, seed, labels, img);
     uint8_t *px = to_pixels(img, n); /* scored as they would be saved */
     free(img);
-    gancl_score_images(&s->ref, px, count, out);
+    gancl_score_images(&s->ref, px, labels, count, out);
     free(px);
+    free(labels);
 }
 
 int gancl_scores_classes_present(const gancl_scores *s) {
@@ -60,9 +67,20 @@ int gancl_scores_classes_present(const gancl_scores *s) {
     return n;
 }
 
+/* The lowest per-class accuracy of a labelled score. */
+static double worst_class(const gancl_scores *s) {
+    double w = 1;
+    for (int k = 0; k < GANCL_CLASSES; k++)
+        if (s->class_accuracy[k] >= 0 && s->class_accuracy[k] < w) w = s->class_accuracy[k];
+    return w;
+}
+
 void gancl_scores_line(const gancl_scores *s, char *out, size_t len) {
-    snprintf(out, len, "FID %.2f  precision %.3f  recall %.3f  IS %.2f  classes %d/10", s->fid, s->precision,
-             s->recall, s->is, gancl_scores_classes_present(s));
+    int n = snprintf(out, len, "FID %.2f  precision %.3f  recall %.3f  IS %.2f  classes %d/10", s->fid,
+                     s->precision, s->recall, s->is, gancl_scores_classes_present(s));
+    if (s->labelled && n > 0 && (size_t)n < len)
+        snprintf(out + n, len - (size_t)n, "  drawn as asked %.2f%% (worst digit %.1f%%)", 100 * s->accuracy,
+                 100 * worst_class(s));
 }
 
 int gancl_scores_collapse(const gancl_scores *s, char *out, size_t len) {
@@ -88,7 +106,37 @@ static void json_scores(FILE *f, const char *name, const gancl_scores *s, int la
                "\"recall\": %.6f, \"kl_uniform\": %.6f, \"classes_present\": %d, \"class_histogram\": [",
             name, s->n, s->fid, s->is, s->precision, s->recall, s->kl_uniform, gancl_scores_classes_present(s));
     for (int k = 0; k < GANCL_CLASSES; k++) fprintf(f, "%.6f%s", s->hist[k], k + 1 < GANCL_CLASSES ? ", " : "");
-    fprintf(f, "]}%s\n", last ? "" : ",");
+    fprintf(f, "]");
+    if (s->labelled) {
+        fprintf(f, ", \"accuracy\": %.6f, \"class_accuracy\": [", s->accuracy);
+        for (int k = 0; k < GANCL_CLASSES; k++)
+            fprintf(f, "%.6f%s", s->class_accuracy[k], k + 1 < GANCL_CLASSES ? ", " : "");
+        fprintf(f, "]");
+    }
+    fprintf(f, "}%s\n", last ? "" : ",");
+}
+
+/* A row of per-class percentages and their overall value. */
+static void print_accuracy_row(const char *label, const double *per_class, double all) {
+    printf("  %-10s", label);
+    for (int k = 0; k < GANCL_CLASSES; k++) {
+        if (per_class[k] < 0) printf("      -");
+        else printf(" %5.1f%%", 100 * per_class[k]);
+    }
+    printf("  %5.2f%%\n", 100 * all);
+}
+
+/* The classifier's own accuracy on the test set, overall and per class: the ceiling of a
+ * conditional model's. */
+static double test_accuracy(gancl_scorer *sc, double per_class[GANCL_CLASSES]) {
+    long conf[GANCL_CLASSES][GANCL_CLASSES];
+    const double all = gancl_classifier_accuracy(&sc->c, &sc->test, conf);
+    for (int k = 0; k < GANCL_CLASSES; k++) {
+        long n = 0;
+        for (int j = 0; j < GANCL_CLASSES; j++) n += conf[k][j];
+        per_class[k] = n ? (double)conf[k][k] / n : -1;
+    }
+    return all;
 }
 
 static void print_histogram(const char *label, const gancl_scores *s) {
@@ -151,16 +199,24 @@ int gancl_score_command(const gancl_runtime *rt, const char *dir, const char *ch
     }
     gancl_scores fake, real;
     if (have_gan) gancl_scorer_score_gan(&sc, &gan, count, seed, &fake);
-    else gancl_score_images(&sc.ref, idx.data, count, &fake);
-    gancl_score_images(&sc.ref, train.images.data, count, &real);
+    else gancl_score_images(&sc.ref, idx.data, NULL, count, &fake);
+    gancl_score_images(&sc.ref, train.images.data, NULL, count, &real);
     const char *what = have_gan ? checkpoint : idx_path;
+    double ceiling[GANCL_CLASSES], ceiling_all = 0;
+    if (fake.labelled) ceiling_all = test_accuracy(&sc, ceiling);
     if (json) {
         printf("{\n  \"source\": ");
         gancl_json_write_string(stdout, what);
         printf(",\n  \"generator\": \"%s\",\n  \"reference\": {\"count\": %d, \"split\": \"test\"},\n",
                have_gan ? (gan.ema_decay ? "ema" : "g") : "none", sc.ref.n);
         json_scores(stdout, "samples", &fake, 0);
-        json_scores(stdout, "real", &real, 1);
+        json_scores(stdout, "real", &real, !fake.labelled);
+        if (fake.labelled) {
+            printf("  \"classifier_test_accuracy\": {\"accuracy\": %.6f, \"class_accuracy\": [", ceiling_all);
+            for (int k = 0; k < GANCL_CLASSES; k++)
+                printf("%.6f%s", ceiling[k], k + 1 < GANCL_CLASSES ? ", " : "");
+            printf("]}\n");
+        }
         printf("}\n");
     } else {
         printf("%d images from %s%s against the %d test images, in the features of gan-cl's classifier\n", count,
@@ -178,6 +234,15 @@ int gancl_score_command(const gancl_runtime *rt, const char *dir, const char *ch
         print_histogram("real", &real);
         printf("real: the first %d training images, scored the same way (the floor: the best a sample of\n"
                "this size can do)\n", count);
+        if (fake.labelled) {
+            printf("digits drawn as asked (the share the classifier names as the digit asked for; %d of each):\n"
+                   "  %-10s", count / GANCL_CLASSES, "digit");
+            for (int k = 0; k < GANCL_CLASSES; k++) printf(" %6d", k);
+            printf("     all\n");
+            print_accuracy_row("samples", fake.class_accuracy, fake.accuracy);
+            print_accuracy_row("ceiling", ceiling, ceiling_all);
+            printf("ceiling: the classifier's own accuracy on the %u real test digits\n", sc.test.images.count);
+        }
         char warn[256];
         if (gancl_scores_collapse(&fake, warn, sizeof warn)) printf("warning: %s\n", warn);
     }

@@ -65,8 +65,10 @@ int gancl_gan_init(gancl_gan *gan, const gancl_runtime *rt, const gancl_arch *ar
 #undef TAKE
     gan->io_size = o;
     /* every buffer below, in floats: checked against the device before any is created */
+    const size_t label_rows = (size_t)(gan->d_rows > gan->g_rows ? gan->d_rows : gan->g_rows);
     const size_t need[] = {gan->g.acts_size, 4 * gan->g.params.size, gan->g.running.size, gan->d.acts_size,
-                           4 * gan->d.params.size, gan->d.running.size, col + tmp, o, GANCL_ACC_N};
+                           4 * gan->d.params.size, gan->d.running.size, col + tmp, o, GANCL_ACC_N,
+                           arch->classes ? label_rows : 0};
     double total = 0, largest = 0;
     for (size_t i = 0; i < sizeof need / sizeof *need; i++) {
         total += 4.0 * need[i];
@@ -92,7 +94,38 @@ int gancl_gan_init(gancl_gan *gan, const gancl_runtime *rt, const gancl_arch *ar
     float zero = 0.0f;
     CL_CHECK(clEnqueueFillBuffer(rt->queue, gan->io, &zero, sizeof zero, 0, o * sizeof(float), 0, NULL, NULL));
     CL_CHECK(clEnqueueFillBuffer(rt->queue, gan->acc, &zero, sizeof zero, 0, GANCL_ACC_N * sizeof(float), 0, NULL, NULL));
+    if (arch->classes) {
+        gan->labels = gancl_buffer(rt, label_rows * sizeof(cl_int));
+        const cl_int none = 0;
+        CL_CHECK(clEnqueueFillBuffer(rt->queue, gan->labels, &none, sizeof none, 0, label_rows * sizeof(cl_int), 0,
+                                     NULL, NULL));
+        gan->g.labels = gan->d.labels = gan->labels;
+    }
     return 0;
+}
+
+void gancl_gan_set_labels(gancl_gan *gan, const int *labels, int n) {
+    cl_int *l = malloc((size_t)n * sizeof *l);
+    if (!l) gancl_die("out of host memory");
+    for (int i = 0; i < n; i++) l[i] = labels[i];
+    gancl_write(gan->rt, gan->labels, 0, (size_t)n * sizeof *l, l);
+    free(l);
+}
+
+/* Rows [0, n) get class i % classes. */
+static void balanced_labels(gancl_gan *gan, int n) {
+    int *l = malloc((size_t)n * sizeof *l);
+    if (!l) gancl_die("out of host memory");
+    for (int i = 0; i < n; i++) l[i] = i % gan->arch.classes;
+    gancl_gan_set_labels(gan, l, n);
+    free(l);
+}
+
+void gancl_gan_batch_labels(gancl_gan *gan, cl_mem perm_labels, size_t off) {
+    const size_t bytes = (size_t)gan->batch * sizeof(cl_int);
+    for (int copy = 0; copy * gan->batch < gan->d_rows; copy++)
+        CL_CHECK(clEnqueueCopyBuffer(gan->rt->queue, perm_labels, gan->labels, off * sizeof(cl_int), copy * bytes,
+                                     bytes, 0, NULL, NULL));
 }
 
 int gancl_gan_enable_ema(gancl_gan *gan, float decay, char *err) {
@@ -104,6 +137,7 @@ int gancl_gan_enable_ema(gancl_gan *gan, float decay, char *err) {
     gancl_net_alloc(&gan->g_ema, gan->rt, gan->g_rows, 0, 0);
     gancl_net_bind_scratch(&gan->g_ema, gan->g.col, gan->g.tmp);
     gan->g_ema.stream_base = gan->g.stream_base;
+    gan->g_ema.labels = gan->labels;
     gan->ema_decay = decay;
     gancl_gan_reset_ema(gan);
     return 0;
@@ -147,6 +181,7 @@ void gancl_gan_refresh_ema_stats(gancl_gan *gan, uint64_t seed) {
     float momentum[GANCL_MAX_LAYERS];
     for (int i = 0; i < e->n_ops; i++) momentum[i] = e->op[i].momentum;
     const uint32_t k0 = (uint32_t)seed, k1 = (uint32_t)(seed >> 32);
+    if (gan->arch.classes) balanced_labels(gan, gan->g_rows);
     for (int k = 0; k < GANCL_EMA_STAT_PASSES; k++) {
         /* momentum 1 / (k + 1): after pass k, the mean of the passes' batch statistics */
         for (int i = 0; i < e->n_ops; i++) e->op[i].momentum = 1.0f / (float)(k + 1);
@@ -162,7 +197,7 @@ void gancl_gan_free(gancl_gan *gan) {
     gancl_net_free(&gan->g);
     if (gan->ema_decay) gancl_net_free(&gan->g_ema);
     gancl_net_free(&gan->d);
-    cl_mem mems[] = {gan->io, gan->scratch, gan->acc};
+    cl_mem mems[] = {gan->io, gan->scratch, gan->acc, gan->labels};
     for (size_t i = 0; i < sizeof mems / sizeof *mems; i++)
         if (mems[i]) clReleaseMemObject(mems[i]);
     memset(gan, 0, sizeof *gan);
@@ -219,16 +254,23 @@ void gancl_gan_sample(gancl_gan *gan, gancl_ptr out, int n) {
     gancl_net_forward(gan->ema_decay ? &gan->g_ema : &gan->g, out, A(gan->z), 0, n, 0);
 }
 
-void gancl_gan_sample_images(gancl_gan *gan, int count, uint64_t seed, float *img) {
+void gancl_gan_sample_images(gancl_gan *gan, int count, uint64_t seed, const int *labels, float *img) {
     const int I = gan->arch.image, chunk = gan->g_rows < GANCL_SAMPLE_CHUNK ? gan->g_rows : GANCL_SAMPLE_CHUNK;
     gancl_ptr z = A(gan->z), out = A(gan->g_out);
+    int *chunk_labels = gan->arch.classes ? malloc((size_t)chunk * sizeof *chunk_labels) : NULL;
+    if (gan->arch.classes && !chunk_labels) gancl_die("out of host memory");
     for (int done = 0, k = 0; done < count; done += chunk, k++) {
         const int n = count - done < chunk ? count - done : chunk;
+        if (chunk_labels) {
+            for (int i = 0; i < n; i++) chunk_labels[i] = labels ? labels[done + i] : (done + i) % gan->arch.classes;
+            gancl_gan_set_labels(gan, chunk_labels, n);
+        }
         randn_fill(gan->rt, z, (size_t)n * gan->arch.latent, (uint32_t)seed, (uint32_t)(seed >> 32), (uint32_t)k,
                    GANCL_STREAM_SAMPLES);
         gancl_gan_sample(gan, out, n);
         gancl_read(gan->rt, gan->io, out.off * sizeof(float), (size_t)n * I * sizeof(float), img + (size_t)done * I);
     }
+    free(chunk_labels);
 }
 
 /* G's parameter gradients from dout [B, image] (overwritten); out is G's output. */

@@ -95,3 +95,104 @@ int gancl_png_write(const char *path, const uint8_t *pixels, int w, int h, char 
     free(png);
     return rc;
 }
+
+/* The IHDR (13 bytes) and the concatenated IDAT data of a PNG file's bytes; -1 when it is not a
+ * whole PNG (signature, chunk lengths, CRCs, IEND). *data is malloc'd. */
+static int png_frame(const uint8_t *b, size_t n, uint8_t ihdr[13], uint8_t **data, size_t *len) {
+    static const uint8_t sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+    *data = NULL;
+    *len = 0;
+    if (n < 8 || memcmp(b, sig, 8)) return -1;
+    int have_ihdr = 0;
+    for (size_t o = 8;;) {
+        if (n - o < 12) goto bad;
+        const uint32_t clen = (uint32_t)b[o] << 24 | (uint32_t)b[o + 1] << 16 | (uint32_t)b[o + 2] << 8 | b[o + 3];
+        if (clen > n - o - 12) goto bad;
+        const uint8_t *type = b + o + 4, *c = b + o + 8 + clen;
+        if ((uint32_t)crc32(0, type, clen + 4) != ((uint32_t)c[0] << 24 | (uint32_t)c[1] << 16 | (uint32_t)c[2] << 8 | c[3]))
+            goto bad;
+        if (!memcmp(type, "IHDR", 4) && clen == 13) {
+            memcpy(ihdr, type + 4, 13);
+            have_ihdr = 1;
+        } else if (!memcmp(type, "IDAT", 4)) {
+            uint8_t *grown = realloc(*data, *len + clen + 4); /* room for an fdAT sequence number */
+            if (!grown) goto bad;
+            *data = grown;
+            memcpy(*data + *len, type + 4, clen);
+            *len += clen;
+        } else if (!memcmp(type, "IEND", 4)) {
+            if (have_ihdr && *len) return 0;
+            goto bad;
+        }
+        o += 12 + clen;
+    }
+bad:
+    free(*data);
+    *data = NULL;
+    return -1;
+}
+
+int gancl_apng_write(const char *path, char *const *frames, int n, int delay_ms, int last_ms, char *err) {
+    uint8_t ihdr0[13], ihdr[13], actl[8], fctl[26];
+    size_t cap = 8 + 25 + 20 + 12, len = 0;
+    uint8_t *out = NULL;
+    int rc = -1;
+    static const uint8_t sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+    uint32_t seq = 0;
+    for (int i = 0; i < n; i++) {
+        uint8_t *file, *data;
+        size_t fn, dn;
+        if (gancl_read_file(frames[i], &file, &fn, err)) goto out;
+        const int bad = png_frame(file, fn, i ? ihdr : ihdr0, &data, &dn);
+        free(file);
+        if (bad || (i && memcmp(ihdr, ihdr0, 13))) {
+            free(data);
+            snprintf(err, GANCL_ERR_LEN, "%s: not a PNG the size of %s", frames[i], frames[0]);
+            goto out;
+        }
+        cap += 38 + 16 + dn; /* fcTL, the frame's IDAT or fdAT with its sequence number */
+        uint8_t *grown = realloc(out, cap);
+        if (!grown) {
+            free(data);
+            snprintf(err, GANCL_ERR_LEN, "%s: out of host memory", path);
+            goto out;
+        }
+        out = grown;
+        if (i == 0) {
+            memcpy(out, sig, 8);
+            uint8_t *p = chunk(out + 8, "IHDR", ihdr0, 13);
+            put32(actl, (uint32_t)n); /* frames */
+            put32(actl + 4, 0);       /* plays: forever */
+            len = (size_t)(chunk(p, "acTL", actl, 8) - out);
+        }
+        const int ms = i + 1 == n ? last_ms : delay_ms;
+        put32(fctl, seq++);
+        memcpy(fctl + 4, ihdr0, 8); /* width, height */
+        put32(fctl + 12, 0);         /* x, y offsets */
+        put32(fctl + 16, 0);
+        fctl[20] = (uint8_t)(ms >> 8); /* delay ms / 1000 */
+        fctl[21] = (uint8_t)ms;
+        fctl[22] = 1000 >> 8;
+        fctl[23] = 1000 & 255;
+        fctl[24] = 0; /* dispose: none */
+        fctl[25] = 0; /* blend: source */
+        len = (size_t)(chunk(out + len, "fcTL", fctl, 26) - out);
+        if (i == 0) {
+            len = (size_t)(chunk(out + len, "IDAT", data, (uint32_t)dn) - out);
+        } else { /* fdAT: the sequence number, then the frame's image data */
+            memmove(data + 4, data, dn);
+            put32(data, seq++);
+            len = (size_t)(chunk(out + len, "fdAT", data, (uint32_t)dn + 4) - out);
+        }
+        free(data);
+    }
+    if (n == 0) {
+        snprintf(err, GANCL_ERR_LEN, "%s: no frames", path);
+        goto out;
+    }
+    len = (size_t)(chunk(out + len, "IEND", NULL, 0) - out);
+    rc = gancl_write_file_atomic(path, out, len, err);
+out:
+    free(out);
+    return rc;
+}

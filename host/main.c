@@ -33,6 +33,7 @@
 static const char USAGE[] =
     "usage: gan-cl [options]                 train the GAN (the main job)\n"
     "       gan-cl generate --checkpoint FILE --out FILE [--count N] [--seed S] [--format png|idx]\n"
+    "                       [--digit D | --digits DDD] [--interpolate]\n"
     "       gan-cl download [--data DIR]     fetch and verify MNIST, report what is there\n"
     "       gan-cl classifier [--data DIR]   train gan-cl's digit classifier (once per data set)\n"
     "                                        or report its test accuracy and confusion matrix\n"
@@ -56,6 +57,8 @@ static const char USAGE[] =
     "  --d-layers W,W,..     D's hidden widths (mlp, default 512,256) or its 2 channel counts\n"
     "                        (dcgan, default 64,128); a checkpoint records both\n"
     "  --latent-dim N        size of the noise vector z (default 100)\n"
+    "  --conditional         class-conditional G and D: both get the digit's class as a learned\n"
+    "                        embedding, so that `generate --digit 7` draws sevens\n"
     "  --loss bce|wgan|wgan-gp|hinge  the GAN loss (default bce); each brings its defaults:\n"
     "                        bce, hinge: Adam 0.0002, betas (0.5, 0.999), 1 D step per G step;\n"
     "                        wgan: RMSprop 0.00005, --clip 0.01, 5 critic steps;\n"
@@ -102,9 +105,15 @@ static const char USAGE_MORE[] =
     "generate:\n"
     "  --checkpoint FILE     a checkpoint.safetensors written by training\n"
     "  --out FILE            the PNG grid or IDX file to write\n"
-    "  --count N             number of images (default 64)\n"
+    "  --count N             number of images (default 64; per digit with --digits, and then 10;\n"
+    "                        for --interpolate, the strip's length, default 10)\n"
     "  --seed N              noise seed (default 1)\n"
-    "  --format png|idx      PNG grid (default) or IDX file of uint8 28x28 images\n"
+    "  --format png|idx      PNG grid (default) or IDX file of uint8 28x28 images (with a\n"
+    "                        conditional model, and the labels file of the classes asked for)\n"
+    "  --digit D             conditional models: draw only the digit D\n"
+    "  --digits DDD          conditional models: one row per digit, e.g. 0123456789\n"
+    "  --interpolate         a strip morphing from one noise vector to another (conditional:\n"
+    "                        at --digit D), or with --digits AB from digit A to digit B\n"
     "\n"
     "score:\n"
     "  --checkpoint FILE     score the checkpoint's generator (its EMA one when it has one) ...\n"
@@ -160,13 +169,14 @@ static const struct {
     {"--iters", 1, CMD_BENCH}, {"--loss", 1, CMD_TRAIN | CMD_BENCH}, {"--optimizer", 1, CMD_TRAIN},
     {"--n-critic", 1, CMD_TRAIN}, {"--clip", 1, CMD_TRAIN}, {"--gp-weight", 1, CMD_TRAIN},
     {"--epochs", 1, CMD_TRAIN}, {"--steps", 1, CMD_TRAIN}, {"--batch-size", 1, CMD_TRAIN | CMD_BENCH | CMD_TUNE},
-    {"--latent-dim", 1, CMD_TRAIN}, {"--g-layers", 1, CMD_TRAIN}, {"--d-layers", 1, CMD_TRAIN}, {"--lr", 1, CMD_TRAIN}, {"--beta1", 1, CMD_TRAIN},
+    {"--latent-dim", 1, CMD_TRAIN}, {"--conditional", 0, CMD_TRAIN}, {"--g-layers", 1, CMD_TRAIN}, {"--d-layers", 1, CMD_TRAIN}, {"--lr", 1, CMD_TRAIN}, {"--beta1", 1, CMD_TRAIN},
     {"--beta2", 1, CMD_TRAIN}, {"--seed", 1, CMD_TRAIN | CMD_GENERATE | CMD_SCORE},
     {"--out", 1, CMD_TRAIN | CMD_GENERATE}, {"--sample-every", 1, CMD_TRAIN},
     {"--checkpoint-every", 1, CMD_TRAIN}, {"--log-every", 1, CMD_TRAIN}, {"--resume", 1, CMD_TRAIN},
     {"--quiet", 0, CMD_TRAIN | CMD_DOWNLOAD | CMD_BENCH | CMD_CLASSIFIER | CMD_SCORE},
     {"--checkpoint", 1, CMD_GENERATE | CMD_SCORE}, {"--count", 1, CMD_GENERATE | CMD_SCORE},
-    {"--format", 1, CMD_GENERATE}, {"--images", 1, CMD_SCORE}, {"--json", 0, CMD_SCORE},
+    {"--format", 1, CMD_GENERATE}, {"--digit", 1, CMD_GENERATE}, {"--digits", 1, CMD_GENERATE},
+    {"--interpolate", 0, CMD_GENERATE}, {"--images", 1, CMD_SCORE}, {"--json", 0, CMD_SCORE},
     {"--score-every", 1, CMD_TRAIN}, {"--score-count", 1, CMD_TRAIN}, {"--ema", 1, CMD_TRAIN}, {"--data", 1, DATA_CMDS},
     {"--mirror", 1, DATA_CMDS}, {"--offline", 0, DATA_CMDS}, {"--device", 1, DEVICE_CMDS},
     {"--gemm", 1, DEVICE_CMDS},
@@ -466,6 +476,7 @@ static gancl_train_config train_args(const cli *c) {
     cfg.steps = int_arg(c, "--steps", 0, 1, 1000000000000LL);
     cfg.batch = batch_arg(c, cfg.model, 65536);
     cfg.latent = (int)int_arg(c, "--latent-dim", cfg.latent, 1, 10000);
+    cfg.conditional = cfg.set_conditional = opt(c, "--conditional") != NULL;
     char err[GANCL_ERR_LEN];
     const char *gl = opt(c, "--g-layers"), *dl = opt(c, "--d-layers");
     if (gl && gancl_widths_parse(gl, cfg.g_layers, &cfg.ng, err)) usage_error("--g-layers %s", err);
@@ -596,16 +607,19 @@ static int cmd_classifier(const cli *c) {
     return status;
 }
 
-/* What `score` and `generate` take: a source file, how many images, from which seed. */
+/* What `score` and `generate` take: a source file, how many images, from which seed (and for
+ * generate, which digits, and whether as a strip). */
 typedef struct {
     const char *checkpoint, *images, *out;
     int count;
     uint64_t seed;
     gancl_image_format format;
+    char digits[24];
+    int interpolate;
 } sample_args;
 
 static sample_args score_args(const cli *c) {
-    sample_args a = {opt(c, "--checkpoint"), opt(c, "--images"), NULL, 0, 0, GANCL_FORMAT_PNG};
+    sample_args a = {opt(c, "--checkpoint"), opt(c, "--images"), NULL, 0, 0, GANCL_FORMAT_PNG, "", 0};
     if (!a.checkpoint == !a.images) usage_error("score needs one of --checkpoint FILE or --images FILE.idx");
     a.count = (int)int_arg(c, "--count", 10000, 2, 60000);
     a.seed = (uint64_t)int_arg(c, "--seed", 1, 0, 9007199254740991LL);
@@ -630,11 +644,23 @@ static int cmd_score(const cli *c) {
 
 static sample_args generate_args(const cli *c) {
     const char *f = opt(c, "--format");
-    sample_args a = {opt(c, "--checkpoint"), NULL, opt(c, "--out"), 0, 0, GANCL_FORMAT_PNG};
+    sample_args a = {opt(c, "--checkpoint"), NULL, opt(c, "--out"), 0, 0, GANCL_FORMAT_PNG, "", 0};
     if (!a.checkpoint) usage_error("generate needs --checkpoint FILE");
     if (!a.out) usage_error("generate needs --out FILE");
     if (f && !strcmp(f, "idx")) a.format = GANCL_FORMAT_IDX;
-    a.count = (int)int_arg(c, "--count", 64, 1, a.format == GANCL_FORMAT_PNG ? 10000 : 1000000);
+    const char *d1 = opt(c, "--digit"), *dn = opt(c, "--digits");
+    if (d1 && dn) usage_error("--digit and --digits cannot be combined");
+    if (d1 && (strlen(d1) != 1 || d1[0] < '0' || d1[0] > '9'))
+        usage_error("--digit %s: expected one digit, 0 to 9", d1);
+    if (dn && (strlen(dn) > 10 || strspn(dn, "0123456789") != strlen(dn)))
+        usage_error("--digits %s: expected 1 to 10 digits 0-9, e.g. 0123456789", dn);
+    snprintf(a.digits, sizeof a.digits, "%s", d1 ? d1 : dn ? dn : "");
+    a.interpolate = opt(c, "--interpolate") != NULL;
+    if (a.interpolate && dn && strlen(dn) != 2)
+        usage_error("--interpolate --digits %s: expected two digits, the strip's two ends (e.g. 38)", dn);
+    const int per_row = (dn && strlen(dn) > 1) || a.interpolate;
+    const long long most = a.format == GANCL_FORMAT_PNG ? 10000 : 1000000;
+    a.count = (int)int_arg(c, "--count", per_row ? 10 : 64, 1, a.interpolate || !dn ? most : most / (long long)strlen(dn));
     a.seed = (uint64_t)int_arg(c, "--seed", 1, 0, 9007199254740991LL);
     return a;
 }
@@ -644,7 +670,8 @@ static int cmd_generate(const cli *c) {
     if (!gancl_file_exists(a.checkpoint)) gancl_die("--checkpoint %s: no such file", a.checkpoint);
     gancl_runtime rt;
     open_runtime(c, &rt, GANCL_MODEL_MLP, 0);
-    int status = gancl_generate(&rt, a.checkpoint, a.count, a.seed, a.out, a.format);
+    const gancl_generate_options o = {a.count, a.seed, a.out, a.format, a.digits[0] ? a.digits : NULL, a.interpolate};
+    int status = gancl_generate(&rt, a.checkpoint, &o);
     gancl_runtime_free(&rt);
     return status;
 }

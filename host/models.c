@@ -16,6 +16,7 @@
 
 static int mlp_generator(const gancl_arch *a, gancl_layer *l) {
     int n = 0;
+    if (a->classes) l[n++] = gancl_embed(a->classes, a->classes); /* z -> [z, class embedding] */
     for (int i = 0; i < a->ng; i++) {       /* z -> hidden widths (256, 512, 1024) */
         l[n++] = gancl_linear(a->g[i], 1);
         l[n++] = gancl_leaky_relu(MLP_SLOPE);
@@ -28,6 +29,7 @@ static int mlp_generator(const gancl_arch *a, gancl_layer *l) {
 
 static int mlp_discriminator(const gancl_arch *a, gancl_layer *l) {
     int n = 0;
+    if (a->classes) l[n++] = gancl_embed(a->classes, a->classes); /* x -> [x, class embedding] */
     for (int i = 0; i < a->nd; i++) {       /* 784 -> hidden widths (512, 256) */
         l[n++] = gancl_linear(a->d[i], 1);
         l[n++] = gancl_leaky_relu(MLP_SLOPE);
@@ -46,6 +48,7 @@ static int mlp_discriminator(const gancl_arch *a, gancl_layer *l) {
 static int dcgan_generator(const gancl_arch *a, gancl_layer *l) {
     const int *c = a->g; /* channels (256, 128, 64) */
     int n = 0;
+    if (a->classes) l[n++] = gancl_embed(a->classes, a->classes); /* z -> [z, class embedding] */
     l[n++] = gancl_linear(c[0] * 7 * 7, 0);  /* z -> c0 x 7 x 7 */
     l[n++] = gancl_batchnorm(DC_BN_EPS, DC_BN_MOMENTUM);
     l[n++] = gancl_leaky_relu(DC_SLOPE);
@@ -64,6 +67,10 @@ static int dcgan_generator(const gancl_arch *a, gancl_layer *l) {
 static int dcgan_discriminator(const gancl_arch *a, gancl_layer *l) {
     const int *e = a->d; /* channels (64, 128) */
     int n = 0;
+    if (a->classes) { /* the class as a second channel: 1 x 28 x 28 -> 2 x 28 x 28 */
+        l[n++] = gancl_embed(a->classes, 28 * 28);
+        l[n++] = gancl_unflatten(2, 28, 28);
+    }
     l[n++] = gancl_conv2d(e[0], 5, 2, 2, 1);  /* 1 x 28 x 28 -> e0 x 14 x 14 */
     l[n++] = gancl_leaky_relu(DC_SLOPE);
     l[n++] = gancl_dropout(a->dropout);

@@ -290,7 +290,25 @@ void gancl_score_ref_free(gancl_score_ref *ref) {
     memset(ref, 0, sizeof *ref);
 }
 
-void gancl_score_images(const gancl_score_ref *ref, const uint8_t *images, int n, gancl_scores *s) {
+double gancl_label_accuracy(const float *probs, const int *labels, int n, double per_class[GANCL_CLASSES]) {
+    long asked[GANCL_CLASSES] = {0}, right[GANCL_CLASSES] = {0}, total = 0;
+    for (int i = 0; i < n; i++) {
+        const float *p = probs + (size_t)i * GANCL_CLASSES;
+        int best = 0;
+        for (int k = 1; k < GANCL_CLASSES; k++)
+            if (p[k] > p[best]) best = k;
+        const int y = labels[i];
+        if (y < 0 || y >= GANCL_CLASSES) continue;
+        asked[y]++;
+        right[y] += best == y;
+        total += best == y;
+    }
+    for (int k = 0; k < GANCL_CLASSES; k++) per_class[k] = asked[k] ? (double)right[k] / asked[k] : -1;
+    return n ? (double)total / n : 0;
+}
+
+void gancl_score_images(const gancl_score_ref *ref, const uint8_t *images, const int *labels, int n,
+                        gancl_scores *s) {
     const int D = GANCL_FEATURES;
     float *feat = xmalloc((size_t)n * D * sizeof *feat), *probs = xmalloc((size_t)n * GANCL_CLASSES * sizeof *probs);
     double *mu = xmalloc((size_t)D * sizeof *mu), *cov = xmalloc((size_t)D * D * sizeof *cov);
@@ -301,6 +319,10 @@ void gancl_score_images(const gancl_score_ref *ref, const uint8_t *images, int n
     s->fid = gancl_fid(mu, cov, ref->mu, ref->cov, D);
     s->is = gancl_inception_like(probs, n);
     s->kl_uniform = gancl_class_histogram(probs, n, s->hist);
+    if (labels) {
+        s->labelled = 1;
+        s->accuracy = gancl_label_accuracy(probs, labels, n, s->class_accuracy);
+    }
     gancl_manifold fake;
     gancl_manifold_make(&fake, ref->c->rt, feat, n, D);
     s->precision = gancl_manifold_coverage(&ref->real, &fake);

@@ -3,6 +3,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "gancl/train.h"
 #include "gancl/checkpoint.h"
+#include "gancl/classifier.h"
 #include "gancl/evaluate.h"
 #include "gancl/fsutil.h"
 #include "gancl/gan.h"
@@ -12,6 +13,7 @@
 #include "gancl/profile.h"
 #include "gancl/selftest.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -24,10 +26,12 @@
 #define STREAM_TRAIN_Z 0x10000u
 #define STREAM_FIXED_Z 0x20000u
 #define STREAM_G_Z 0x50000u /* a G step's own noise when it follows critic steps */
-#define SAMPLE_GRID 8 /* 8 x 8 sample grid */
+/* The sample grid: 8 x 8, or for a conditional model 10 x 10 with one digit per row. */
+static int grid_side(const gancl_arch *a) { return a->classes ? a->classes : 8; }
 
 gancl_arch gancl_train_arch(const gancl_train_config *cfg) {
     gancl_arch a = gancl_arch_default(cfg->model, cfg->latent);
+    a.classes = cfg->conditional ? GANCL_CLASSES : 0;
     if (cfg->ng) {
         a.ng = cfg->ng;
         memcpy(a.g, cfg->g_layers, sizeof a.g);
@@ -66,8 +70,9 @@ long gancl_g_steps_between(long from, long to, int n_critic) {
 }
 
 void gancl_train_iteration(gancl_gan *gan, const gancl_step_config *cfg, cl_mem images,
-                           cl_mem perm, size_t perm_off, uint64_t seed, long step) {
+                           cl_mem perm, cl_mem perm_labels, size_t perm_off, uint64_t seed, long step) {
     const int B = gan->batch;
+    if (gan->arch.classes) gancl_gan_batch_labels(gan, perm_labels, perm_off);
     gancl_ptr z = gancl_gan_io(gan, gan->z);
     const uint32_t k0 = (uint32_t)seed, k1 = (uint32_t)(seed >> 32), hi = (uint32_t)(step >> 32);
     randn_fill(gan->rt, z, (size_t)B * gan->arch.latent, k0, k1, (uint32_t)step, STREAM_TRAIN_Z | hi);
@@ -98,6 +103,8 @@ typedef struct {
     const gancl_scorer *scorer; /* or NULL */
     gancl_gan gan;
     cl_mem images, perm, fixed_z;
+    cl_mem perm_labels; /* conditional: the training labels in this epoch's order, int */
+    const uint8_t *labels; /* the training set's labels */
     int n_images, iters_per_epoch;
     long step;
     gancl_metrics metrics;
@@ -126,6 +133,7 @@ static void fill_meta(const trainer *t, gancl_meta *m) {
     gancl_meta_set(m, "loss", "%s", gancl_loss_name(c->step.loss));
     gancl_meta_set(m, "optimizer", "%s", gancl_optimizer_name(c->step.optimizer));
     gancl_meta_set(m, "latent_dim", "%d", c->latent);
+    gancl_meta_set(m, "classes", "%d", t->gan.arch.classes); /* conditional: 10 */
     char w[128];
     gancl_widths_format(t->gan.arch.g, t->gan.arch.ng, w, sizeof w);
     gancl_meta_set(m, "g_layers", "%s", w);
@@ -217,29 +225,74 @@ static void upload_permutation(trainer *t, long epoch) {
         perm[j] = tmp;
     }
     gancl_write(t->rt, t->perm, 0, (size_t)t->n_images * sizeof *perm, perm);
+    if (t->perm_labels) {
+        for (int i = 0; i < t->n_images; i++) perm[i] = t->labels[perm[i]];
+        gancl_write(t->rt, t->perm_labels, 0, (size_t)t->n_images * sizeof *perm, perm);
+    }
     free(perm);
 }
 
 static int write_samples(trainer *t, const char *name, char *err) {
     const gancl_runtime *rt = t->rt;
     gancl_gan *g = &t->gan;
-    const int n = SAMPLE_GRID * SAMPLE_GRID, I = g->arch.image;
-    gancl_gan_refresh_ema_stats(g, t->cfg->seed); /* before z is filled: it uses z */
+    const int side = grid_side(&g->arch), n = side * side, I = g->arch.image;
+    gancl_gan_refresh_ema_stats(g, t->cfg->seed); /* before z and the labels are set: it uses them */
+    if (g->arch.classes) { /* row r: the digit r */
+        int labels[GANCL_CLASSES * GANCL_CLASSES];
+        for (int i = 0; i < n; i++) labels[i] = i / side;
+        gancl_gan_set_labels(g, labels, n);
+    }
     CL_CHECK(clEnqueueCopyBuffer(rt->queue, t->fixed_z, g->io, 0, g->z * sizeof(float),
                                  (size_t)n * g->arch.latent * sizeof(float), 0, NULL, NULL));
     gancl_gan_sample(g, gancl_gan_io(g, g->g_out), n);
     float *img = malloc((size_t)n * I * sizeof *img);
-    int gw = gancl_grid_width(SAMPLE_GRID, 28, 2), gh = gancl_grid_height(SAMPLE_GRID, 28, 2);
+    int gw = gancl_grid_width(side, 28, 2), gh = gancl_grid_height(side, 28, 2);
     uint8_t *px = malloc((size_t)gw * gh);
     if (!img || !px) gancl_die("out of host memory");
     gancl_read(rt, g->io, g->g_out * sizeof(float), (size_t)n * I * sizeof *img, img);
-    gancl_grid(px, img, n, SAMPLE_GRID, SAMPLE_GRID, 28, 28, 2);
+    gancl_grid(px, img, n, side, side, 28, 28, 2);
     char path[4400];
     snprintf(path, sizeof path, "%s/%s.png", t->samples_dir, name);
     const int rc = gancl_png_write(path, px, gw, gh, err);
     if (rc == 0) t->sampled_step = t->step;
     free(img);
     free(px);
+    return rc;
+}
+
+static int by_name(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+/* progress.png: every sample grid of the run so far (samples/epoch_NNN.png, then a last
+ * step_NNNNNNN.png) as the frames of an animated PNG, a quarter second each. */
+static int write_progress(const trainer *t, char *err) {
+    err[0] = 0;
+    DIR *d = opendir(t->samples_dir);
+    if (!d) {
+        snprintf(err, GANCL_ERR_LEN, "%s: %s", t->samples_dir, strerror(errno));
+        return -1;
+    }
+    char **names = NULL;
+    int n = 0, rc = -1;
+    for (struct dirent *e; (e = readdir(d));) {
+        const char *s = e->d_name;
+        const size_t len = strlen(s);
+        if ((strncmp(s, "epoch_", 6) && strncmp(s, "step_", 5)) || len < 5 || strcmp(s + len - 4, ".png")) continue;
+        char **grown = realloc(names, (size_t)(n + 1) * sizeof *names);
+        if (!grown) goto out;
+        names = grown;
+        names[n] = malloc(strlen(t->samples_dir) + len + 2);
+        if (!names[n]) goto out;
+        sprintf(names[n++], "%s/%s", t->samples_dir, s);
+    }
+    qsort(names, (size_t)n, sizeof *names, by_name); /* epoch_ sorts before step_ */
+    char path[4300];
+    snprintf(path, sizeof path, "%s/progress.png", t->cfg->out_dir);
+    rc = gancl_apng_write(path, names, n, 250, 2000, err);
+out:
+    if (rc && !err[0]) snprintf(err, GANCL_ERR_LEN, "progress.png: out of host memory");
+    for (int i = 0; i < n; i++) free(names[i]);
+    free(names);
+    closedir(d);
     return rc;
 }
 
@@ -388,6 +441,12 @@ static int adopt_checkpoint_config(gancl_train_config *cfg, const gancl_checkpoi
             return -1;
         }
     }
+    if (cfg->set_conditional && !arch.classes) {
+        snprintf(err, GANCL_ERR_LEN, "--conditional conflicts with the checkpoint (an unconditional %s)\n"
+                 "  hint: leave --conditional out to continue it, or start a new run", model);
+        return -1;
+    }
+    cfg->conditional = arch.classes > 0;
     cfg->ng = arch.ng;
     cfg->nd = arch.nd;
     memcpy(cfg->g_layers, arch.g, sizeof arch.g);
@@ -537,7 +596,7 @@ int gancl_train(const gancl_runtime *rt, gancl_train_config *cfg, const gancl_da
     }
 
     gancl_arch arch = gancl_train_arch(cfg);
-    if (gancl_gan_init(&t.gan, rt, &arch, cfg->batch, SAMPLE_GRID * SAMPLE_GRID,
+    if (gancl_gan_init(&t.gan, rt, &arch, cfg->batch, grid_side(&arch) * grid_side(&arch),
                        cfg->step.loss == GANCL_LOSS_WGAN_GP, err)) {
         fprintf(stderr, "gan-cl: error: %s\n  hint: check --g-layers and --d-layers, or try a smaller --batch-size\n", err);
         goto out_gan;
@@ -562,7 +621,11 @@ int gancl_train(const gancl_runtime *rt, gancl_train_config *cfg, const gancl_da
     t.images = gancl_buffer(rt, img_bytes);
     gancl_write(rt, t.images, 0, img_bytes, train->images.data);
     t.perm = gancl_buffer(rt, (size_t)t.n_images * sizeof(int));
-    const int nz = SAMPLE_GRID * SAMPLE_GRID * cfg->latent;
+    if (arch.classes) {
+        t.labels = train->labels.data;
+        t.perm_labels = gancl_buffer(rt, (size_t)t.n_images * sizeof(cl_int));
+    }
+    const int nz = grid_side(&arch) * grid_side(&arch) * cfg->latent;
     t.fixed_z = gancl_buffer(rt, (size_t)nz * sizeof(float));
     gancl_ptr fz = {t.fixed_z, 0};
     randn_fill(rt, fz, (size_t)nz, (uint32_t)cfg->seed, (uint32_t)(cfg->seed >> 32), 0, STREAM_FIXED_Z);
@@ -604,7 +667,8 @@ int gancl_train(const gancl_runtime *rt, gancl_train_config *cfg, const gancl_da
             upload_permutation(&t, epoch);
             perm_epoch = epoch;
         }
-        gancl_train_iteration(&t.gan, &cfg->step, t.images, t.perm, (size_t)it * B, cfg->seed, t.step);
+        gancl_train_iteration(&t.gan, &cfg->step, t.images, t.perm, t.perm_labels, (size_t)it * B, cfg->seed,
+                              t.step);
         t.step++;
         int epoch_end = t.step % t.iters_per_epoch == 0;
         stopped = gancl_stop_requested() != 0;
@@ -640,7 +704,8 @@ int gancl_train(const gancl_runtime *rt, gancl_train_config *cfg, const gancl_da
             if (e % cfg->sample_every == 0) {
                 char name[32];
                 snprintf(name, sizeof name, "epoch_%03ld", e);
-                if (write_samples(&t, name, err) || write_log_files(&t, err)) goto out_write;
+                if (write_samples(&t, name, err) || write_progress(&t, err) || write_log_files(&t, err))
+                    goto out_write;
             }
             if (e % cfg->checkpoint_every == 0 && save_checkpoint(&t, err)) goto out_write;
         }
@@ -654,7 +719,7 @@ int gancl_train(const gancl_runtime *rt, gancl_train_config *cfg, const gancl_da
     if (!stopped && t.sampled_step != t.step) {
         char name[32];
         snprintf(name, sizeof name, "step_%07ld", t.step);
-        if (write_samples(&t, name, err)) goto out_write;
+        if (write_samples(&t, name, err) || write_progress(&t, err)) goto out_write;
     }
     if (t.saved_step != t.step && save_checkpoint(&t, err)) goto out_write;
     long trained = t.step - first_step;
@@ -694,6 +759,7 @@ out_bufs:
     clReleaseMemObject(t.images);
     clReleaseMemObject(t.perm);
     clReleaseMemObject(t.fixed_z);
+    if (t.perm_labels) clReleaseMemObject(t.perm_labels);
 out_gan:
     gancl_gan_free(&t.gan);
 out:

@@ -437,7 +437,7 @@ static void record_shapes(gancl_runtime *rt, gancl_model model, int batch, gancl
     CL_CHECK(clEnqueueFillBuffer(rt->queue, perm, &zi, sizeof zi, 0, (size_t)batch * sizeof(int), 0, NULL, NULL));
     gancl_step_config opt = gancl_step_defaults(GANCL_LOSS_BCE);
     rt->shape_log = log; /* GEMMs are recorded, not run: the other kernels see garbage, harmlessly */
-    gancl_train_iteration(&gan, &opt, img, perm, 0, 1, 0);
+    gancl_train_iteration(&gan, &opt, img, perm, NULL, 0, 1, 0);
     CL_CHECK(clFinish(rt->queue));
     rt->shape_log = NULL;
     clReleaseMemObject(img);

@@ -202,9 +202,9 @@ static void test_real_mnist_score_ordering(void **state) {
     uint8_t *px = malloc((size_t)N * 784);
     uint64_t rng = 3;
     for (size_t i = 0; i < (size_t)N * 784; i++) px[i] = (uint8_t)gancl_splitmix64(&rng);
-    gancl_score_images(&sc.ref, px, N, &noise);
+    gancl_score_images(&sc.ref, px, NULL, N, &noise);
     memset(px, 128, (size_t)N * 784);
-    gancl_score_images(&sc.ref, px, N, &flat);
+    gancl_score_images(&sc.ref, px, NULL, N, &flat);
     free(px);
     print_scores("MLP GAN, 1 epoch:", &s1);
     print_scores("MLP GAN, 10 epochs:", &s10);

@@ -1,8 +1,9 @@
 /* test_gan.c: the whole MLP GAN on a tiny network. (1) Gradients of the G loss and the D loss
  * with respect to every parameter against central finite differences of a double-precision
- * C model built from the layer references. (2) Three iterations against PyTorch (fixture from
- * tools/make_reference.py): losses, all gradients of the first iteration, and the parameters
- * and BatchNorm running statistics after the third. */
+ * C model built from the layer references. (2) Iterations against PyTorch (fixtures from
+ * tools/make_reference.py: the MLP GAN, the DCGAN, and the conditional MLP GAN with its class
+ * embeddings): losses, all gradients of the first iteration, and the parameters and BatchNorm
+ * running statistics after the last. */
 #include "gancl/gan.h"
 #include "testutil.h"
 #include "gancl/selftest.h"
@@ -12,7 +13,7 @@
 static gancl_device_info device;
 static gancl_runtime rt;
 
-static const gancl_arch TINY = {GANCL_MODEL_MLP, 3, 7, {4, 5, 6}, 3, {5, 4}, 2, 0.0f};
+static const gancl_arch TINY = {GANCL_MODEL_MLP, 3, 7, {4, 5, 6}, 3, {5, 4}, 2, 0.0f, 0};
 enum { B = 4 };
 
 /* ---- the double-precision C model (written out by hand, independent of the tables) ---- */
@@ -445,10 +446,14 @@ static void pytorch_case(const char *fixture, gancl_arch dims) {
     snprintf(path, sizeof path, "%s/%s", getenv("GANCL_FIXTURES"), fixture);
     FILE *f = fopen(path, "rb");
     if (!f) fail_msg("cannot open %s", path);
-    int32_t hdr[11];
+    int32_t hdr[12];
     assert_int_equal(fread(hdr, 4, 11, f), 11);
     assert_int_equal(hdr[0], 20261127);
-    assert_int_equal(hdr[1], 1);
+    assert_int_equal(hdr[1], TINY.classes ? 2 : 1); /* version 2: conditional, with CLASSES */
+    if (TINY.classes) {
+        assert_int_equal(fread(hdr + 11, 4, 1, f), 1);
+        assert_int_equal(hdr[11], TINY.classes);
+    }
     assert_int_equal(hdr[2], B);
     assert_int_equal(hdr[3], TINY.latent);
     for (int i = 0; i < 3; i++) assert_int_equal(hdr[4 + i], TINY.g[i]);
@@ -466,6 +471,11 @@ static void pytorch_case(const char *fixture, gancl_arch dims) {
     READ(d0, dn);
     READ(zs, (size_t)steps * B * Z);
     READ(xs, (size_t)steps * B * I);
+    int32_t *ys = NULL;
+    if (TINY.classes) {
+        ys = malloc((size_t)steps * B * sizeof *ys);
+        assert_int_equal(fread(ys, 4, (size_t)steps * B, f), (size_t)steps * B);
+    }
     READ(losses, (size_t)steps * 2);
     READ(gg1, gn);
     READ(dg1, dn);
@@ -486,6 +496,12 @@ static void pytorch_case(const char *fixture, gancl_arch dims) {
         write_floats(g.acc, 0, GANCL_ACC_N, zero);
         write_floats(g.io, g.z, (size_t)B * Z, zs + (size_t)s * B * Z);
         write_floats(g.io, g.d_x, (size_t)B * I, xs + (size_t)s * B * I);
+        if (ys) { /* the batch's classes, as training passes them: in data order, then repeated */
+            cl_mem y = gancl_buffer(&rt, (size_t)B * sizeof(cl_int));
+            gancl_write(&rt, y, 0, (size_t)B * sizeof(cl_int), ys + (size_t)s * B);
+            gancl_gan_batch_labels(&g, y, 0);
+            clReleaseMemObject(y);
+        }
         gancl_gan_step(&g, &opt);
         float *acc = read_floats(g.acc, 0, GANCL_ACC_N);
         for (int k = 0; k < 2; k++) {
@@ -519,8 +535,10 @@ static void pytorch_case(const char *fixture, gancl_arch dims) {
     }
     for (size_t i = 0; i < rn; i++)
         if (!close_enough(run[i], run3[i], 1e-5, 1e-5)) fail_msg("running stat %zu: %.8g vs PyTorch %.8g", i, run[i], run3[i]);
-    print_message("%s: max abs difference to PyTorch: losses %.2g, gradients %.2g, parameters after %d steps %.2g\n",
-                  gancl_model_name(dims.model), worst_loss, worst_grad, steps, worst_param);
+    print_message("%s%s: max abs difference to PyTorch: losses %.2g, gradients %.2g, parameters after %d steps %.2g\n",
+                  dims.classes ? "conditional " : "", gancl_model_name(dims.model), worst_loss, worst_grad, steps,
+                  worst_param);
+    free(ys);
     free(gp); free(dp); free(run);
     free(g0); free(d0); free(zs); free(xs); free(losses); free(gg1); free(dg1); free(g3); free(d3); free(run3);
     gancl_gan_free(&g);
@@ -534,6 +552,9 @@ static void test_matches_pytorch(void **state) {
     dc.d[0] = 2, dc.d[1] = 3;
     dc.dropout = 0; /* PyTorch's masks are its own: the fixture has none */
     pytorch_case("dcgan_reference.bin", dc);
+    gancl_arch cond = TINY;
+    cond.classes = 10;
+    pytorch_case("cgan_reference.bin", cond);
 }
 
 static int setup(void **state) {

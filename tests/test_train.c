@@ -11,6 +11,7 @@
 #include <math.h>
 #include <signal.h>
 #include <time.h>
+#include <zlib.h>
 
 static char root[512], data[600];
 
@@ -98,9 +99,9 @@ static void test_determinism_and_resume(void **state) {
     assert_same_file(at("W1/checkpoint.safetensors"), at("W2/checkpoint.safetensors"));
     /* the run directory has its outputs and no temporary files */
     const char *expect[] = {"C/samples/epoch_001.png", "C/samples/epoch_002.png", "C/metrics.csv",
-                            "C/losses.svg", "C/config.json", "C/checkpoint.safetensors"};
+                            "C/losses.svg", "C/config.json", "C/checkpoint.safetensors", "C/progress.png"};
     for (size_t i = 0; i < sizeof expect / sizeof *expect; i++) assert_true(gancl_file_exists(at(expect[i])));
-    assert_int_equal(count_entries(at("C")), 5);
+    assert_int_equal(count_entries(at("C")), 6); /* and progress.png */
     assert_int_equal(count_entries(at("C/samples")), 2);
     /* nothing left to do */
     assert_int_equal(run_gan(NULL, "--data", data, "--offline", "--epochs", "2", "--resume",
@@ -163,6 +164,167 @@ static void test_dcgan(void **state) {
     assert_int_equal(run_gan(NULL, "--data", data, "--offline", "--model", "mlp", "--steps", "6", "--resume",
                              at("G1/checkpoint.safetensors"), NULL), 1);
     EXPECT("--model conflicts with the checkpoint (a dcgan)");
+}
+
+/* The width and height in a PNG's IHDR. */
+static void png_size(const char *path, int *w, int *h) {
+    size_t n;
+    uint8_t *png = slurp(path, &n);
+    assert_true(n > 24);
+    assert_memory_equal(png + 1, "PNG", 3);
+    *w = png[16] << 24 | png[17] << 16 | png[18] << 8 | png[19];
+    *h = png[20] << 24 | png[21] << 16 | png[22] << 8 | png[23];
+    free(png);
+}
+
+/* A PNG's (or an APNG frame's) zlib data inflated: h rows of a filter byte and w pixels. */
+static uint8_t *inflate_frame(const uint8_t *z, size_t zn, int w, int h) {
+    uLongf n = (uLongf)(w + 1) * h, got = n + 1;
+    uint8_t *raw = malloc(n + 1);
+    assert_non_null(raw);
+    assert_int_equal(uncompress(raw, &got, z, (uLong)zn), Z_OK);
+    assert_int_equal(got, n);
+    return raw;
+}
+
+/* The data of every chunk of `type` in a PNG file, in order: kept in out[], count returned.
+ * fdAT chunks lose their sequence number. */
+static int chunks_of(const uint8_t *d, size_t n, const char *type, uint8_t **out, size_t *len, int max) {
+    int k = 0;
+    for (size_t o = 8; o + 12 <= n;) {
+        size_t cl = (size_t)d[o] << 24 | (size_t)d[o + 1] << 16 | (size_t)d[o + 2] << 8 | d[o + 3];
+        if (!memcmp(d + o + 4, type, 4) && k < max) {
+            const int skip = !strcmp(type, "fdAT") ? 4 : 0;
+            out[k] = (uint8_t *)d + o + 8 + skip;
+            len[k++] = cl - skip;
+        }
+        o += 12 + cl;
+    }
+    return k;
+}
+
+/* A conditional run: checkpoint names and metadata, bit-identical resume (the conditioning
+ * kept without the flag), one digit per row in the grids, progress.png's frames equal to the
+ * grids, generate --digit / --digits / --interpolate, the labels IDX file, and refusals. */
+static void test_conditional(void **state) {
+    (void)state;
+    assert_int_equal(TRAIN("--conditional", "--epochs", "2", "--out", at("K1")), 0);
+    assert_int_equal(TRAIN("--conditional", "--steps", "5", "--out", at("K2")), 0);
+    assert_int_equal(run_gan(NULL, "--data", data, "--offline", "--quiet", "--epochs", "2", "--resume",
+                             at("K2/checkpoint.safetensors"), NULL), 0);
+    assert_same_file(at("K1/checkpoint.safetensors"), at("K2/checkpoint.safetensors"));
+    size_t n;
+    char *ck = (char *)slurp(at("K1/checkpoint.safetensors"), &n);
+    if (!strstr(ck + 8, "\"generator.0.weight\":{\"dtype\":\"F32\",\"shape\":[10,10]") ||
+        !strstr(ck + 8, "\"generator.1.weight\":{\"dtype\":\"F32\",\"shape\":[256,110]") ||
+        !strstr(ck + 8, "\"discriminator.0.weight\":{\"dtype\":\"F32\",\"shape\":[10,10]") ||
+        !strstr(ck + 8, "\"discriminator.1.weight\":{\"dtype\":\"F32\",\"shape\":[512,794]") ||
+        !strstr(ck + 8, "\"classes\":\"10\""))
+        fail_msg("the Embedding tensors or the classes are missing from the checkpoint");
+    free(ck);
+    /* a 10 x 10 grid, one digit per row; progress.png holds both epochs' grids */
+    int w, h;
+    png_size(at("K1/samples/epoch_002.png"), &w, &h);
+    assert_int_equal(w, 10 * 28 + 11 * 2);
+    assert_int_equal(h, w);
+    uint8_t *apng = slurp(at("K1/progress.png"), &n), *data[4];
+    size_t len[4];
+    assert_int_equal(chunks_of(apng, n, "acTL", data, len, 4), 1);
+    assert_int_equal(data[0][3], 2); /* frames */
+    assert_int_equal(chunks_of(apng, n, "fcTL", data, len, 4), 2);
+    for (int e = 1; e <= 2; e++) {
+        char grid[64];
+        snprintf(grid, sizeof grid, "K1/samples/epoch_%03d.png", e);
+        size_t gn;
+        uint8_t *png = slurp(at(grid), &gn), *gz[1];
+        size_t glen[1];
+        assert_int_equal(chunks_of(png, gn, "IDAT", gz, glen, 1), 1);
+        int k = chunks_of(apng, n, e == 1 ? "IDAT" : "fdAT", data, len, 4);
+        assert_int_equal(k, 1);
+        uint8_t *a = inflate_frame(data[0], len[0], w, h), *b = inflate_frame(gz[0], glen[0], w, h);
+        assert_memory_equal(a, b, (size_t)(w + 1) * h);
+        free(a);
+        free(b);
+        free(png);
+    }
+    free(apng);
+    /* --digit: the labels file next to the images */
+    const char *k1 = at("K1/checkpoint.safetensors");
+    char ckpt[1024];
+    snprintf(ckpt, sizeof ckpt, "%s", k1);
+    assert_int_equal(run_gan(NULL, "generate", "--checkpoint", ckpt, "--digit", "7", "--count", "20", "--format",
+                             "idx", "--out", at("seven-images-idx3-ubyte"), NULL), 0);
+    EXPECT("seven-labels-idx1-ubyte");
+    gancl_idx img, lab;
+    char err[GANCL_ERR_LEN];
+    assert_int_equal(gancl_idx_load(at("seven-images-idx3-ubyte"), &img, err), 0);
+    assert_int_equal(gancl_idx_load(at("seven-labels-idx1-ubyte"), &lab, err), 0);
+    assert_int_equal(img.count, 20);
+    assert_int_equal(lab.count, 20);
+    for (int i = 0; i < 20; i++) assert_int_equal(lab.data[i], 7);
+    gancl_idx_free(&img);
+    gancl_idx_free(&lab);
+    /* --digits: a row of --count per digit, labels in row order */
+    assert_int_equal(run_gan(NULL, "generate", "--checkpoint", ckpt, "--digits", "0123456789", "--count", "3",
+                             "--out", at("rows.png"), NULL), 0);
+    png_size(at("rows.png"), &w, &h);
+    assert_int_equal(w, 3 * 28 + 4 * 2);
+    assert_int_equal(h, 10 * 28 + 11 * 2);
+    assert_int_equal(run_gan(NULL, "generate", "--checkpoint", ckpt, "--digits", "305", "--count", "2", "--format",
+                             "idx", "--out", at("rows.idx"), NULL), 0);
+    assert_int_equal(gancl_idx_load(at("rows.idx-labels-idx1-ubyte"), &lab, err), 0);
+    const uint8_t want[6] = {3, 3, 0, 0, 5, 5};
+    assert_int_equal(lab.count, 6);
+    assert_memory_equal(lab.data, want, 6);
+    gancl_idx_free(&lab);
+    /* --interpolate: a strip; between two digits, its ends are those digits at one noise */
+    assert_int_equal(run_gan(NULL, "generate", "--checkpoint", ckpt, "--digits", "38", "--interpolate", "--out",
+                             at("strip.png"), NULL), 0);
+    png_size(at("strip.png"), &w, &h);
+    assert_int_equal(w, 10 * 28 + 11 * 2);
+    assert_int_equal(h, 28 + 2 * 2);
+    assert_int_equal(run_gan(NULL, "generate", "--checkpoint", ckpt, "--digits", "38", "--interpolate", "--count",
+                             "2", "--format", "idx", "--out", at("ends.idx"), NULL), 0);
+    /* the strip's ends: the first noise vector drawn as a 3, and as an 8 */
+    gancl_idx ends, one;
+    assert_int_equal(gancl_idx_load(at("ends.idx"), &ends, err), 0);
+    for (int e = 0; e < 2; e++) {
+        assert_int_equal(run_gan(NULL, "generate", "--checkpoint", ckpt, "--digit", e ? "8" : "3", "--count", "1",
+                                 "--format", "idx", "--out", at("one.idx"), NULL), 0);
+        assert_int_equal(gancl_idx_load(at("one.idx"), &one, err), 0);
+        int worst = 0; /* the same image, up to rounding (GEMMs of 2 rows and of 1) */
+        for (int i = 0; i < 784; i++) {
+            const int d = abs((int)ends.data[e * 784 + i] - (int)one.data[i]);
+            worst = d > worst ? d : worst;
+        }
+        assert_true(worst <= 1);
+        gancl_idx_free(&one);
+    }
+    gancl_idx_free(&ends);
+    /* refusals */
+    const char *bad[][2] = {{"--digit", "12"}, {"--digit", "x"}, {"--digits", "0a"}, {"--digits", "01234567890"}};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        assert_int_equal(run_gan(NULL, "generate", "--checkpoint", ckpt, bad[i][0], bad[i][1], "--out", at("x.png"),
+                                 NULL), 2);
+        EXPECT(bad[i][1]);
+        EXPECT("expected");
+    }
+    assert_int_equal(run_gan(NULL, "generate", "--checkpoint", ckpt, "--digit", "1", "--digits", "23", "--out",
+                             at("x.png"), NULL), 2);
+    EXPECT("cannot be combined");
+    assert_int_equal(run_gan(NULL, "generate", "--checkpoint", ckpt, "--interpolate", "--digits", "123", "--out",
+                             at("x.png"), NULL), 2);
+    EXPECT("expected two digits");
+    assert_int_equal(run_gan(NULL, "generate", "--checkpoint", ckpt, "--interpolate", "--out", at("x.png"), NULL), 1);
+    EXPECT("needs --digit D");
+    assert_int_equal(run_gan(NULL, "generate", "--checkpoint", at("C/checkpoint.safetensors"), "--digit", "7",
+                             "--out", at("x.png"), NULL), 1);
+    EXPECT("is not a conditional model");
+    EXPECT("hint: train one with `gan-cl --conditional`");
+    assert_false(gancl_file_exists(at("x.png")));
+    assert_int_equal(run_gan(NULL, "--data", data, "--offline", "--conditional", "--epochs", "3", "--resume",
+                             at("C/checkpoint.safetensors"), NULL), 1);
+    EXPECT("--conditional conflicts with the checkpoint");
 }
 
 /* Writes a variant of the good checkpoint changed by `edit`. */
@@ -404,7 +566,8 @@ static void test_ctrl_c(void **state) {
     EXPECT("stopped by signal");
     EXPECT("checkpoint saved");
     assert_true(gancl_file_exists(ckpt));
-    assert_int_equal(count_entries(at("S")), 5); /* samples, csv, svg, json, checkpoint: no temp files */
+    /* samples, csv, svg, json, checkpoint (and progress.png after an epoch): no temp files */
+    assert_int_equal(count_entries(at("S")), 5 + gancl_file_exists(at("S/progress.png")));
     assert_int_equal(run_gan(NULL, "--data", data, "--offline", "--quiet", "--epochs", "100000",
                          "--steps", "1", "--resume", ckpt, NULL), 0); /* nothing to do: loads fine */
     EXPECT("nothing to do");
@@ -497,6 +660,7 @@ int main(void) {
         cmocka_unit_test(test_generate),
         cmocka_unit_test(test_score),
         cmocka_unit_test(test_dcgan),
+        cmocka_unit_test(test_conditional),
         cmocka_unit_test(test_damaged_checkpoints),
         cmocka_unit_test(test_divergence_stops),
         cmocka_unit_test(test_bad_flags),

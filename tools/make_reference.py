@@ -1,7 +1,10 @@
 #!/usr/bin/python3
 """Writes the fixtures tests/test_gan.c compares gan-cl against, computed by PyTorch (float64):
-tests/fixtures/mlp_gan_reference.bin, a tiny MLP GAN trained for 3 iterations, and
-tests/fixtures/dcgan_reference.bin, a DCGAN with few channels after one iteration.
+tests/fixtures/mlp_gan_reference.bin, a tiny MLP GAN trained for 3 iterations,
+tests/fixtures/dcgan_reference.bin, a DCGAN with few channels after one iteration, and
+tests/fixtures/cgan_reference.bin, the tiny MLP GAN made conditional (--conditional: both
+networks begin with an Embedding(10, 10) of the class, concatenated after their input, as
+PyTorch-GAN's cgan), trained for 3 iterations; the fakes are asked for the real batch's classes.
 
 Run by hand (Debian: apt-get install python3-torch), from the repository root:
     /usr/bin/python3 tools/make_reference.py
@@ -13,7 +16,8 @@ momentum 0.01, and dropout 0 (its masks are tested on their own). BCE on logits;
 order (G step, then D step on the same fakes, detached); Adam for both.
 
 File layout (little-endian): int32 magic 20261127, int32 version 1, int32 B, Z, H0, H1, H2, I,
-DH0, DH1, STEPS (H: G's widths or channels, DH: D's), then float32 arrays:
+DH0, DH1, STEPS (H: G's widths or channels, DH: D's), and in version 2 (conditional) CLASSES,
+then float32 arrays (version 2: with int32 labels[STEPS][B] after x):
   g_params0, d_params0             initial parameters in gan-cl's table order
   z[STEPS][B][Z], x[STEPS][B][I]   the noise and real batch of each iteration
   losses[STEPS][2]                 (g_loss, d_loss) of each iteration
@@ -40,17 +44,37 @@ def flat(tensors):
     return torch.cat([t.detach().reshape(-1) for t in tensors])
 
 
-def mlp(Z, H, I, DH):
-    g_layers, width = [], Z
+class Conditional(nn.Module):
+    """net([input, Embedding(classes, dim)(label)]): the embedding is registered first, so it
+    leads the parameter order, as layer 0 does in gan-cl's table."""
+
+    def __init__(self, classes, dim, net):
+        super().__init__()
+        self.embed = nn.Embedding(classes, dim)
+        self.net = net
+
+    def forward(self, x, y):
+        return self.net(torch.cat([x, self.embed(y)], 1))
+
+
+def mlp(Z, H, I, DH, classes=0):
+    g_layers, width = [], Z + classes
     for h in H:
         g_layers += [nn.Linear(width, h), nn.LeakyReLU(0.2), nn.BatchNorm1d(h, eps=1e-3, momentum=0.2)]
         width = h
     G = nn.Sequential(*g_layers, nn.Linear(width, I), nn.Tanh())
-    d_layers, width = [], I
+    d_layers, width = [], I + classes
     for h in DH:
         d_layers += [nn.Linear(width, h), nn.LeakyReLU(0.2)]
         width = h
-    return G, nn.Sequential(*d_layers, nn.Linear(width, 1))
+    D = nn.Sequential(*d_layers, nn.Linear(width, 1))
+    if classes:
+        return Conditional(classes, classes, G), Conditional(classes, classes, D)
+    return G, D
+
+
+def cmlp(Z, H, I, DH):
+    return mlp(Z, H, I, DH, classes=10)
 
 
 def dcgan(Z, H, I, DH):
@@ -72,11 +96,11 @@ def dcgan(Z, H, I, DH):
     return G, D
 
 
-def train(seed, model, B, Z, H, I, DH, STEPS):
+def train(seed, model, B, Z, H, I, DH, STEPS, classes):
     torch.manual_seed(seed)
     G, D = model(Z, H, I, DH)
     with torch.no_grad():  # non-trivial BatchNorm affine parameters
-        for m in G:
+        for m in G.modules():
             if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
                 m.weight.uniform_(0.5, 1.5)
                 m.bias.uniform_(-0.5, 0.5)
@@ -87,44 +111,61 @@ def train(seed, model, B, Z, H, I, DH, STEPS):
     opt_d = torch.optim.Adam(D.parameters(), lr=LR, betas=BETAS, eps=EPS)
     out['z'] = torch.randn(STEPS, B, Z)
     out['x'] = torch.rand(STEPS, B, I) * 2 - 1
+    out['y'] = torch.randint(0, max(classes, 1), (STEPS, B))
     ones, zeros = torch.ones(B, 1), torch.zeros(B, 1)
     losses, smallest = [], float('inf')
+    # the Embedding rows of classes absent from a batch get exactly zero gradient in both
+    # implementations: the smallest-gradient check skips the tables
+    skip = classes * classes
     for s in range(STEPS):
+        if classes:
+            y = out['y'][s]
+            g_net, d_net = (lambda v: G(v, y)), (lambda v: D(v, y))
+        else:
+            g_net, d_net = G, D
         opt_g.zero_grad()
-        fake = G(out['z'][s])
-        g_loss = bce(D(fake), ones)
+        fake = g_net(out['z'][s])
+        g_loss = bce(d_net(fake), ones)
         g_loss.backward()
         g_grads = flat(p.grad for p in G.parameters())
         opt_g.step()
         opt_d.zero_grad()
-        d_loss = (bce(D(out['x'][s]), ones) + bce(D(fake.detach()), zeros)) / 2
+        d_loss = (bce(d_net(out['x'][s]), ones) + bce(d_net(fake.detach()), zeros)) / 2
         d_loss.backward()
         d_grads = flat(p.grad for p in D.parameters())
         opt_d.step()
         if s == 0:
             out['gg1'], out['dg1'] = g_grads, d_grads
-        smallest = min(smallest, g_grads.abs().min().item(), d_grads.abs().min().item())
+        smallest = min(smallest, g_grads[skip:].abs().min().item(), d_grads[skip:].abs().min().item())
         losses.append([g_loss.item(), d_loss.item()])
     out['losses'] = torch.tensor(losses)
     out['g3'], out['d3'] = flat(G.parameters()), flat(D.parameters())
-    out['run3'] = flat(torch.cat([m.running_mean, m.running_var]) for m in G
+    out['run3'] = flat(torch.cat([m.running_mean, m.running_var]) for m in G.modules()
                        if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)))
     return out, smallest
 
 
-def write(path, model, B, Z, H, I, DH, STEPS):
+def write(path, model, B, Z, H, I, DH, STEPS, classes=0):
     seed = 20261127
     while True:
-        ref, smallest = train(seed, model, B, Z, H, I, DH, STEPS)
+        ref, smallest = train(seed, model, B, Z, H, I, DH, STEPS, classes)
         if smallest > MIN_GRAD:
             break
         seed += 1
     with open(path, 'wb') as f:
-        f.write(struct.pack('<11i', 20261127, 1, B, Z, *H, I, *DH, STEPS))
-        for key in ['g0', 'd0', 'z', 'x', 'losses', 'gg1', 'dg1', 'g3', 'd3', 'run3']:
+        if classes:
+            f.write(struct.pack('<12i', 20261127, 2, B, Z, *H, I, *DH, STEPS, classes))
+        else:
+            f.write(struct.pack('<11i', 20261127, 1, B, Z, *H, I, *DH, STEPS))
+        for key in ['g0', 'd0', 'z', 'x', 'y', 'losses', 'gg1', 'dg1', 'g3', 'd3', 'run3']:
+            if key == 'y':
+                if classes:
+                    f.write(np.asarray(ref['y'].numpy(), dtype='<i4').tobytes())
+                continue
             f.write(np.asarray(ref[key].numpy(), dtype='<f4').tobytes())
     print(f'{path}: seed {seed}, smallest gradient {smallest:.3g}, losses {ref["losses"].tolist()}')
 
 
 write('tests/fixtures/mlp_gan_reference.bin', mlp, 4, 3, (4, 5, 6), 7, (5, 4), 3)
 write('tests/fixtures/dcgan_reference.bin', dcgan, 4, 3, (4, 3, 2), 784, (2, 3), 1)
+write('tests/fixtures/cgan_reference.bin', cmlp, 4, 3, (4, 5, 6), 7, (5, 4), 3, classes=10)

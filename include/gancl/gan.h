@@ -13,6 +13,11 @@
  *   D: x -> Conv 5x5 s2 -> e0 x 14 x 14 -> LeakyReLU -> Dropout
  *        -> Conv 5x5 s2 -> e1 x 7 x 7 -> LeakyReLU -> Dropout -> Linear 1 (a logit)
  *
+ * Conditional (--conditional, arch.classes = 10, PyTorch-GAN's cgan): both networks begin with
+ * an Embedding of the row's class concatenated to their input: G's z gets 10 dimensions; the
+ * MLP's D gets 10 after the 784 pixels; the DCGAN's D gets 784, viewed as a second 28 x 28
+ * channel (Unflatten 2 x 28 x 28) before its first convolution.
+ *
  * D's input has 2B rows: the real batch in rows [0, B), the fakes in rows [B, 2B) (and the
  * gradient penalty's interpolates in [2B, 3B)); one forward pass over all 2B rows in the G
  * step serves both steps (D does not change in between), and the D step's backward covers all
@@ -35,6 +40,7 @@ typedef struct {
     int g[GANCL_MAX_WIDTHS], ng;     /* mlp: G's hidden widths; dcgan: its 3 channel counts */
     int d[GANCL_MAX_WIDTHS], nd;     /* mlp: D's hidden widths; dcgan: its 2 channel counts */
     float dropout;                   /* dcgan's D: 0.3 */
+    int classes;                     /* conditional: the number of classes (10); 0: not */
 } gancl_arch;
 
 /* models.c: the defaults of a model with latent size Z; the tables into G and D (-1 and a
@@ -86,6 +92,9 @@ typedef struct gancl_gan {
     cl_mem io;      /* the objectives' tensors, at the offsets below (elements) */
     cl_mem scratch; /* the convolutions' scratch, shared by G and D */
     cl_mem acc;     /* GANCL_ACC_N floats of logged sums */
+    cl_mem labels;  /* conditional: the class of each row, int [max(d_rows, g_rows)], read by both
+                     * networks' Embedding: D's rows [0, B) real, [B, 2B) fakes, [2B, 3B)
+                     * interpolates, all with the real batch's classes; G's rows [0, n) */
     size_t z;       /* [g_rows, Z] */
     size_t g_out;   /* generated images when not training [g_rows, image] */
     size_t d_x;     /* D's input [d_rows, image]: real rows, fake rows, (interpolates) */
@@ -127,6 +136,13 @@ void gancl_gan_refresh_ema_stats(gancl_gan *gan, uint64_t seed);
 /* Copies G into its average (after G was initialised or loaded). */
 void gancl_gan_reset_ema(gancl_gan *gan);
 
+/* Conditional: the classes of rows [0, n) (each in [0, classes)). */
+void gancl_gan_set_labels(gancl_gan *gan, const int *labels, int n);
+/* Conditional: rows [0, n) of D and G get the classes at perm_labels[off ..] (the training set's
+ * labels in this epoch's order), repeated for the fakes and interpolates: D's rows [B, 2B) and
+ * [2B, 3B) get the same classes as its real rows [0, B). */
+void gancl_gan_batch_labels(gancl_gan *gan, cl_mem perm_labels, size_t off);
+
 /* A pointer into the objectives' buffer. */
 gancl_ptr gancl_gan_io(const gancl_gan *gan, size_t off);
 
@@ -138,10 +154,11 @@ void gancl_gan_sample(gancl_gan *gan, gancl_ptr out, int n);
 /* count images img [count, image] (in [-1, 1]) through gancl_gan_sample, in chunks of
  * GANCL_SAMPLE_CHUNK rows (g_rows when fewer), chunk k's noise from Philox (seed; index, k,
  * GANCL_STREAM_SAMPLES): the same images for the same seed in `generate`, `score` and the
- * scores while training. z is overwritten. */
+ * scores while training. z is overwritten. A conditional model draws image i of class
+ * labels[i], or of class i % classes when labels is NULL (every class equally often). */
 #define GANCL_SAMPLE_CHUNK 64
 #define GANCL_STREAM_SAMPLES 0x30000u
-void gancl_gan_sample_images(gancl_gan *gan, int count, uint64_t seed, float *img);
+void gancl_gan_sample_images(gancl_gan *gan, int count, uint64_t seed, const int *labels, float *img);
 
 /* Losses with one D step per G step (bce, hinge), PyTorch-GAN order, on the noise in z
  * (rows [0, B)) and the real batch in d_x rows [0, B): the G step, then the D step reusing D's

@@ -21,4 +21,10 @@ int gancl_png_encode(const uint8_t *pixels, int w, int h, uint8_t **png, size_t 
 /* Writes a grayscale PNG atomically; -1 with `err` on failure. */
 int gancl_png_write(const char *path, const uint8_t *pixels, int w, int h, char *err);
 
+/* Writes an animated PNG (APNG, looping) whose frames are the PNG files `frames` in order, each
+ * shown delay_ms (the last last_ms): gan-cl's own grids, all of one size. The frames'
+ * compressed image data is carried over as it is. -1 with err when a file cannot be read, is
+ * not a whole PNG, or differs from the first in size or format. */
+int gancl_apng_write(const char *path, char *const *frames, int n, int delay_ms, int last_ms, char *err);
+
 #endif

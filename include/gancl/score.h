@@ -17,6 +17,9 @@ typedef struct {
     double kl_uniform;           /* KL(hist || uniform), 0 .. log 10 */
     double precision, recall;    /* fractions: of the images inside the real manifold, of the
                                     real images inside theirs */
+    int labelled;                /* the images came with the classes they were asked to be: */
+    double accuracy;             /* the fraction the classifier gives that class */
+    double class_accuracy[GANCL_CLASSES]; /* the same per asked class; -1: none asked */
 } gancl_scores;
 
 /* Mean mu [dim] and covariance cov [dim, dim] (divided by n - 1) of feat [n, dim]. */
@@ -32,6 +35,9 @@ double gancl_inception_like(const float *probs, int n);
 /* hist: the fraction of rows of probs [n, 10] whose largest probability is each class's;
  * returns KL(hist || uniform). */
 double gancl_class_histogram(const float *probs, int n, double hist[GANCL_CLASSES]);
+/* The fraction of rows of probs [n, 10] whose largest probability is labels[i]'s, overall
+ * (returned) and per label (per_class; -1 for labels that do not occur). */
+double gancl_label_accuracy(const float *probs, const int *labels, int n, double per_class[GANCL_CLASSES]);
 
 /* A feature set on the device, with each member's squared distance to its 3rd nearest
  * neighbour in the set (its radius). */
@@ -72,7 +78,9 @@ typedef struct {
 
 void gancl_score_ref_make(gancl_score_ref *ref, gancl_classifier *c, const uint8_t *images, int n);
 void gancl_score_ref_free(gancl_score_ref *ref);
-/* Every score of n uint8 28 x 28 images against the reference. */
-void gancl_score_images(const gancl_score_ref *ref, const uint8_t *images, int n, gancl_scores *s);
+/* Every score of n uint8 28 x 28 images against the reference; with labels (or NULL), the
+ * classes the images were asked to be, their accuracy too. */
+void gancl_score_images(const gancl_score_ref *ref, const uint8_t *images, const int *labels, int n,
+                        gancl_scores *s);
 
 #endif

@@ -15,6 +15,7 @@
 typedef struct {
     gancl_model model;
     int latent, batch;
+    int conditional;     /* --conditional: G and D get the class (train.h's arch.classes = 10) */
     int g_layers[GANCL_MAX_WIDTHS], ng; /* --g-layers / --d-layers; ng, nd = 0: the model's */
     int d_layers[GANCL_MAX_WIDTHS], nd;
     gancl_step_config step; /* loss, optimiser and their settings */
@@ -32,7 +33,7 @@ typedef struct {
     char out_dir[4096];  /* "" = runs/YYYYmmdd-HHMMSS, or the checkpoint's directory on resume */
     /* flags given on the command line, which a resumed checkpoint must not contradict */
     int set_model, set_latent, set_batch, set_lr, set_beta1, set_beta2, set_seed, set_loss, set_optimizer,
-        set_n_critic, set_clip, set_gp_weight, set_layers, set_ema;
+        set_n_critic, set_clip, set_gp_weight, set_layers, set_ema, set_conditional;
 } gancl_train_config;
 
 /* The networks' description the configuration asks for. */
@@ -51,10 +52,11 @@ int gancl_train(const gancl_runtime *rt, gancl_train_config *cfg, const gancl_da
                 const struct gancl_scorer *scorer);
 
 /* One training iteration as training runs it: noise for `step` from `seed` into z, the batch
- * at perm[perm_off ..] gathered from `images` into D's real rows, then a G and a D step
+ * at perm[perm_off ..] gathered from `images` into D's real rows (for a conditional model, its
+ * classes from perm_labels[perm_off ..], the labels in the same order), then a G and a D step
  * (gancl_gan_step), or a critic step and, every n_critic-th step, a G step on fresh noise. */
 void gancl_train_iteration(gancl_gan *gan, const gancl_step_config *cfg, cl_mem images,
-                           cl_mem perm, size_t perm_off, uint64_t seed, long step);
+                           cl_mem perm, cl_mem perm_labels, size_t perm_off, uint64_t seed, long step);
 /* G steps among iterations [from, to) with n_critic D steps per G step. */
 long gancl_g_steps_between(long from, long to, int n_critic);
 
@@ -65,9 +67,21 @@ int gancl_bench(const gancl_runtime *rt, gancl_model model, int batch, int iters
 
 typedef enum { GANCL_FORMAT_PNG, GANCL_FORMAT_IDX } gancl_image_format;
 
-/* Writes `count` images from the checkpoint's generator (running BatchNorm statistics) to
- * `out`: a PNG grid or an IDX file of uint8 28x28 images. Returns 0 or 1 (message printed). */
-int gancl_generate(const gancl_runtime *rt, const char *checkpoint, int count, uint64_t seed,
-                   const char *out, gancl_image_format format);
+typedef struct {
+    int count;          /* images; with several digits, per digit */
+    uint64_t seed;      /* the noise: the same images for the same seed */
+    const char *out;
+    gancl_image_format format;
+    const char *digits; /* conditional models: "7" (all sevens), "0123456789" (a row each), or NULL
+                         * (every class in turn) */
+    int interpolate;    /* a strip of count images: from one noise vector to another (at the
+                         * digit asked for), or with two digits from the first to the second */
+} gancl_generate_options;
+
+/* Writes images from the checkpoint's generator (the EMA generator when it has one; running
+ * BatchNorm statistics) to `out`: a PNG grid, or an IDX file of uint8 28x28 images and, for a
+ * conditional model, "...-labels-idx1-ubyte" next to it with the classes asked for. Asking an
+ * unconditional model for digits is an error. Returns 0 or 1 (message printed). */
+int gancl_generate(const gancl_runtime *rt, const char *checkpoint, const gancl_generate_options *o);
 
 #endif
