@@ -227,11 +227,11 @@ static void test_conditional(void **state) {
     png_size(at("K1/samples/epoch_002.png"), &w, &h);
     assert_int_equal(w, 10 * 28 + 11 * 2);
     assert_int_equal(h, w);
-    uint8_t *apng = slurp(at("K1/progress.png"), &n), *data[4];
+    uint8_t *apng = slurp(at("K1/progress.png"), &n), *frame[4];
     size_t len[4];
-    assert_int_equal(chunks_of(apng, n, "acTL", data, len, 4), 1);
-    assert_int_equal(data[0][3], 2); /* frames */
-    assert_int_equal(chunks_of(apng, n, "fcTL", data, len, 4), 2);
+    assert_int_equal(chunks_of(apng, n, "acTL", frame, len, 4), 1);
+    assert_int_equal(frame[0][3], 2); /* frames */
+    assert_int_equal(chunks_of(apng, n, "fcTL", frame, len, 4), 2);
     for (int e = 1; e <= 2; e++) {
         char grid[64];
         snprintf(grid, sizeof grid, "K1/samples/epoch_%03d.png", e);
@@ -239,9 +239,9 @@ static void test_conditional(void **state) {
         uint8_t *png = slurp(at(grid), &gn), *gz[1];
         size_t glen[1];
         assert_int_equal(chunks_of(png, gn, "IDAT", gz, glen, 1), 1);
-        int k = chunks_of(apng, n, e == 1 ? "IDAT" : "fdAT", data, len, 4);
+        int k = chunks_of(apng, n, e == 1 ? "IDAT" : "fdAT", frame, len, 4);
         assert_int_equal(k, 1);
-        uint8_t *a = inflate_frame(data[0], len[0], w, h), *b = inflate_frame(gz[0], glen[0], w, h);
+        uint8_t *a = inflate_frame(frame[0], len[0], w, h), *b = inflate_frame(gz[0], glen[0], w, h);
         assert_memory_equal(a, b, (size_t)(w + 1) * h);
         free(a);
         free(b);
@@ -301,6 +301,32 @@ static void test_conditional(void **state) {
         gancl_idx_free(&one);
     }
     gancl_idx_free(&ends);
+    /* score: the share drawn as asked, per class (4 of each of 40), beside the classifier's
+     * own per-class accuracy on the test set (the classifier test_score trained, cached) */
+    char cache[1100], *env[] = {cache, NULL};
+    snprintf(cache, sizeof cache, "XDG_CACHE_HOME=%s", at("cache"));
+    assert_int_equal(run_gan(env, "score", "--data", data, "--offline", "--checkpoint", ckpt, "--count", "40",
+                             "--json", NULL), 0);
+    gancl_json j;
+    if (gancl_json_parse(gan_out, strlen(gan_out), &j, err)) fail_msg("%s in:\n%s", err, gan_out);
+    const gancl_json *smp = gancl_json_get(&j, "samples"), *ceil_ = gancl_json_get(&j, "classifier_test_accuracy");
+    assert_non_null(smp);
+    assert_non_null(ceil_);
+    const gancl_json *per = gancl_json_get(smp, "class_accuracy");
+    assert_int_equal(per->n, 10);
+    double mean = 0;
+    for (int k = 0; k < 10; k++) {
+        const double a = per->items[k].number;
+        assert_true(a >= 0 && a <= 1);
+        assert_float_equal(a * 4, round(a * 4), 1e-9); /* a count out of 4 */
+        mean += a / 10;
+    }
+    assert_float_equal(gancl_json_get(smp, "accuracy")->number, mean, 1e-6);
+    assert_int_equal(gancl_json_get(ceil_, "class_accuracy")->n, 10);
+    gancl_json_free(&j);
+    assert_int_equal(run_gan(env, "score", "--data", data, "--offline", "--checkpoint", ckpt, "--count", "40", NULL), 0);
+    EXPECT("digits drawn as asked");
+    EXPECT("ceiling: the classifier's own accuracy");
     /* refusals */
     const char *bad[][2] = {{"--digit", "12"}, {"--digit", "x"}, {"--digits", "0a"}, {"--digits", "01234567890"}};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
