@@ -46,6 +46,14 @@ int gancl_atomic_open(gancl_atomic_file *f, const char *path, char *err) {
         snprintf(err, GANCL_ERR_LEN, "%s: path too long", path);
         return -1;
     }
+    struct stat st;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        /* the rename would replace a directory entry that is not a file: a device such as
+         * /dev/null, a pipe, or fail on a directory */
+        snprintf(err, GANCL_ERR_LEN, "%s: not a regular file (gan-cl writes its outputs by renaming a "
+                 "finished file over the old one)", path);
+        return -1;
+    }
     strcpy(f->path, path);
     remove_stale_temps(path);
     snprintf(f->tmp, sizeof f->tmp, "%s.tmp-%ld-XXXXXX", path, (long)getpid());

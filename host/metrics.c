@@ -91,22 +91,26 @@ int gancl_metrics_read(gancl_metrics *m, FILE *f, const char *path, long max_ste
     return rc;
 }
 
-int gancl_metrics_write_csv(const gancl_metrics *m, const char *path, char *err) {
-    gancl_atomic_file f;
-    if (gancl_atomic_open(&f, path, err)) return -1;
-    fprintf(f.fp, CSV_HEADER CSV_SCORES "\n");
+void gancl_metrics_csv(const gancl_metrics *m, FILE *out) {
+    fprintf(out, CSV_HEADER CSV_SCORES "\n");
     for (size_t i = 0; i < m->n; i++) {
         const gancl_metric_row *r = &m->rows[i];
-        fprintf(f.fp, "%d,%ld,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.1f,%.3f", r->epoch, r->step,
+        fprintf(out, "%d,%ld,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.1f,%.3f", r->epoch, r->step,
                 r->d_loss, r->g_loss, r->d_real, r->d_fake, r->w_estimate, r->gp, r->img_per_s,
                 r->elapsed_s);
         const double sc[5] = {r->fid, r->precision, r->recall, r->is, r->kl_uniform};
         for (int k = 0; k < 5; k++) {
-            if (isfinite(sc[k])) fprintf(f.fp, ",%.6f", sc[k]);
-            else fputc(',', f.fp);
+            if (isfinite(sc[k])) fprintf(out, ",%.6f", sc[k]);
+            else fputc(',', out);
         }
-        fputc('\n', f.fp);
+        fputc('\n', out);
     }
+}
+
+int gancl_metrics_write_csv(const gancl_metrics *m, const char *path, char *err) {
+    gancl_atomic_file f;
+    if (gancl_atomic_open(&f, path, err)) return -1;
+    gancl_metrics_csv(m, f.fp);
     return gancl_atomic_commit(&f, err);
 }
 
@@ -167,37 +171,41 @@ static void panel(FILE *f, const gancl_metrics *m, const series *s, int ns, int 
     }
 }
 
-int gancl_metrics_write_svg(const gancl_metrics *m, const char *path, const char *title,
-                            int probabilities, char *err) {
-    gancl_atomic_file f;
-    if (gancl_atomic_open(&f, path, err)) return -1;
+void gancl_metrics_svg(const gancl_metrics *m, FILE *out, const char *title, int probabilities) {
     int scored = 0;
     for (size_t i = 0; i < m->n && !scored; i++) scored = isfinite(m->rows[i].fid);
-    fprintf(f.fp, "<svg xmlns='http://www.w3.org/2000/svg' width='760' height='%d' "
+    fprintf(out, "<svg xmlns='http://www.w3.org/2000/svg' width='760' height='%d' "
                   "font-family='sans-serif'>\n<rect width='100%%' height='100%%' fill='#fafafa'/>\n",
             scored ? 1140 : 580);
-    fprintf(f.fp, "<text x='380' y='22' text-anchor='middle' font-size='15'>");
+    fprintf(out, "<text x='380' y='22' text-anchor='middle' font-size='15'>");
     for (const char *c = title; *c; c++) { /* escape for XML */
-        if (*c == '<') fputs("&lt;", f.fp);
-        else if (*c == '&') fputs("&amp;", f.fp);
-        else fputc(*c, f.fp);
+        if (*c == '<') fputs("&lt;", out);
+        else if (*c == '&') fputs("&amp;", out);
+        else fputc(*c, out);
     }
-    fputs("</text>\n", f.fp);
+    fputs("</text>\n", out);
     const series losses[] = {{"D loss", offsetof(gancl_metric_row, d_loss), "#1f77b4"},
                              {"G loss", offsetof(gancl_metric_row, g_loss), "#d62728"}};
     const series outputs[] = {{"D(x)", offsetof(gancl_metric_row, d_real), "#2ca02c"},
                               {"D(G(z))", offsetof(gancl_metric_row, d_fake), "#ff7f0e"},
                               {"W estimate", offsetof(gancl_metric_row, w_estimate), "#9467bd"}};
-    panel(f.fp, m, losses, 2, 50, "loss", 0, 0);
-    if (probabilities) panel(f.fp, m, outputs, 2, 330, "D output (probability)", 0, 1);
-    else panel(f.fp, m, outputs, 3, 330, "critic score", 0, 0);
+    panel(out, m, losses, 2, 50, "loss", 0, 0);
+    if (probabilities) panel(out, m, outputs, 2, 330, "D output (probability)", 0, 1);
+    else panel(out, m, outputs, 3, 330, "critic score", 0, 0);
     if (scored) {
         const series fid[] = {{"FID (gan-cl's classifier)", offsetof(gancl_metric_row, fid), "#8c564b"}};
         const series pr[] = {{"precision", offsetof(gancl_metric_row, precision), "#17becf"},
                              {"recall", offsetof(gancl_metric_row, recall), "#e377c2"}};
-        panel(f.fp, m, fid, 1, 610, "FID (lower is better)", 0, 0);
-        panel(f.fp, m, pr, 2, 890, "precision, recall", 0, 1);
+        panel(out, m, fid, 1, 610, "FID (lower is better)", 0, 0);
+        panel(out, m, pr, 2, 890, "precision, recall", 0, 1);
     }
-    fputs("</svg>\n", f.fp);
+    fputs("</svg>\n", out);
+}
+
+int gancl_metrics_write_svg(const gancl_metrics *m, const char *path, const char *title,
+                            int probabilities, char *err) {
+    gancl_atomic_file f;
+    if (gancl_atomic_open(&f, path, err)) return -1;
+    gancl_metrics_svg(m, f.fp, title, probabilities);
     return gancl_atomic_commit(&f, err);
 }

@@ -5,6 +5,7 @@
  *     metrics.csv or the checkpoint is written: a message naming the file and the cause, exit 1,
  *     every file there still whole. As root the test mounts a small tmpfs (a real ENOSPC and
  *     EROFS); otherwise it uses RLIMIT_FSIZE (EFBIG) and a directory without write permission;
+ *   - an output path that is not a regular file (/dev/null): refused, the device untouched;
  *   - networks too large for the device (PoCL's POCL_MEMORY_LIMIT): the need and the limits;
  *   - kernels that do not build (GANCL_KERNEL_DIR with a broken copy): the build log, exit 1;
  *   - a corrupted kernel-cache entry and a damaged tuning file at start-up: rebuilt and
@@ -387,6 +388,20 @@ static void test_read_only(void **state) {
     unmount_tmpfs(dir);
 }
 
+/* An output path that is a device: refused, and the device left as it is (an atomic rename
+ * over /dev/null would replace it with a regular file for the whole machine). */
+static void test_not_a_file(void **state) {
+    (void)state;
+    assert_int_equal(run_gan(NULL, "--data", data, "--offline", "--quiet", "--score-every", "0", "--steps", "8",
+                             "--batch-size", "32", "--g-layers", "64", "--d-layers", "64", "--out", at("nf"), NULL), 0);
+    assert_int_equal(run_gan(NULL, "generate", "--checkpoint", at("nf/checkpoint.safetensors"), "--out", "/dev/null",
+                             NULL), 1);
+    EXPECT("/dev/null: not a regular file");
+    struct stat st;
+    assert_int_equal(stat("/dev/null", &st), 0);
+    assert_true(S_ISCHR(st.st_mode));
+}
+
 static void test_device_memory(void **state) {
     (void)state;
     char *env[] = {"POCL_MEMORY_LIMIT=1", NULL}; /* PoCL: 1 GiB of global memory, 256 MiB per buffer */
@@ -525,6 +540,7 @@ int main(void) {
         cmocka_unit_test(test_kill_during_saves),
         cmocka_unit_test(test_disk_full),
         cmocka_unit_test(test_read_only),
+        cmocka_unit_test(test_not_a_file),
         cmocka_unit_test(test_device_memory),
         cmocka_unit_test(test_broken_kernels),
         cmocka_unit_test(test_corrupt_caches_at_start_up),

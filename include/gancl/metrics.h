@@ -31,10 +31,14 @@ int gancl_metrics_load(gancl_metrics *m, const char *path, long max_step, char *
 /* The same from an open stream; `path` names it in messages. */
 int gancl_metrics_read(gancl_metrics *m, FILE *f, const char *path, long max_step, char *err);
 int gancl_metrics_write_csv(const gancl_metrics *m, const char *path, char *err);
+/* The CSV text to a stream (what gancl_metrics_write_csv writes). */
+void gancl_metrics_csv(const gancl_metrics *m, FILE *out);
 /* Panels over steps: D and G loss; D(x) and D(G(z)) (as probabilities in [0, 1] when
  * `probabilities`, else raw scores with the Wasserstein estimate); when any row is scored,
  * FID, and precision and recall. Readable in any browser. */
 int gancl_metrics_write_svg(const gancl_metrics *m, const char *path, const char *title,
                             int probabilities, char *err);
+/* The SVG text to a stream. */
+void gancl_metrics_svg(const gancl_metrics *m, FILE *out, const char *title, int probabilities);
 
 #endif
