@@ -248,6 +248,13 @@ static void test_conditional(void **state) {
         free(png);
     }
     free(apng);
+    if (system("command -v pngcheck > /dev/null 2>&1") == 0) { /* when installed: a valid APNG */
+        char cmd[1200];
+        snprintf(cmd, sizeof cmd, "pngcheck -q '%s'", at("K1/progress.png"));
+        assert_int_equal(system(cmd), 0);
+    } else {
+        print_message("pngcheck is not installed: progress.png checked by its frames alone\n");
+    }
     /* --digit: the labels file next to the images */
     const char *k1 = at("K1/checkpoint.safetensors");
     char ckpt[1024];
