@@ -403,7 +403,21 @@ int gancl_checkpoint_arch(const gancl_checkpoint *ck, gancl_arch *arch, char *er
                      ck->path, classes);
             return -1;
         }
-        arch->classes = GANCL_CLASSES;
+        gancl_arch_conditional(arch);
+    }
+    /* D's dropout as trained; checkpoints without the key have the model's (the first
+     * conditional MLPs had none) */
+    const char *dropout = gancl_meta_get(&ck->meta, "d_dropout");
+    if (arch->classes && arch->model == GANCL_MODEL_MLP && !dropout) arch->dropout = 0;
+    if (dropout) {
+        char *end;
+        const double p = strtod(dropout, &end);
+        if (*end || !(p >= 0 && p < 1)) {
+            snprintf(err, GANCL_ERR_LEN, "%s: metadata d_dropout '%s' is not a probability below 1", ck->path,
+                     dropout);
+            return -1;
+        }
+        arch->dropout = (float)p;
     }
     /* checkpoints from before --g-layers have the model's default widths */
     const char *keys[2] = {"g_layers", "d_layers"};

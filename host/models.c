@@ -33,6 +33,7 @@ static int mlp_discriminator(const gancl_arch *a, gancl_layer *l) {
     for (int i = 0; i < a->nd; i++) {       /* 784 -> hidden widths (512, 256) */
         l[n++] = gancl_linear(a->d[i], 1);
         l[n++] = gancl_leaky_relu(MLP_SLOPE);
+        if (a->dropout > 0) l[n++] = gancl_dropout(a->dropout); /* the conditional MLP's */
     }
     l[n++] = gancl_linear(1, 1);             /* -> one logit (or critic score) */
     return n;
@@ -116,6 +117,13 @@ gancl_arch gancl_arch_default(gancl_model model, int latent) {
     memcpy(a.d, dc ? dc_d : mlp_d, sizeof mlp_d);
     a.dropout = dc ? 0.3f : 0.0f;
     return a;
+}
+
+#define CGAN_D_DROPOUT 0.4f
+
+void gancl_arch_conditional(gancl_arch *a) {
+    a->classes = GANCL_CLASSES;
+    if (a->model == GANCL_MODEL_MLP) a->dropout = CGAN_D_DROPOUT;
 }
 
 void gancl_model_constants(gancl_model model, float *slope, float *bn_eps, float *bn_momentum) {

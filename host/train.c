@@ -31,7 +31,7 @@ static int grid_side(const gancl_arch *a) { return a->classes ? a->classes : 8; 
 
 gancl_arch gancl_train_arch(const gancl_train_config *cfg) {
     gancl_arch a = gancl_arch_default(cfg->model, cfg->latent);
-    a.classes = cfg->conditional ? GANCL_CLASSES : 0;
+    if (cfg->conditional) gancl_arch_conditional(&a);
     if (cfg->ng) {
         a.ng = cfg->ng;
         memcpy(a.g, cfg->g_layers, sizeof a.g);
@@ -134,6 +134,7 @@ static void fill_meta(const trainer *t, gancl_meta *m) {
     gancl_meta_set(m, "optimizer", "%s", gancl_optimizer_name(c->step.optimizer));
     gancl_meta_set(m, "latent_dim", "%d", c->latent);
     gancl_meta_set(m, "classes", "%d", t->gan.arch.classes); /* conditional: 10 */
+    gancl_meta_set(m, "d_dropout", "%.9g", t->gan.arch.dropout);
     char w[128];
     gancl_widths_format(t->gan.arch.g, t->gan.arch.ng, w, sizeof w);
     gancl_meta_set(m, "g_layers", "%s", w);

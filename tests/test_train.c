@@ -219,8 +219,9 @@ static void test_conditional(void **state) {
         !strstr(ck + 8, "\"generator.1.weight\":{\"dtype\":\"F32\",\"shape\":[256,110]") ||
         !strstr(ck + 8, "\"discriminator.0.weight\":{\"dtype\":\"F32\",\"shape\":[10,10]") ||
         !strstr(ck + 8, "\"discriminator.1.weight\":{\"dtype\":\"F32\",\"shape\":[512,794]") ||
-        !strstr(ck + 8, "\"classes\":\"10\""))
-        fail_msg("the Embedding tensors or the classes are missing from the checkpoint");
+        !strstr(ck + 8, "\"classes\":\"10\"") || !strstr(ck + 8, "\"d_dropout\":\"0.4") ||
+        !strstr(ck + 8, "\"discriminator.4.weight\":{\"dtype\":\"F32\",\"shape\":[256,512]"))
+        fail_msg("the Embedding tensors, the classes or D's dropout are not in the checkpoint as expected");
     free(ck);
     /* a 10 x 10 grid, one digit per row; progress.png holds both epochs' grids */
     int w, h;

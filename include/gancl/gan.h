@@ -15,8 +15,9 @@
  *
  * Conditional (--conditional, arch.classes = 10, PyTorch-GAN's cgan): both networks begin with
  * an Embedding of the row's class concatenated to their input: G's z gets 10 dimensions; the
- * MLP's D gets 10 after the 784 pixels; the DCGAN's D gets 784, viewed as a second 28 x 28
- * channel (Unflatten 2 x 28 x 28) before its first convolution.
+ * MLP's D gets 10 after the 784 pixels, and Dropout 0.4 after each hidden LeakyReLU; the
+ * DCGAN's D gets 784, viewed as a second 28 x 28 channel (Unflatten 2 x 28 x 28) before its
+ * first convolution.
  *
  * D's input has 2B rows: the real batch in rows [0, B), the fakes in rows [B, 2B) (and the
  * gradient penalty's interpolates in [2B, 3B)); one forward pass over all 2B rows in the G
@@ -39,7 +40,8 @@ typedef struct {
     int image;                       /* pixels per image, 784 (28 x 28) */
     int g[GANCL_MAX_WIDTHS], ng;     /* mlp: G's hidden widths; dcgan: its 3 channel counts */
     int d[GANCL_MAX_WIDTHS], nd;     /* mlp: D's hidden widths; dcgan: its 2 channel counts */
-    float dropout;                   /* dcgan's D: 0.3 */
+    float dropout;                   /* D's Dropout after each hidden layer: dcgan 0.3, the
+                                        conditional mlp 0.4 (gancl_arch_conditional), else 0 */
     int classes;                     /* conditional: the number of classes (10); 0: not */
 } gancl_arch;
 
@@ -47,6 +49,10 @@ typedef struct {
  * message naming the layer when the widths do not make a network); the model's constants
  * (as the checkpoint's metadata records them); widths as "256,512,1024". */
 gancl_arch gancl_arch_default(gancl_model model, int latent);
+/* Makes the arch class-conditional (10 classes); the MLP's D then gets Dropout 0.4 after each
+ * hidden layer, as PyTorch-GAN's and Keras-GAN's cgan D has (measured: without it G ignores
+ * its noise within each class). */
+void gancl_arch_conditional(gancl_arch *a);
 int gancl_model_build(const gancl_arch *arch, gancl_net *g, gancl_net *d, char *err);
 void gancl_model_constants(gancl_model model, float *slope, float *bn_eps, float *bn_momentum);
 const char *gancl_model_name(gancl_model model);
