@@ -743,7 +743,7 @@ int gancl_train(const gancl_runtime *rt, gancl_train_config *cfg, const gancl_da
                        t.gan.ema_decay ? ", EMA generator" : "", line, cost,
                        100 * cost / (now_s() - t.t_start + t.scorer->ref_s), t.scorer->ref_s, t.n_scored, t.score_s);
             }
-            printf("outputs in %s: samples/, metrics.csv, losses.svg, config.json, checkpoint.safetensors\n",
+            printf("outputs in %s: samples/, progress.png, metrics.csv, losses.svg, config.json, checkpoint.safetensors\n",
                    cfg->out_dir);
         }
         status = 0;

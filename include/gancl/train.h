@@ -1,5 +1,5 @@
 /* train.h: the training job (gan-cl's main command) and sample generation from a checkpoint.
- * Outputs of a run directory: samples/epoch_NNN.png, metrics.csv, losses.svg, config.json,
+ * Outputs of a run directory: samples/epoch_NNN.png, progress.png, metrics.csv, losses.svg, config.json,
  * checkpoint.safetensors. */
 #ifndef GANCL_TRAIN_H
 #define GANCL_TRAIN_H
