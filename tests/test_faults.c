@@ -30,11 +30,6 @@
 
 static char root[512], data[600], data8[600], cache[600];
 
-static void sleep_ms(long ms) {
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
 static char *at(const char *sub) {
     static char p[8][1024];
     static int k;

@@ -15,11 +15,6 @@
 
 static char root[512], data[600];
 
-static void sleep_ms(long ms) {
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
 static char *at(const char *sub) {
     static char p[8][1024];
     static int k;
@@ -109,6 +104,17 @@ static void test_determinism_and_resume(void **state) {
     EXPECT("nothing to do");
 }
 
+/* The width and height in a PNG's IHDR. */
+static void png_size(const char *path, int *w, int *h) {
+    size_t n;
+    uint8_t *png = slurp(path, &n);
+    assert_true(n > 24);
+    assert_memory_equal(png + 1, "PNG", 3);
+    *w = png[16] << 24 | png[17] << 16 | png[18] << 8 | png[19];
+    *h = png[20] << 24 | png[21] << 16 | png[22] << 8 | png[23];
+    free(png);
+}
+
 static void test_generate(void **state) {
     (void)state;
     char ck[1024];
@@ -127,13 +133,10 @@ static void test_generate(void **state) {
     gancl_idx_free(&a);
     gancl_idx_free(&b);
     assert_int_equal(run_gan(NULL, "generate", "--checkpoint", ck, "--count", "5", "--out", at("g.png"), NULL), 0);
-    size_t n;
-    uint8_t *png = slurp(at("g.png"), &n);
-    assert_memory_equal(png + 1, "PNG", 3);
-    /* 5 images: a 3 x 2 grid of 28-pixel tiles with 2 pixels of padding */
-    assert_int_equal(png[16] << 24 | png[17] << 16 | png[18] << 8 | png[19], 3 * 28 + 4 * 2);
-    assert_int_equal(png[20] << 24 | png[21] << 16 | png[22] << 8 | png[23], 2 * 28 + 3 * 2);
-    free(png);
+    int w, h; /* 5 images: a 3 x 2 grid of 28-pixel tiles with 2 pixels of padding */
+    png_size(at("g.png"), &w, &h);
+    assert_int_equal(w, 3 * 28 + 4 * 2);
+    assert_int_equal(h, 2 * 28 + 3 * 2);
 }
 
 /* The DCGAN end to end: trains, writes a checkpoint with PyTorch's conv shapes, generates,
@@ -164,17 +167,6 @@ static void test_dcgan(void **state) {
     assert_int_equal(run_gan(NULL, "--data", data, "--offline", "--model", "mlp", "--steps", "6", "--resume",
                              at("G1/checkpoint.safetensors"), NULL), 1);
     EXPECT("--model conflicts with the checkpoint (a dcgan)");
-}
-
-/* The width and height in a PNG's IHDR. */
-static void png_size(const char *path, int *w, int *h) {
-    size_t n;
-    uint8_t *png = slurp(path, &n);
-    assert_true(n > 24);
-    assert_memory_equal(png + 1, "PNG", 3);
-    *w = png[16] << 24 | png[17] << 16 | png[18] << 8 | png[19];
-    *h = png[20] << 24 | png[21] << 16 | png[22] << 8 | png[23];
-    free(png);
 }
 
 /* A PNG's (or an APNG frame's) zlib data inflated: h rows of a filter byte and w pixels. */
