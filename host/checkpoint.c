@@ -405,6 +405,14 @@ int gancl_checkpoint_arch(const gancl_checkpoint *ck, gancl_arch *arch, char *er
         }
         gancl_arch_conditional(arch);
     }
+    /* how D takes the class; checkpoints without the key concatenate it (the first ones) */
+    const char *dcond = gancl_meta_get(&ck->meta, "d_conditioning");
+    if (dcond && strcmp(dcond, "concat") && strcmp(dcond, "projection")) {
+        snprintf(err, GANCL_ERR_LEN, "%s: metadata d_conditioning '%s': expected concat or projection", ck->path,
+                 dcond);
+        return -1;
+    }
+    arch->projection = arch->classes && dcond && !strcmp(dcond, "projection");
     /* D's dropout as trained; checkpoints without the key have the model's (the first
      * conditional MLPs had none) */
     const char *dropout = gancl_meta_get(&ck->meta, "d_dropout");

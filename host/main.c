@@ -45,7 +45,9 @@ static const char USAGE[] =
     "       gan-cl --list-devices | --self-test | --version | --help\n"
     "\n"
     "Trains a Generative Adversarial Network on MNIST on any OpenCL device.\n"
-    "\n"
+    "\n";
+
+static const char USAGE_TRAIN[] =
     "training:\n"
     "  --model mlp|dcgan     the classic MLP GAN (default) or the TensorFlow tutorial's DCGAN\n"
     "                        (batch 256 and Adam 0.0001 by default)\n"
@@ -59,6 +61,9 @@ static const char USAGE[] =
     "  --latent-dim N        size of the noise vector z (default 100)\n"
     "  --conditional         class-conditional G and D: both get the digit's class as a learned\n"
     "                        embedding, so that `generate --digit 7` draws sevens\n"
+    "  --d-conditioning concat|projection  how a conditional D takes the class: concatenated\n"
+    "                        to the image (default), or a projection discriminator (the class\n"
+    "                        embedding's inner product with D's last features)\n"
     "  --loss bce|wgan|wgan-gp|hinge  the GAN loss (default bce); each brings its defaults:\n"
     "                        bce, hinge: Adam 0.0002, betas (0.5, 0.999), 1 D step per G step;\n"
     "                        wgan: RMSprop 0.00005, --clip 0.01, 5 critic steps;\n"
@@ -169,7 +174,7 @@ static const struct {
     {"--iters", 1, CMD_BENCH}, {"--loss", 1, CMD_TRAIN | CMD_BENCH}, {"--optimizer", 1, CMD_TRAIN},
     {"--n-critic", 1, CMD_TRAIN}, {"--clip", 1, CMD_TRAIN}, {"--gp-weight", 1, CMD_TRAIN},
     {"--epochs", 1, CMD_TRAIN}, {"--steps", 1, CMD_TRAIN}, {"--batch-size", 1, CMD_TRAIN | CMD_BENCH | CMD_TUNE},
-    {"--latent-dim", 1, CMD_TRAIN}, {"--conditional", 0, CMD_TRAIN}, {"--g-layers", 1, CMD_TRAIN}, {"--d-layers", 1, CMD_TRAIN}, {"--lr", 1, CMD_TRAIN}, {"--beta1", 1, CMD_TRAIN},
+    {"--latent-dim", 1, CMD_TRAIN}, {"--conditional", 0, CMD_TRAIN}, {"--d-conditioning", 1, CMD_TRAIN}, {"--g-layers", 1, CMD_TRAIN}, {"--d-layers", 1, CMD_TRAIN}, {"--lr", 1, CMD_TRAIN}, {"--beta1", 1, CMD_TRAIN},
     {"--beta2", 1, CMD_TRAIN}, {"--seed", 1, CMD_TRAIN | CMD_GENERATE | CMD_SCORE},
     {"--out", 1, CMD_TRAIN | CMD_GENERATE}, {"--sample-every", 1, CMD_TRAIN},
     {"--checkpoint-every", 1, CMD_TRAIN}, {"--log-every", 1, CMD_TRAIN}, {"--resume", 1, CMD_TRAIN},
@@ -228,6 +233,7 @@ static cli parse(int argc, char **argv) {
         const char *a = argv[i];
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             fputs(USAGE, stdout);
+            fputs(USAGE_TRAIN, stdout);
             fputs(USAGE_TOOLS, stdout);
             fputs(USAGE_MORE, stdout);
             GANCL_CLI_EXIT(0);
@@ -477,6 +483,13 @@ static gancl_train_config train_args(const cli *c) {
     cfg.batch = batch_arg(c, cfg.model, 65536);
     cfg.latent = (int)int_arg(c, "--latent-dim", cfg.latent, 1, 10000);
     cfg.conditional = cfg.set_conditional = opt(c, "--conditional") != NULL;
+    const char *dcond = opt(c, "--d-conditioning");
+    if (dcond && strcmp(dcond, "concat") && strcmp(dcond, "projection"))
+        usage_error("--d-conditioning '%s': expected concat or projection", dcond);
+    if (dcond && !cfg.conditional && !opt(c, "--resume"))
+        usage_error("--d-conditioning applies only to --conditional models");
+    cfg.projection = dcond && !strcmp(dcond, "projection");
+    cfg.set_projection = dcond != NULL;
     char err[GANCL_ERR_LEN];
     const char *gl = opt(c, "--g-layers"), *dl = opt(c, "--d-layers");
     if (gl && gancl_widths_parse(gl, cfg.g_layers, &cfg.ng, err)) usage_error("--g-layers %s", err);

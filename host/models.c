@@ -29,13 +29,14 @@ static int mlp_generator(const gancl_arch *a, gancl_layer *l) {
 
 static int mlp_discriminator(const gancl_arch *a, gancl_layer *l) {
     int n = 0;
-    if (a->classes) l[n++] = gancl_embed(a->classes, a->classes); /* x -> [x, class embedding] */
+    if (a->classes && !a->projection) l[n++] = gancl_embed(a->classes, a->classes); /* x -> [x, embedding] */
     for (int i = 0; i < a->nd; i++) {       /* 784 -> hidden widths (512, 256) */
         l[n++] = gancl_linear(a->d[i], 1);
         l[n++] = gancl_leaky_relu(MLP_SLOPE);
         if (a->dropout > 0) l[n++] = gancl_dropout(a->dropout); /* the conditional MLP's */
     }
-    l[n++] = gancl_linear(1, 1);             /* -> one logit (or critic score) */
+    /* -> one logit (or critic score); the projection adds embed(class) . features */
+    l[n++] = a->classes && a->projection ? gancl_projection(a->classes) : gancl_linear(1, 1);
     return n;
 }
 
@@ -68,7 +69,7 @@ static int dcgan_generator(const gancl_arch *a, gancl_layer *l) {
 static int dcgan_discriminator(const gancl_arch *a, gancl_layer *l) {
     const int *e = a->d; /* channels (64, 128) */
     int n = 0;
-    if (a->classes) { /* the class as a second channel: 1 x 28 x 28 -> 2 x 28 x 28 */
+    if (a->classes && !a->projection) { /* the class as a second channel: 1 x 28 x 28 -> 2 x 28 x 28 */
         l[n++] = gancl_embed(a->classes, 28 * 28);
         l[n++] = gancl_unflatten(2, 28, 28);
     }
@@ -79,7 +80,7 @@ static int dcgan_discriminator(const gancl_arch *a, gancl_layer *l) {
     l[n++] = gancl_leaky_relu(DC_SLOPE);
     l[n++] = gancl_dropout(a->dropout);
     l[n++] = gancl_flatten();
-    l[n++] = gancl_linear(1, 1);              /* -> one logit */
+    l[n++] = a->classes && a->projection ? gancl_projection(a->classes) : gancl_linear(1, 1); /* -> one logit */
     return n;
 }
 

@@ -94,10 +94,16 @@ gancl_layer gancl_maxpool2d(int k) {
     return l;
 }
 
+gancl_layer gancl_projection(int classes) {
+    gancl_layer l = row(GANCL_PROJECTION);
+    l.classes = classes;
+    return l;
+}
+
 const char *gancl_layer_kind_name(gancl_layer_kind kind) {
     static const char *names[GANCL_LAYER_KINDS] = {
         "Linear", "Conv2d", "ConvTranspose2d", "BatchNorm", "LeakyReLU", "ReLU", "Tanh",
-        "Sigmoid", "Softplus", "Dropout", "GaussianNoise", "Reshape", "Embedding", "MaxPool2d"};
+        "Sigmoid", "Softplus", "Dropout", "GaussianNoise", "Reshape", "Embedding", "MaxPool2d", "Projection"};
     return (unsigned)kind < GANCL_LAYER_KINDS ? names[kind] : "unknown";
 }
 
@@ -271,6 +277,24 @@ static gancl_shape layer_shape(builder *b, const gancl_layer *L, gancl_shape s) 
         net->layer_param[b->i] = add(b, &net->params, "weight", 2, shape, GANCL_INIT_NORMAL, 1.0f);
         return (gancl_shape){C * H * W + L->n, 1, 1};
     }
+    case GANCL_PROJECTION: {
+        if (H != 1 || W != 1) {
+            bad(b, "needs a flat input, not %dx%dx%d (put a Flatten before it)", C, H, W);
+            break;
+        }
+        if (L->classes <= 0) {
+            bad(b, "%d classes", L->classes);
+            break;
+        }
+        /* a module with two children, "linear" (PyTorch's Linear init) and "embed" (Xavier
+         * uniform, as the projection discriminators' reference code initialises it) */
+        const float bound = 1.0f / sqrtf((float)C), xavier = sqrtf(6.0f / (float)(L->classes + C));
+        int shape[2] = {1, C}, eshape[2] = {L->classes, C};
+        net->layer_param[b->i] = add(b, &net->params, "linear.weight", 2, shape, GANCL_INIT_UNIFORM, bound);
+        add(b, &net->params, "linear.bias", 1, shape, GANCL_INIT_UNIFORM, bound);
+        add(b, &net->params, "embed.weight", 2, eshape, GANCL_INIT_UNIFORM, xavier);
+        return (gancl_shape){1, 1, 1};
+    }
     default: {
         b->failed = 1;
         snprintf(b->err, GANCL_ERR_LEN, "%s.%d: unknown layer kind %d", net->prefix, b->i, (int)L->kind);
@@ -316,7 +340,7 @@ static void make_ops(builder *b) {
         o.x_in = x;
         o.g_in = net->x_slot_g[x];
         o.w = net->layer_param[i];
-        o.b = o.wg = o.run = o.pre_bias = -1;
+        o.b = o.wg = o.emb = o.run = o.pre_bias = -1;
         o.in_f = (int)numel(in);
         o.out_f = (int)numel(out);
         o.a = L->a;
@@ -374,6 +398,11 @@ static void make_ops(builder *b) {
         case GANCL_EMBED:
             o.ch = L->classes;
             o.S = L->n;
+            break;
+        case GANCL_PROJECTION:
+            o.b = o.w + 1;
+            o.emb = o.w + 2;
+            o.ch = L->classes;
             break;
         case GANCL_MAXPOOL2D:
             o.geom = gancl_conv_geom_make(in.c, in.h, in.w, L->k, L->k, 0);
@@ -461,9 +490,10 @@ int gancl_net_tangent_ok(const gancl_net *net, char *err) {
         }
     }
     const gancl_op *last = &net->op[net->n_ops - 1];
-    if ((last->kind != GANCL_LINEAR && last->kind != GANCL_CONV2D) || last->act != GANCL_ACT_NONE) {
+    if ((last->kind != GANCL_LINEAR && last->kind != GANCL_CONV2D && last->kind != GANCL_PROJECTION) ||
+        last->act != GANCL_ACT_NONE) {
         snprintf(err, GANCL_ERR_LEN, "%s: the gradient penalty needs a critic whose last layer is a "
-                 "Linear or Conv2d without an activation", net->prefix);
+                 "Linear, Conv2d or Projection without an activation", net->prefix);
         return -1;
     }
     return 0;
@@ -688,6 +718,9 @@ void gancl_net_forward(gancl_net *net, gancl_ptr out, gancl_ptr inp, int row0, i
         case GANCL_EMBED: // y[n, in + E] = [x, table[label]]
             embed_forward(rt, y, x, P(o->w), label_ptr(net, row0), n, o->in_f, o->S, o->ch);
             break;
+        case GANCL_PROJECTION: // y[n, 1] = (w + table[label]) . x + b
+            projection_forward(rt, y, x, P(o->w), P(o->b), P(o->emb), label_ptr(net, row0), n, o->in_f, o->ch);
+            break;
         default: // an activation, in place (on a copy where it cannot be)
             copy_rows(net, y, x, (size_t)n * o->out_f);
             bias_act_forward(rt, y, NONE, n, o->out_f, o->act, o->a);
@@ -759,6 +792,12 @@ static void op_backward(gancl_net *net, const gancl_op *o, gancl_ptr gin, gancl_
         embed_backward(rt, gin, dweights && !tangent ? D(o->w) : NONE, gout, label_ptr(net, row0), n, o->in_f,
                        o->S, o->ch);
         return;
+    case GANCL_PROJECTION: // the embedding multiplies x: in the tangent pass it takes part too
+        if (!gin.mem && !dweights) return;
+        projection_backward(rt, gin, dweights ? D(o->w) : NONE, dweights && dbias ? D(o->b) : NONE,
+                            dweights ? D(o->emb) : NONE, gout, xin, P(o->w), P(o->emb), label_ptr(net, row0), n,
+                            o->in_f, o->ch);
+        return;
     default: // an activation: gout *= act'(y)
         bias_act_backward(rt, gout, xout, NONE, n, o->out_f, o->act, o->a);
         return;
@@ -798,6 +837,9 @@ static void tangent_op(gancl_net *net, const view *v, const gancl_op *o, int row
     case GANCL_EMBED: // the label's embedding does not move with x
         embed_forward(rt, to, t, NONE, label_ptr(net, row0), n, o->in_f, o->S, o->ch);
         break;
+    case GANCL_PROJECTION:
+        projection_forward(rt, to, t, P(o->w), NONE, P(o->emb), label_ptr(net, row0), n, o->in_f, o->ch);
+        break;
     default:
         bias_act_backward(rt, to, y, NONE, n, o->out_f, o->act, o->a);
         break;
@@ -806,7 +848,8 @@ static void tangent_op(gancl_net *net, const view *v, const gancl_op *o, int row
 
 static int elementwise(const gancl_op *o) {
     return o->kind != GANCL_LINEAR && o->kind != GANCL_CONV2D && o->kind != GANCL_CONVT2D &&
-           o->kind != GANCL_BATCHNORM && o->kind != GANCL_EMBED && o->kind != GANCL_MAXPOOL2D;
+           o->kind != GANCL_BATCHNORM && o->kind != GANCL_EMBED && o->kind != GANCL_MAXPOOL2D &&
+           o->kind != GANCL_PROJECTION;
 }
 
 void gancl_net_tangent(gancl_net *net, gancl_ptr ones, gancl_ptr out, gancl_ptr u, int row0, int n) {

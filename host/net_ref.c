@@ -123,6 +123,10 @@ void gancl_net_ref_forward(gancl_net_ref *r, const gancl_net *net, const double 
             }
             break;
         }
+        case GANCL_PROJECTION:
+            projection_forward_ref(y, x, tensor(net, params, p), tensor(net, params, p + 1), tensor(net, params, p + 2),
+                                   labels, n, (int)IN, L->classes);
+            break;
         default: gancl_die("net_ref: layer kind %d", (int)L->kind);
         }
     }
@@ -192,6 +196,11 @@ void gancl_net_ref_backward(gancl_net_ref *r, const double *params, double *dpar
                 memcpy(gin + b * IN, g + b * OUT, IN * sizeof *g);
                 for (int e = 0; e < L->n; e++) dp[clamp_label(labels[b], L->classes) * L->n + e] += g[b * OUT + IN + e];
             }
+            break;
+        case GANCL_PROJECTION:
+            projection_backward_ref(gin, dp, dparams + net->params.t[p + 1].off, dparams + net->params.t[p + 2].off, g,
+                                    x, tensor(net, params, p), tensor(net, params, p + 2), labels, n, (int)IN,
+                                    L->classes);
             break;
         default: gancl_die("net_ref: layer kind %d", (int)L->kind);
         }

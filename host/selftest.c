@@ -559,6 +559,52 @@ static double embed_check(const gancl_runtime *rt, int backward) {
 static double check_embed_fw(const gancl_runtime *rt) { return embed_check(rt, 0); }
 static double check_embed_bw(const gancl_runtime *rt) { return embed_check(rt, 1); }
 
+/* The projection output on 7 features of 5 rows (one label out of range, clamped); backward
+ * into the input and, accumulated, the weight, bias and embedding. */
+static double projection_check(const gancl_runtime *rt, int backward) {
+    const int B = 5, F = 7, K = 3;
+    const int labels[5] = {1, 0, 2, 9, 1};
+    uint64_t rng = 59;
+    double *x = ALLOC(B * F), *w = ALLOC(F), *bias = ALLOC(1), *t = ALLOC(K * F), *y = ALLOC(B), *dy = ALLOC(B);
+    double *dx = ALLOC(B * F), *dw = ALLOC(F), *db = ALLOC(1), *dt = ALLOC(K * F);
+    fill(x, B * F, &rng, -1, 1);
+    fill(w, F, &rng, -1, 1);
+    fill(bias, 1, &rng, -1, 1);
+    fill(t, K * F, &rng, -1, 1);
+    fill(dy, B, &rng, -1, 1);
+    fill(dw, F, &rng, -1, 1); /* accumulated into */
+    fill(db, 1, &rng, -1, 1);
+    fill(dt, K * F, &rng, -1, 1);
+    cl_mem lab = gancl_buffer(rt, sizeof labels);
+    gancl_write(rt, lab, 0, sizeof labels, labels);
+    gancl_ptr pl = {lab, 0}, px = upload(rt, x, B * F), pw = upload(rt, w, F), pb = upload(rt, bias, 1);
+    gancl_ptr pt = upload(rt, t, K * F), py = upload(rt, y, B), pdy = upload(rt, dy, B), pdx = upload(rt, dx, B * F);
+    gancl_ptr pdw = upload(rt, dw, F), pdb = upload(rt, db, 1), pdt = upload(rt, dt, K * F);
+    double err;
+    if (!backward) {
+        projection_forward_ref(y, x, w, bias, t, labels, B, F, K);
+        projection_forward(rt, py, px, pw, pb, pt, pl, B, F, K);
+        err = compare(rt, py, y, B);
+    } else {
+        projection_backward_ref(dx, dw, db, dt, dy, x, w, t, labels, B, F, K);
+        projection_backward(rt, pdx, pdw, pdb, pdt, pdy, px, pw, pt, pl, B, F, K);
+        err = max2(max2(compare(rt, pdx, dx, B * F), compare(rt, pdw, dw, F)),
+                   max2(compare(rt, pdb, db, 1), compare(rt, pdt, dt, K * F)));
+    }
+    /* compare() released the buffers it read */
+    gancl_ptr inputs[] = {px, pw, pb, pt, pdy}, fw[] = {pdx, pdw, pdb, pdt};
+    for (size_t i = 0; i < 5; i++) clReleaseMemObject(inputs[i].mem);
+    if (backward) clReleaseMemObject(py.mem);
+    else
+        for (size_t i = 0; i < 4; i++) clReleaseMemObject(fw[i].mem);
+    clReleaseMemObject(lab);
+    free(x); free(w); free(bias); free(t); free(y); free(dy); free(dx); free(dw); free(db); free(dt);
+    return err;
+}
+
+static double check_projection_fw(const gancl_runtime *rt) { return projection_check(rt, 0); }
+static double check_projection_bw(const gancl_runtime *rt) { return projection_check(rt, 1); }
+
 /* 2 x 3 channels of 7 x 5 (a ragged edge for k = 2), with ties in one window. */
 static double maxpool_check(const gancl_runtime *rt, int backward) {
     const int B = 2, C = 3, H = 7, W = 5, k = 2, NI = B * C * H * W, NO = B * C * (H / k) * (W / k);
@@ -786,6 +832,8 @@ const gancl_check GANCL_CHECKS[] = {
     {"weight norm backward", check_weightnorm_bw, 1e-5},
     {"embedding concat forward", check_embed_fw, 0},
     {"embedding concat backward", check_embed_bw, 1e-6},
+    {"projection output forward", check_projection_fw, 1e-5},
+    {"projection output backward", check_projection_bw, 1e-5},
     {"maxpool2d forward", check_maxpool_fw, 0},
     {"maxpool2d backward", check_maxpool_bw, 0},
     {"softmax cross-entropy", check_softmax_xent, 1e-5},

@@ -31,7 +31,10 @@ static int grid_side(const gancl_arch *a) { return a->classes ? a->classes : 8; 
 
 gancl_arch gancl_train_arch(const gancl_train_config *cfg) {
     gancl_arch a = gancl_arch_default(cfg->model, cfg->latent);
-    if (cfg->conditional) gancl_arch_conditional(&a);
+    if (cfg->conditional) {
+        gancl_arch_conditional(&a);
+        a.projection = cfg->projection;
+    }
     if (cfg->ng) {
         a.ng = cfg->ng;
         memcpy(a.g, cfg->g_layers, sizeof a.g);
@@ -135,6 +138,7 @@ static void fill_meta(const trainer *t, gancl_meta *m) {
     gancl_meta_set(m, "latent_dim", "%d", c->latent);
     gancl_meta_set(m, "classes", "%d", t->gan.arch.classes); /* conditional: 10 */
     gancl_meta_set(m, "d_dropout", "%.9g", t->gan.arch.dropout);
+    if (t->gan.arch.classes) gancl_meta_set(m, "d_conditioning", "%s", t->gan.arch.projection ? "projection" : "concat");
     char w[128];
     gancl_widths_format(t->gan.arch.g, t->gan.arch.ng, w, sizeof w);
     gancl_meta_set(m, "g_layers", "%s", w);
@@ -447,7 +451,19 @@ static int adopt_checkpoint_config(gancl_train_config *cfg, const gancl_checkpoi
                  "  hint: leave --conditional out to continue it, or start a new run", model);
         return -1;
     }
+    if (cfg->set_projection && arch.classes && cfg->projection != arch.projection) {
+        snprintf(err, GANCL_ERR_LEN, "--d-conditioning %s conflicts with the checkpoint (its D is %s)\n"
+                 "  hint: leave --d-conditioning out to continue it, or start a new run",
+                 cfg->projection ? "projection" : "concat", arch.projection ? "projection" : "concat");
+        return -1;
+    }
+    if (cfg->set_projection && !arch.classes) {
+        snprintf(err, GANCL_ERR_LEN, "--d-conditioning conflicts with the checkpoint (an unconditional %s)\n"
+                 "  hint: leave --d-conditioning out to continue it, or start a new run", model);
+        return -1;
+    }
     cfg->conditional = arch.classes > 0;
+    cfg->projection = arch.projection;
     cfg->ng = arch.ng;
     cfg->nd = arch.nd;
     memcpy(cfg->g_layers, arch.g, sizeof arch.g);

@@ -2,7 +2,7 @@
  * with respect to every parameter against central finite differences of a double-precision
  * C model built from the layer references. (2) Iterations against PyTorch (fixtures from
  * tools/make_reference.py: the MLP GAN, the DCGAN, and the conditional MLP GAN with its class
- * embeddings): losses, all gradients of the first iteration, and the parameters and BatchNorm
+ * embeddings, D's concatenated or projected): losses, all gradients of the first iteration, and the parameters and BatchNorm
  * running statistics after the last. */
 #include "gancl/gan.h"
 #include "testutil.h"
@@ -13,7 +13,7 @@
 static gancl_device_info device;
 static gancl_runtime rt;
 
-static const gancl_arch TINY = {GANCL_MODEL_MLP, 3, 7, {4, 5, 6}, 3, {5, 4}, 2, 0.0f, 0};
+static const gancl_arch TINY = {GANCL_MODEL_MLP, 3, 7, {4, 5, 6}, 3, {5, 4}, 2, 0.0f, 0, 0};
 enum { B = 4 };
 
 /* ---- the double-precision C model (written out by hand, independent of the tables) ---- */
@@ -449,7 +449,8 @@ static void pytorch_case(const char *fixture, gancl_arch dims) {
     int32_t hdr[12];
     assert_int_equal(fread(hdr, 4, 11, f), 11);
     assert_int_equal(hdr[0], 20261127);
-    assert_int_equal(hdr[1], TINY.classes ? 2 : 1); /* version 2: conditional, with CLASSES */
+    /* version 2: conditional, with CLASSES; 3: conditional with the projection D */
+    assert_int_equal(hdr[1], TINY.classes ? 2 + TINY.projection : 1);
     if (TINY.classes) {
         assert_int_equal(fread(hdr + 11, 4, 1, f), 1);
         assert_int_equal(hdr[11], TINY.classes);
@@ -536,7 +537,8 @@ static void pytorch_case(const char *fixture, gancl_arch dims) {
     for (size_t i = 0; i < rn; i++)
         if (!close_enough(run[i], run3[i], 1e-5, 1e-5)) fail_msg("running stat %zu: %.8g vs PyTorch %.8g", i, run[i], run3[i]);
     print_message("%s%s: max abs difference to PyTorch: losses %.2g, gradients %.2g, parameters after %d steps %.2g\n",
-                  dims.classes ? "conditional " : "", gancl_model_name(dims.model), worst_loss, worst_grad, steps,
+                  dims.projection ? "conditional (projection D) " : dims.classes ? "conditional " : "",
+                  gancl_model_name(dims.model), worst_loss, worst_grad, steps,
                   worst_param);
     free(ys);
     free(gp); free(dp); free(run);
@@ -555,6 +557,8 @@ static void test_matches_pytorch(void **state) {
     gancl_arch cond = TINY;
     cond.classes = 10;
     pytorch_case("cgan_reference.bin", cond);
+    cond.projection = 1;
+    pytorch_case("pgan_reference.bin", cond);
 }
 
 static int setup(void **state) {

@@ -1,6 +1,7 @@
 /* test_net.c: the layer-sequence engine (net.c). Networks built from random lists of layer
  * kinds (convolutions, transposed convolutions, BatchNorm, every activation, Dropout,
- * GaussianNoise, Flatten, the label Embedding, plain and weight-normalised Linear layers) run
+ * GaussianNoise, Flatten, the label Embedding, plain and weight-normalised Linear layers, the
+ * projection discriminator's output) run
  * on the device, fused, against the unfused double-precision reference engine (net_ref.c):
  * forward outputs, running statistics, parameter and input gradients; the reference's
  * gradients against central finite differences; the tangent pass (the gradient penalty's)
@@ -70,7 +71,8 @@ static void random_list(uint64_t *rng, gancl_layer *l, int *n) {
         }
         if (pick(rng, 3) == 0) l[k++] = gancl_dropout(0.2f);
     }
-    l[k++] = pick(rng, 2) ? gancl_linear_wn(2) : gancl_linear(2, 1);
+    const int r = pick(rng, 4);
+    l[k++] = r == 0 ? gancl_projection(CLASSES) : r == 1 ? gancl_linear_wn(2) : gancl_linear(2, 1);
     if (pick(rng, 2)) l[k++] = random_act(rng);
     *n = k;
 }
@@ -263,7 +265,8 @@ static void random_critic(uint64_t *rng, gancl_layer *l, int *n) {
     l[k++] = pick(rng, 2) ? gancl_linear_wn(3 + pick(rng, 4)) : gancl_linear(3 + pick(rng, 4), 1);
     l[k++] = gancl_leaky_relu(0.2f);
     if (pick(rng, 2)) l[k++] = gancl_noise(0.2f);
-    l[k++] = pick(rng, 2) ? gancl_linear_wn(1) : gancl_linear(1, 1);
+    const int r = pick(rng, 3);
+    l[k++] = r == 0 ? gancl_projection(CLASSES) : r == 1 ? gancl_linear_wn(1) : gancl_linear(1, 1);
     *n = k;
 }
 
@@ -430,6 +433,24 @@ static void test_model_tables(void **state) {
     char why[GANCL_ERR_LEN];
     assert_int_equal(gancl_net_tangent_ok(&d, why), 0);
     assert_int_equal(gancl_net_tangent_ok(&g, why), -1); /* BatchNorm and tanh */
+    /* the projection discriminators: the class enters at the end, under the module's children */
+    for (int dc = 0; dc < 2; dc++) {
+        a = gancl_arch_default(dc ? GANCL_MODEL_DCGAN : GANCL_MODEL_MLP, 100);
+        gancl_arch_conditional(&a);
+        a.projection = 1;
+        assert_int_equal(gancl_model_build(&a, &g, &d, err), 0);
+        const int last = d.params.n - 3, pos = dc ? 7 : 6, F = dc ? 128 * 49 : 256;
+        char name[64];
+        snprintf(name, sizeof name, "discriminator.%d.linear.weight", pos);
+        assert_string_equal(d.params.t[last].name, name);
+        snprintf(name, sizeof name, "discriminator.%d.embed.weight", pos);
+        assert_string_equal(d.params.t[last + 2].name, name);
+        assert_int_equal(d.params.t[last + 2].shape[0], 10);
+        assert_int_equal(d.params.t[last + 2].shape[1], F);
+        assert_string_equal(d.params.t[0].name, "discriminator.0.weight"); /* no input embedding */
+        assert_int_equal(d.params.t[0].shape[1], dc ? 1 : 784);
+        assert_int_equal(gancl_net_tangent_ok(&d, why), 0); /* wgan-gp applies */
+    }
 }
 
 static int setup(void **state) {

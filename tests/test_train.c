@@ -205,7 +205,25 @@ static void test_conditional(void **state) {
     assert_int_equal(run_gan(NULL, "--data", data, "--offline", "--quiet", "--epochs", "2", "--resume",
                              at("K2/checkpoint.safetensors"), NULL), 0);
     assert_same_file(at("K1/checkpoint.safetensors"), at("K2/checkpoint.safetensors"));
+    /* the projection discriminator: its tensors under the Projection module's children, the
+     * choice in the metadata, kept on resume (bit-identical), a contradiction refused */
+    assert_int_equal(TRAIN("--conditional", "--d-conditioning", "projection", "--steps", "6", "--out", at("P1")), 0);
+    assert_int_equal(TRAIN("--conditional", "--d-conditioning", "projection", "--steps", "2", "--out", at("P2")), 0);
+    assert_int_equal(run_gan(NULL, "--data", data, "--offline", "--quiet", "--steps", "6", "--resume",
+                             at("P2/checkpoint.safetensors"), NULL), 0);
+    assert_same_file(at("P1/checkpoint.safetensors"), at("P2/checkpoint.safetensors"));
     size_t n;
+    char *pk = (char *)slurp(at("P1/checkpoint.safetensors"), &n);
+    if (!strstr(pk + 8, "\"discriminator.0.weight\":{\"dtype\":\"F32\",\"shape\":[512,784]") ||
+        !strstr(pk + 8, "\"discriminator.6.linear.weight\":{\"dtype\":\"F32\",\"shape\":[1,256]") ||
+        !strstr(pk + 8, "\"discriminator.6.linear.bias\":{\"dtype\":\"F32\",\"shape\":[1]") ||
+        !strstr(pk + 8, "\"discriminator.6.embed.weight\":{\"dtype\":\"F32\",\"shape\":[10,256]") ||
+        !strstr(pk + 8, "\"d_conditioning\":\"projection\""))
+        fail_msg("the projection D's tensors or its metadata are not in the checkpoint as expected");
+    free(pk);
+    assert_int_equal(run_gan(NULL, "--data", data, "--offline", "--steps", "8", "--d-conditioning", "concat",
+                             "--resume", at("P1/checkpoint.safetensors"), NULL), 1);
+    EXPECT("--d-conditioning concat conflicts with the checkpoint (its D is projection)");
     char *ck = (char *)slurp(at("K1/checkpoint.safetensors"), &n);
     if (!strstr(ck + 8, "\"generator.0.weight\":{\"dtype\":\"F32\",\"shape\":[10,10]") ||
         !strstr(ck + 8, "\"generator.1.weight\":{\"dtype\":\"F32\",\"shape\":[256,110]") ||
@@ -447,6 +465,8 @@ static void test_bad_flags(void **state) {
         {2, "takes no value", {"--offline=yes"}},
         {2, "expected bce, wgan, wgan-gp or hinge", {"--loss", "lsgan"}},
         {2, "expected mlp or dcgan", {"--model", "resnet"}},
+        {2, "expected concat or projection", {"--conditional", "--d-conditioning", "both"}},
+        {2, "applies only to --conditional models", {"--d-conditioning", "projection"}},
         {2, "expected adam or rmsprop", {"--optimizer", "sgd"}},
         {2, "--clip applies only to --loss wgan", {"--clip", "0.1"}},
         {2, "--gp-weight applies only to --loss wgan-gp", {"--loss", "wgan", "--gp-weight", "5"}},
@@ -579,13 +599,15 @@ static void test_score(void **state) {
 static void test_ctrl_c(void **state) {
     (void)state;
     char ckpt[1024];
-    snprintf(ckpt, sizeof ckpt, "%s", at("S/checkpoint.safetensors"));
+    snprintf(ckpt, sizeof ckpt, "%s", at("INT/checkpoint.safetensors"));
     char *argv[] = {getenv("GANCL_BIN"), "--data", data, "--offline", "--batch-size", "32",
-                    "--epochs", "100000", "--out", at("S"), NULL};
+                    "--epochs", "100000", "--out", at("INT"), NULL};
     int fd;
     pid_t pid = spawn(argv, NULL, &fd);
-    for (int i = 0; i < 600 && !gancl_file_exists(at("S/config.json")); i++) sleep_ms(100);
-    assert_true(gancl_file_exists(at("S/config.json")));
+    /* a directory of its own: config.json appears just before training (and SIGINT turns
+     * from "exit now" into "stop after this step") */
+    for (int i = 0; i < 600 && !gancl_file_exists(at("INT/config.json")); i++) sleep_ms(100);
+    assert_true(gancl_file_exists(at("INT/config.json")));
     sleep_ms(1500); /* some steps, maybe an epoch's checkpoint in flight */
     kill(pid, SIGINT);
     assert_int_equal(finish(pid, fd, gan_out, sizeof gan_out), 130);
@@ -593,7 +615,7 @@ static void test_ctrl_c(void **state) {
     EXPECT("checkpoint saved");
     assert_true(gancl_file_exists(ckpt));
     /* samples, csv, svg, json, checkpoint (and progress.png after an epoch): no temp files */
-    assert_int_equal(count_entries(at("S")), 5 + gancl_file_exists(at("S/progress.png")));
+    assert_int_equal(count_entries(at("INT")), 5 + gancl_file_exists(at("INT/progress.png")));
     assert_int_equal(run_gan(NULL, "--data", data, "--offline", "--quiet", "--epochs", "100000",
                          "--steps", "1", "--resume", ckpt, NULL), 0); /* nothing to do: loads fine */
     EXPECT("nothing to do");

@@ -4,7 +4,9 @@ tests/fixtures/mlp_gan_reference.bin, a tiny MLP GAN trained for 3 iterations,
 tests/fixtures/dcgan_reference.bin, a DCGAN with few channels after one iteration, and
 tests/fixtures/cgan_reference.bin, the tiny MLP GAN made conditional (--conditional: both
 networks begin with an Embedding(10, 10) of the class, concatenated after their input, as
-PyTorch-GAN's cgan), trained for 3 iterations; the fakes are asked for the real batch's classes.
+PyTorch-GAN's cgan), trained for 3 iterations; the fakes are asked for the real batch's classes;
+tests/fixtures/pgan_reference.bin, the same with a projection discriminator (--d-conditioning
+projection: D's last Linear becomes Linear(F, 1)(h) + Embedding(10, F)(y) . h, Miyato & Koyama).
 
 Run by hand (Debian: apt-get install python3-torch), from the repository root:
     /usr/bin/python3 tools/make_reference.py
@@ -16,8 +18,9 @@ momentum 0.01, and dropout 0 (its masks are tested on their own). BCE on logits;
 order (G step, then D step on the same fakes, detached); Adam for both.
 
 File layout (little-endian): int32 magic 20261127, int32 version 1, int32 B, Z, H0, H1, H2, I,
-DH0, DH1, STEPS (H: G's widths or channels, DH: D's), and in version 2 (conditional) CLASSES,
-then float32 arrays (version 2: with int32 labels[STEPS][B] after x):
+DH0, DH1, STEPS (H: G's widths or channels, DH: D's), and in versions 2 (conditional) and 3
+(conditional, projection D) CLASSES, then float32 arrays (versions 2 and 3: with int32
+labels[STEPS][B] after x):
   g_params0, d_params0             initial parameters in gan-cl's table order
   z[STEPS][B][Z], x[STEPS][B][I]   the noise and real batch of each iteration
   losses[STEPS][2]                 (g_loss, d_loss) of each iteration
@@ -57,16 +60,40 @@ class Conditional(nn.Module):
         return self.net(torch.cat([x, self.embed(y)], 1))
 
 
-def mlp(Z, H, I, DH, classes=0):
+class Projection(nn.Module):
+    """The projection discriminator's output on features h: linear(h) + embed(y) . h."""
+
+    def __init__(self, classes, features):
+        super().__init__()
+        self.linear = nn.Linear(features, 1)
+        self.embed = nn.Embedding(classes, features)
+
+    def forward(self, h, y):
+        return self.linear(h) + (self.embed(y) * h).sum(1, keepdim=True)
+
+
+class ProjectionD(nn.Module):
+    def __init__(self, net, head):
+        super().__init__()
+        self.net = net
+        self.head = head
+
+    def forward(self, x, y):
+        return self.head(self.net(x), y)
+
+
+def mlp(Z, H, I, DH, classes=0, projection=False):
     g_layers, width = [], Z + classes
     for h in H:
         g_layers += [nn.Linear(width, h), nn.LeakyReLU(0.2), nn.BatchNorm1d(h, eps=1e-3, momentum=0.2)]
         width = h
     G = nn.Sequential(*g_layers, nn.Linear(width, I), nn.Tanh())
-    d_layers, width = [], I + classes
+    d_layers, width = [], I + (0 if projection else classes)
     for h in DH:
         d_layers += [nn.Linear(width, h), nn.LeakyReLU(0.2)]
         width = h
+    if projection:
+        return Conditional(classes, classes, G), ProjectionD(nn.Sequential(*d_layers), Projection(classes, width))
     D = nn.Sequential(*d_layers, nn.Linear(width, 1))
     if classes:
         return Conditional(classes, classes, G), Conditional(classes, classes, D)
@@ -75,6 +102,10 @@ def mlp(Z, H, I, DH, classes=0):
 
 def cmlp(Z, H, I, DH):
     return mlp(Z, H, I, DH, classes=10)
+
+
+def pmlp(Z, H, I, DH):
+    return mlp(Z, H, I, DH, classes=10, projection=True)
 
 
 def dcgan(Z, H, I, DH):
@@ -96,7 +127,7 @@ def dcgan(Z, H, I, DH):
     return G, D
 
 
-def train(seed, model, B, Z, H, I, DH, STEPS, classes):
+def train(seed, model, B, Z, H, I, DH, STEPS, classes, projection):
     torch.manual_seed(seed)
     G, D = model(Z, H, I, DH)
     with torch.no_grad():  # non-trivial BatchNorm affine parameters
@@ -115,8 +146,10 @@ def train(seed, model, B, Z, H, I, DH, STEPS, classes):
     ones, zeros = torch.ones(B, 1), torch.zeros(B, 1)
     losses, smallest = [], float('inf')
     # the Embedding rows of classes absent from a batch get exactly zero gradient in both
-    # implementations: the smallest-gradient check skips the tables
+    # implementations: the smallest-gradient check skips the tables (G's first; D's first, or
+    # with the projection its last)
     skip = classes * classes
+    d_skip = (0, classes * DH[-1]) if projection else (skip, 0)
     for s in range(STEPS):
         if classes:
             y = out['y'][s]
@@ -136,7 +169,8 @@ def train(seed, model, B, Z, H, I, DH, STEPS, classes):
         opt_d.step()
         if s == 0:
             out['gg1'], out['dg1'] = g_grads, d_grads
-        smallest = min(smallest, g_grads[skip:].abs().min().item(), d_grads[skip:].abs().min().item())
+        d_checked = d_grads[d_skip[0]:len(d_grads) - d_skip[1]]
+        smallest = min(smallest, g_grads[skip:].abs().min().item(), d_checked.abs().min().item())
         losses.append([g_loss.item(), d_loss.item()])
     out['losses'] = torch.tensor(losses)
     out['g3'], out['d3'] = flat(G.parameters()), flat(D.parameters())
@@ -145,16 +179,16 @@ def train(seed, model, B, Z, H, I, DH, STEPS, classes):
     return out, smallest
 
 
-def write(path, model, B, Z, H, I, DH, STEPS, classes=0):
+def write(path, model, B, Z, H, I, DH, STEPS, classes=0, projection=False):
     seed = 20261127
     while True:
-        ref, smallest = train(seed, model, B, Z, H, I, DH, STEPS, classes)
+        ref, smallest = train(seed, model, B, Z, H, I, DH, STEPS, classes, projection)
         if smallest > MIN_GRAD:
             break
         seed += 1
     with open(path, 'wb') as f:
         if classes:
-            f.write(struct.pack('<12i', 20261127, 2, B, Z, *H, I, *DH, STEPS, classes))
+            f.write(struct.pack('<12i', 20261127, 3 if projection else 2, B, Z, *H, I, *DH, STEPS, classes))
         else:
             f.write(struct.pack('<11i', 20261127, 1, B, Z, *H, I, *DH, STEPS))
         for key in ['g0', 'd0', 'z', 'x', 'y', 'losses', 'gg1', 'dg1', 'g3', 'd3', 'run3']:
@@ -169,3 +203,4 @@ def write(path, model, B, Z, H, I, DH, STEPS, classes=0):
 write('tests/fixtures/mlp_gan_reference.bin', mlp, 4, 3, (4, 5, 6), 7, (5, 4), 3)
 write('tests/fixtures/dcgan_reference.bin', dcgan, 4, 3, (4, 3, 2), 784, (2, 3), 1)
 write('tests/fixtures/cgan_reference.bin', cmlp, 4, 3, (4, 5, 6), 7, (5, 4), 3, classes=10)
+write('tests/fixtures/pgan_reference.bin', pmlp, 4, 3, (4, 5, 6), 7, (5, 4), 3, classes=10, projection=True)

@@ -43,6 +43,9 @@ typedef struct {
     float dropout;                   /* D's Dropout after each hidden layer: dcgan 0.3, the
                                         conditional mlp 0.4 (gancl_arch_conditional), else 0 */
     int classes;                     /* conditional: the number of classes (10); 0: not */
+    int projection;                  /* conditional D: 1 the projection discriminator (the class
+                                        embedding's inner product with D's last features), 0 the
+                                        embedding concatenated to the image */
 } gancl_arch;
 
 /* models.c: the defaults of a model with latent size Z; the tables into G and D (-1 and a

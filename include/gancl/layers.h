@@ -125,6 +125,16 @@ void embed_forward(const gancl_runtime *rt, gancl_ptr out, gancl_ptr inp, gancl_
 void embed_backward(const gancl_runtime *rt, gancl_ptr dinp, gancl_ptr dtable, gancl_ptr dout, gancl_ptr labels,
                     int B, int IN, int E, int classes);
 
+/* ---- the projection discriminator's output (cl/embed.cl; Miyato & Koyama 2018) ----
+ * out[B] = bias + (weight[F] + table[labels[b], F]) . inp[b, F] (bias.mem NULL: none). The
+ * backward pass writes dinp [B, F] (when dinp.mem) and, when dweight.mem, accumulates dweight,
+ * dtable [classes, F] and dbias (when dbias.mem); dinp may be inp. */
+void projection_forward(const gancl_runtime *rt, gancl_ptr out, gancl_ptr inp, gancl_ptr weight, gancl_ptr bias,
+                        gancl_ptr table, gancl_ptr labels, int B, int F, int classes);
+void projection_backward(const gancl_runtime *rt, gancl_ptr dinp, gancl_ptr dweight, gancl_ptr dbias,
+                         gancl_ptr dtable, gancl_ptr dout, gancl_ptr inp, gancl_ptr weight, gancl_ptr table,
+                         gancl_ptr labels, int B, int F, int classes);
+
 /* ---- MaxPool2d, window and stride k, no padding (cl/pool.cl): out [B, C, H/k, W/k]; the
  * backward pass writes dinp [B, C, H, W]: dout at each window's first maximum, else 0 ---- */
 void maxpool_forward(const gancl_runtime *rt, gancl_ptr out, gancl_ptr inp, int B, int C, int H, int W, int k);
@@ -215,6 +225,12 @@ double noise_normal_ref(size_t i, uint32_t k0, uint32_t k1, uint32_t c1, uint32_
 void weightnorm_forward_ref(double *weight, const double *g, const double *v, int OUT, int IN);
 void weightnorm_backward_ref(double *dg, double *dv, const double *dweight, const double *g, const double *v,
                              int OUT, int IN);
+/* NULL outputs are skipped; the gradients are accumulated, dinp written. */
+void projection_forward_ref(double *out, const double *inp, const double *weight, const double *bias,
+                            const double *table, const int *labels, int B, int F, int classes);
+void projection_backward_ref(double *dinp, double *dweight, double *dbias, double *dtable, const double *dout,
+                             const double *inp, const double *weight, const double *table, const int *labels,
+                             int B, int F, int classes);
 void maxpool_forward_ref(double *out, const double *inp, int B, int C, int H, int W, int k);
 void maxpool_backward_ref(double *dinp, const double *dout, const double *inp, int B, int C, int H, int W, int k);
 /* The mean loss; *correct rows predicted right. */

@@ -33,6 +33,8 @@ typedef enum {
     GANCL_RESHAPE,    /* Flatten (n = 0) or Unflatten to n x h x w */
     GANCL_EMBED,      /* Embedding(classes, n) of the row's label, concatenated to the input */
     GANCL_MAXPOOL2D,  /* k x k window, stride k, no padding */
+    GANCL_PROJECTION, /* the projection discriminator's output: Linear(F, 1)(x) + Embedding(classes,
+                         F)(label) . x (Miyato & Koyama 2018), on flat features */
     GANCL_LAYER_KINDS
 } gancl_layer_kind;
 
@@ -42,7 +44,7 @@ typedef struct {
     int h, w;                     /* Unflatten */
     int k, stride, pad, out_pad;  /* convolutions */
     int bias, weight_norm;        /* Linear and Conv2d */
-    int classes;                  /* Embedding */
+    int classes;                  /* Embedding, Projection */
     float a;                      /* slope, p, sigma or eps (see the kinds) */
     float momentum;               /* BatchNorm: PyTorch's (weight of the batch statistics) */
 } gancl_layer;
@@ -61,6 +63,7 @@ gancl_layer gancl_flatten(void);
 gancl_layer gancl_unflatten(int c, int h, int w);
 gancl_layer gancl_embed(int classes, int dim);
 gancl_layer gancl_maxpool2d(int k);
+gancl_layer gancl_projection(int classes);
 /* PyTorch's class name of a kind ("Linear", "ConvTranspose2d", ...). */
 const char *gancl_layer_kind_name(gancl_layer_kind kind);
 
@@ -99,13 +102,15 @@ typedef struct {
     int layer;          /* list position of the op's main layer */
     int x_in, x_out, g_in, g_out;
     int w, b, wg;       /* weight (weight_v), bias, weight_g; BatchNorm: w = gamma (beta after) */
+    int emb;            /* Projection: the class embedding (w, b: its Linear's) */
     int run;            /* BatchNorm: index of running_mean in the running table */
     int pre_bias;       /* BatchNorm: the Linear bias folded into it */
     gancl_act act;      /* Linear: after it; BatchNorm: before it (on bias + input); act ops */
     float a;            /* the activation's slope, dropout p, noise sigma or BatchNorm eps */
     float momentum;
     int in_f, out_f;    /* features per row in and out */
-    int ch, S;          /* BatchNorm: channels and positions; Embedding: classes, dim in S */
+    int ch, S;          /* BatchNorm: channels and positions; Embedding: classes, dim in S;
+                           Projection: classes */
     int rng;            /* Dropout / GaussianNoise: their ordinal among the random layers */
     gancl_conv_geom geom;
     int conv_c;         /* Conv2d: out channels; ConvTranspose2d: in channels */
@@ -150,7 +155,7 @@ typedef struct {
 int gancl_net_build(gancl_net *net, const char *prefix, gancl_shape input, const gancl_layer *layers,
                     int n, char *err);
 /* Whether the tangent pass applies: the network is piecewise linear in its input and ends in
- * a Linear or Conv2d layer; else -1 and why. */
+ * a Linear, Conv2d or Projection layer; else -1 and why. */
 int gancl_net_tangent_ok(const gancl_net *net, char *err);
 /* Device buffers: activations for `rows` rows, gradients for `grad_rows`, tangents for
  * `tan_rows` (0: none). Scratch must be bound (gancl_net_bind_scratch) before a pass runs. */

@@ -16,6 +16,7 @@ typedef struct {
     gancl_model model;
     int latent, batch;
     int conditional;     /* --conditional: G and D get the class (train.h's arch.classes = 10) */
+    int projection;      /* --d-conditioning projection: D is a projection discriminator */
     int g_layers[GANCL_MAX_WIDTHS], ng; /* --g-layers / --d-layers; ng, nd = 0: the model's */
     int d_layers[GANCL_MAX_WIDTHS], nd;
     gancl_step_config step; /* loss, optimiser and their settings */
@@ -33,7 +34,8 @@ typedef struct {
     char out_dir[4096];  /* "" = runs/YYYYmmdd-HHMMSS, or the checkpoint's directory on resume */
     /* flags given on the command line, which a resumed checkpoint must not contradict */
     int set_model, set_latent, set_batch, set_lr, set_beta1, set_beta2, set_seed, set_loss, set_optimizer,
-        set_n_critic, set_clip, set_gp_weight, set_layers, set_ema, set_conditional;
+        set_n_critic, set_clip, set_gp_weight, set_layers, set_ema, set_conditional,
+        set_projection;
 } gancl_train_config;
 
 /* The networks' description the configuration asks for. */
