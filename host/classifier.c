@@ -297,42 +297,48 @@ int gancl_classifier_open(gancl_classifier *c, const gancl_runtime *rt, const ga
     return 0;
 }
 
+int gancl_classifier_open_dir(gancl_classifier *c, const gancl_runtime *rt, const char *dir, gancl_dataset *tr,
+                              gancl_dataset *test, int quiet, int *trained, char *err) {
+    memset(tr, 0, sizeof *tr);
+    memset(test, 0, sizeof *test);
+    if (gancl_dataset_load(dir, 1, tr, err)) return -1;
+    if (gancl_dataset_load(dir, 0, test, err) || gancl_classifier_open(c, rt, tr, test, quiet, trained, err)) {
+        gancl_dataset_free(tr);
+        gancl_dataset_free(test);
+        return -1;
+    }
+    return 0;
+}
+
+void gancl_confusion_print(FILE *out, long confusion[GANCL_CLASSES][GANCL_CLASSES]) {
+    fprintf(out, "confusion matrix (rows: true class, columns: predicted class):\n      ");
+    for (int k = 0; k < GANCL_CLASSES; k++) fprintf(out, "%6d", k);
+    fprintf(out, "\n");
+    for (int y = 0; y < GANCL_CLASSES; y++) {
+        fprintf(out, "  %d   ", y);
+        for (int k = 0; k < GANCL_CLASSES; k++) fprintf(out, "%6ld", confusion[y][k]);
+        fprintf(out, "\n");
+    }
+}
+
 int gancl_classifier_report(const gancl_runtime *rt, const char *dir, int quiet) {
     char err[GANCL_ERR_LEN];
     gancl_dataset tr, test;
-    if (gancl_dataset_load(dir, 1, &tr, err)) {
-        fprintf(stderr, "gan-cl: error: %s\n", err);
-        return 1;
-    }
-    if (gancl_dataset_load(dir, 0, &test, err)) {
-        fprintf(stderr, "gan-cl: error: %s\n", err);
-        gancl_dataset_free(&tr);
-        return 1;
-    }
     gancl_classifier c;
     int trained;
     const double t0 = now_s();
-    int rc = gancl_classifier_open(&c, rt, &tr, &test, quiet, &trained, err);
-    if (rc) {
+    if (gancl_classifier_open_dir(&c, rt, dir, &tr, &test, quiet, &trained, err)) {
         fprintf(stderr, "gan-cl: error: %s\n", err);
-    } else {
-        long conf[GANCL_CLASSES][GANCL_CLASSES];
-        double acc = gancl_classifier_accuracy(&c, &test, conf);
-        printf("classifier: %s (%s)\n", c.path[0] ? c.path : "not kept",
-               trained ? "trained now" : "from the cache");
-        if (trained) printf("training took %.0f s\n", now_s() - t0);
-        printf("test accuracy: %.2f%% of %u test images\n", 100 * acc, test.images.count);
-        printf("confusion matrix (rows: true class, columns: predicted class):\n      ");
-        for (int k = 0; k < GANCL_CLASSES; k++) printf("%6d", k);
-        printf("\n");
-        for (int y = 0; y < GANCL_CLASSES; y++) {
-            printf("  %d   ", y);
-            for (int k = 0; k < GANCL_CLASSES; k++) printf("%6ld", conf[y][k]);
-            printf("\n");
-        }
-        gancl_classifier_free(&c);
+        return 1;
     }
+    long conf[GANCL_CLASSES][GANCL_CLASSES];
+    double acc = gancl_classifier_accuracy(&c, &test, conf);
+    printf("classifier: %s (%s)\n", c.path[0] ? c.path : "not kept", trained ? "trained now" : "from the cache");
+    if (trained) printf("training took %.0f s\n", now_s() - t0);
+    printf("test accuracy: %.2f%% of %u test images\n", 100 * acc, test.images.count);
+    gancl_confusion_print(stdout, conf);
+    gancl_classifier_free(&c);
     gancl_dataset_free(&tr);
     gancl_dataset_free(&test);
-    return rc ? 1 : 0;
+    return 0;
 }

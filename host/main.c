@@ -2,6 +2,7 @@
  * dispatches to the library; all real work lives in the gancl_ modules. */
 #define _POSIX_C_SOURCE 200809L
 #include "gancl/classifier.h"
+#include "gancl/classify.h"
 #include "gancl/device.h"
 #include "gancl/evaluate.h"
 #include "gancl/fsutil.h"
@@ -19,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <png.h>
 #include <zlib.h>
 #ifdef GANCL_HAVE_CURL
 #include <curl/curl.h>
@@ -39,6 +41,8 @@ static const char USAGE[] =
     "                                        or report its test accuracy and confusion matrix\n"
     "       gan-cl score --checkpoint FILE | --images FILE.idx [--count N] [--json]\n"
     "                                        measure samples: FID, precision/recall, IS, classes\n"
+    "       gan-cl classify [--labels FILE] FILE...   name the digit in each PNG picture or\n"
+    "                                        IDX image file\n"
     "       gan-cl bench [--batch-size B] [--iters N] [--loss L] [--profile]   time iterations\n"
     "       gan-cl tune [--model M] [--batch-size B]   tune the GEMMs for this device and model\n"
     "                                        (M: mlp, dcgan or classifier)\n"
@@ -128,6 +132,15 @@ static const char USAGE_MORE[] =
     "  --seed N              the checkpoint's noise seed (default 1)\n"
     "  --json                print the scores as JSON\n"
     "\n"
+    "classify:\n"
+    "  FILE...               PNG pictures of one digit each (any size, grey or colour, with or\n"
+    "                        without alpha, dark-on-light or light-on-dark), made MNIST-like:\n"
+    "                        cropped to the ink, fit to 20x20, centred by mass in 28x28; or\n"
+    "                        IDX files of 28x28 images (--images FILE names one more)\n"
+    "  --labels FILE         an IDX labels file, one label per image in order: prints the\n"
+    "                        accuracy and the confusion matrix\n"
+    "  with gan-cl's classifier of the --data set (trained first if the cache lacks it)\n"
+    "\n"
     "data:\n"
     "  --data DIR            MNIST directory (default: $GANCL_DATA, else ~/.cache/gan-cl/mnist);\n"
     "                        any 28x28 IDX data set with the MNIST file names works\n"
@@ -160,9 +173,10 @@ static const char USAGE_MORE[] =
     "exit status: 0 success, 1 error, 2 bad command line, 130 stopped by Ctrl-C (checkpoint saved)\n";
 
 enum { CMD_TRAIN = 1, CMD_GENERATE = 2, CMD_DOWNLOAD = 4, CMD_SELFTEST = 8, CMD_LIST = 16,
-       CMD_BENCH = 32, CMD_TUNE = 64, CMD_CLASSIFIER = 128, CMD_SCORE = 256 };
-#define DEVICE_CMDS (CMD_TRAIN | CMD_GENERATE | CMD_SELFTEST | CMD_BENCH | CMD_TUNE | CMD_CLASSIFIER | CMD_SCORE)
-#define DATA_CMDS (CMD_TRAIN | CMD_DOWNLOAD | CMD_CLASSIFIER | CMD_SCORE)
+       CMD_BENCH = 32, CMD_TUNE = 64, CMD_CLASSIFIER = 128, CMD_SCORE = 256, CMD_CLASSIFY = 512 };
+#define DEVICE_CMDS (CMD_TRAIN | CMD_GENERATE | CMD_SELFTEST | CMD_BENCH | CMD_TUNE | CMD_CLASSIFIER | CMD_SCORE | \
+                     CMD_CLASSIFY)
+#define DATA_CMDS (CMD_TRAIN | CMD_DOWNLOAD | CMD_CLASSIFIER | CMD_SCORE | CMD_CLASSIFY)
 
 /* Every option: its name, whether it takes a value, and the commands it applies to. */
 static const struct {
@@ -178,10 +192,10 @@ static const struct {
     {"--beta2", 1, CMD_TRAIN}, {"--seed", 1, CMD_TRAIN | CMD_GENERATE | CMD_SCORE},
     {"--out", 1, CMD_TRAIN | CMD_GENERATE}, {"--sample-every", 1, CMD_TRAIN},
     {"--checkpoint-every", 1, CMD_TRAIN}, {"--log-every", 1, CMD_TRAIN}, {"--resume", 1, CMD_TRAIN},
-    {"--quiet", 0, CMD_TRAIN | CMD_DOWNLOAD | CMD_BENCH | CMD_CLASSIFIER | CMD_SCORE},
+    {"--quiet", 0, CMD_TRAIN | CMD_DOWNLOAD | CMD_BENCH | CMD_CLASSIFIER | CMD_SCORE | CMD_CLASSIFY},
     {"--checkpoint", 1, CMD_GENERATE | CMD_SCORE}, {"--count", 1, CMD_GENERATE | CMD_SCORE},
     {"--format", 1, CMD_GENERATE}, {"--digit", 1, CMD_GENERATE}, {"--digits", 1, CMD_GENERATE},
-    {"--interpolate", 0, CMD_GENERATE}, {"--images", 1, CMD_SCORE}, {"--json", 0, CMD_SCORE},
+    {"--interpolate", 0, CMD_GENERATE}, {"--images", 1, CMD_SCORE | CMD_CLASSIFY}, {"--labels", 1, CMD_CLASSIFY}, {"--json", 0, CMD_SCORE},
     {"--score-every", 1, CMD_TRAIN}, {"--score-count", 1, CMD_TRAIN}, {"--ema", 1, CMD_TRAIN}, {"--data", 1, DATA_CMDS},
     {"--mirror", 1, DATA_CMDS}, {"--offline", 0, DATA_CMDS}, {"--device", 1, DEVICE_CMDS},
     {"--gemm", 1, DEVICE_CMDS},
@@ -191,6 +205,8 @@ static const struct {
 typedef struct {
     int cmd;
     const char *value[N_OPTIONS]; /* value given ("" for switches), or NULL */
+    const char **files;           /* classify: the arguments that are not options */
+    int n_files;
 } cli;
 
 static _Noreturn void usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -222,8 +238,23 @@ static const char *cmd_name(int cmd) {
     case CMD_TUNE: return "tune";
     case CMD_CLASSIFIER: return "classifier";
     case CMD_SCORE: return "score";
+    case CMD_CLASSIFY: return "classify";
     default: return "training";
     }
+}
+
+/* Room for argc file names; one list for the process (a static, so that a usage error's
+ * exit, or longjmp in the fuzzer, leaves nothing unreachable). */
+static const char **file_list(int argc) {
+    static const char **list;
+    static int cap;
+    if (argc > cap) {
+        const char **grown = realloc(list, (size_t)argc * sizeof *list);
+        if (!grown) gancl_die("out of host memory");
+        list = grown;
+        cap = argc;
+    }
+    return list;
 }
 
 static cli parse(int argc, char **argv) {
@@ -251,12 +282,17 @@ static cli parse(int argc, char **argv) {
         else if (!strcmp(a, "tune")) cmd = CMD_TUNE;
         else if (!strcmp(a, "classifier")) cmd = CMD_CLASSIFIER;
         else if (!strcmp(a, "score")) cmd = CMD_SCORE;
+        else if (!strcmp(a, "classify")) cmd = CMD_CLASSIFY;
         if (cmd) {
             if (c.cmd && c.cmd != cmd) usage_error("'%s' cannot be combined with '%s'", a, cmd_name(c.cmd));
             c.cmd = cmd;
             continue;
         }
-        if (a[0] != '-') usage_error("unexpected argument '%s'", a);
+        if (a[0] != '-' || !a[1]) { /* a file to classify (checked below: only classify takes them) */
+            c.files = file_list(argc);
+            c.files[c.n_files++] = a;
+            continue;
+        }
         char name[64];
         const char *eq = strchr(a, '=');
         snprintf(name, sizeof name, "%.*s", eq ? (int)(eq - a) : (int)strlen(a), a);
@@ -274,8 +310,9 @@ static cli parse(int argc, char **argv) {
         }
         if (OPTIONS[k].value && !c.value[k][0]) usage_error("option %s needs a value", name);
     }
-    if (c.cmd == -1) return c;
     if (!c.cmd) c.cmd = CMD_TRAIN;
+    if (c.n_files && c.cmd != CMD_CLASSIFY) usage_error("unexpected argument '%s'", c.files[0]);
+    if (c.cmd == -1) return c;
     for (int k = 0; k < N_OPTIONS; k++)
         if (c.value[k] && !(OPTIONS[k].cmds & c.cmd))
             usage_error("option %s does not apply to %s", OPTIONS[k].name, cmd_name(c.cmd));
@@ -344,7 +381,7 @@ static float float_arg(const cli *c, const char *name, float dflt, double lo, do
 
 static void print_version(void) {
     printf("gan-cl %s\n", GANCL_VERSION);
-    printf("CLBlast %s (build), zlib %s", GANCL_CLBLAST_VERSION, zlibVersion());
+    printf("CLBlast %s (build), zlib %s, libpng %s", GANCL_CLBLAST_VERSION, zlibVersion(), png_get_libpng_ver(NULL));
 #ifdef GANCL_HAVE_CURL
     printf(", libcurl %s", curl_version_info(CURLVERSION_NOW)->version);
 #else
@@ -620,6 +657,24 @@ static int cmd_classifier(const cli *c) {
     return status;
 }
 
+static int cmd_classify(const cli *c) {
+    const char *first = opt(c, "--images");
+    const int n = c->n_files + (first != NULL);
+    if (n == 0) usage_error("classify needs images: gan-cl classify digit.png [more.png ...] or --images FILE.idx");
+    const char **files = malloc((size_t)n * sizeof *files);
+    if (!files) gancl_die("out of host memory");
+    if (first) files[0] = first;
+    for (int i = 0; i < c->n_files; i++) files[(first != NULL) + i] = c->files[i];
+    char dir[4096];
+    ensure_data(c, dir, sizeof dir);
+    gancl_runtime rt;
+    open_runtime(c, &rt, GANCL_MODEL_CLASSIFIER, 0);
+    int status = gancl_classify_command(&rt, dir, files, n, opt(c, "--labels"), opt(c, "--quiet") != NULL);
+    gancl_runtime_free(&rt);
+    free(files);
+    return status;
+}
+
 /* What `score` and `generate` take: a source file, how many images, from which seed (and for
  * generate, which digits, and whether as a strip). */
 typedef struct {
@@ -702,6 +757,7 @@ int main(int argc, char **argv) {
     case CMD_TUNE: return cmd_tune(&c);
     case CMD_CLASSIFIER: return cmd_classifier(&c);
     case CMD_SCORE: return cmd_score(&c);
+    case CMD_CLASSIFY: return cmd_classify(&c);
     default: return cmd_train(&c);
     }
 }

@@ -9,6 +9,8 @@
 #include "gancl/mnist.h"
 #include "gancl/net.h"
 
+#include <stdio.h>
+
 #define GANCL_CLASSES 10
 #define GANCL_CLASSIFIER_BATCH 128 /* its training batch (tuning keys on it) */
 #define GANCL_FEATURES 128 /* the feature layer: the input of the last Linear (scores use it) */
@@ -44,6 +46,13 @@ void gancl_classifier_free(gancl_classifier *c);
 /* The GEMM shapes of one training iteration, recorded into log (for `gan-cl tune`). */
 struct gancl_shape_log;
 void gancl_classifier_record_shapes(gancl_runtime *rt, struct gancl_shape_log *log);
+
+/* Loads `dir`'s training and test sets into *tr and *test (the caller frees them after the
+ * classifier) and opens their classifier; on failure nothing stays loaded. */
+int gancl_classifier_open_dir(gancl_classifier *c, const gancl_runtime *rt, const char *dir, gancl_dataset *tr,
+                              gancl_dataset *test, int quiet, int *trained, char *err);
+/* Prints a confusion matrix (rows: true class, columns: predicted). */
+void gancl_confusion_print(FILE *out, long confusion[GANCL_CLASSES][GANCL_CLASSES]);
 
 /* `gan-cl classifier`: opens (training if needed) the classifier of `dir`'s training set and
  * prints its test accuracy and confusion matrix. Returns the exit status. */
