@@ -8,28 +8,30 @@
 
 /* gan-cl's own kernels. ALL_TRANSPOSES: matmul and blk take ta and tb; xn: any ta, tb = 0;
  * nt: ta = 0, tb = 1. rows x cols: the block of C one work item computes; 0 for the tiled
- * matmul, one item per element in rt->matmul_tile square work-groups. */
+ * matmul, one item per element in rt->matmul_tile square work-groups. cpu_only: blocked for
+ * a CPU's registers and caches, these spill on GPUs (tools/check-kernels-offline, which reads
+ * this table: Intel Gen9/Xe-LP/Arc and AMD RDNA2), so tuning never tries them on one. */
 typedef enum { ALL_TRANSPOSES, XN, NT } kernel_kind;
 typedef struct {
     const char *name, *kernel;
     kernel_kind kind;
-    int rows, cols;
+    int rows, cols, cpu_only;
 } method_desc;
 
 static const method_desc METHODS[] = {
-    {"clblast", NULL, ALL_TRANSPOSES, 0, 0},
-    {"matmul", "matmul", ALL_TRANSPOSES, 0, 0},
-    {"xn-8x32", "gemm_xn_8x32", XN, 8, 32},
-    {"xn-4x64", "gemm_xn_4x64", XN, 4, 64},
-    {"xn-6x32", "gemm_xn_6x32", XN, 6, 32},
-    {"xn-4x32", "gemm_xn_4x32", XN, 4, 32},
-    {"xn-4x16", "gemm_xn_4x16", XN, 4, 16},
-    {"nt-4x4", "gemm_nt_4x4", NT, 4, 4},
-    {"nt-3x4", "gemm_nt_3x4", NT, 3, 4},
-    {"nt-2x4", "gemm_nt_2x4", NT, 2, 4},
-    {"nt-4x2", "gemm_nt_4x2", NT, 4, 2},
-    {"nt-2x2", "gemm_nt_2x2", NT, 2, 2},
-    {"blk-64x32", "gemm_blk_64x32", ALL_TRANSPOSES, 64, 32},
+    {"clblast", NULL, ALL_TRANSPOSES, 0, 0, 0},
+    {"matmul", "matmul", ALL_TRANSPOSES, 0, 0, 0},
+    {"xn-8x32", "gemm_xn_8x32", XN, 8, 32, 1},
+    {"xn-4x64", "gemm_xn_4x64", XN, 4, 64, 1},
+    {"xn-6x32", "gemm_xn_6x32", XN, 6, 32, 1},
+    {"xn-4x32", "gemm_xn_4x32", XN, 4, 32, 1},
+    {"xn-4x16", "gemm_xn_4x16", XN, 4, 16, 0},
+    {"nt-4x4", "gemm_nt_4x4", NT, 4, 4, 1},
+    {"nt-3x4", "gemm_nt_3x4", NT, 3, 4, 1},
+    {"nt-2x4", "gemm_nt_2x4", NT, 2, 4, 1},
+    {"nt-4x2", "gemm_nt_4x2", NT, 4, 2, 1},
+    {"nt-2x2", "gemm_nt_2x2", NT, 2, 2, 0},
+    {"blk-64x32", "gemm_blk_64x32", ALL_TRANSPOSES, 64, 32, 1},
 };
 #define N_METHODS (int)(sizeof METHODS / sizeof *METHODS)
 
@@ -50,6 +52,12 @@ int gancl_gemm_method_supports(gancl_gemm_method m, int ta, int tb) {
     if (m < 0 || m >= N_METHODS) return 0;
     return METHODS[m].kind == ALL_TRANSPOSES || (METHODS[m].kind == XN && !tb) ||
            (METHODS[m].kind == NT && !ta && tb);
+}
+
+int gancl_gemm_method_cpu_only(gancl_gemm_method m) { return m >= 0 && m < N_METHODS && METHODS[m].cpu_only; }
+
+int gancl_gemm_method_suits(gancl_gemm_method m, const gancl_device_info *dev) {
+    return !gancl_gemm_method_cpu_only(m) || (dev->type & CL_DEVICE_TYPE_CPU);
 }
 
 int gancl_gemm_plan_find(const gancl_gemm_plan *p, int ta, int tb, size_t M, size_t N, size_t K) {

@@ -51,6 +51,7 @@ gancl_train_config gancl_train_defaults(void) {
     memset(&c, 0, sizeof c);
     c.latent = 100;
     c.batch = 64;
+    c.projection = 1; /* conditional models: the projection discriminator (measured better) */
     c.step = gancl_step_defaults(GANCL_LOSS_BCE);
     c.seed = 1;
     c.epochs = 30;

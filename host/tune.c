@@ -308,7 +308,16 @@ gancl_tuning_status gancl_tuning_apply(gancl_runtime *rt, gancl_model model, int
         goto done;
     }
     if (t->clblast_best < 0) goto done; /* an interrupted tune: nothing chosen yet */
-    const char *wrong = NULL;
+    const char *wrong = NULL, *unsuited = NULL;
+    for (int i = 0; i < t->plan.n; i++) /* a CPU-only kernel chosen for a GPU (an old file) */
+        if (!gancl_gemm_method_suits(t->plan.method[i], &rt->dev)) unsuited = gancl_gemm_method_name(t->plan.method[i]);
+    if (unsuited) {
+        remove(path);
+        snprintf(msg, msglen, "the GEMM tuning chose %s, a kernel blocked for CPUs, for this GPU: deleted it; "
+                 "run `gan-cl tune` again", unsuited);
+        status = GANCL_TUNING_REJECTED;
+        goto done;
+    }
     const candidate *c = &CANDIDATES[t->clblast_best];
     if (apply_candidate(rt, c)) wrong = c->name;
     for (int ta = 0; ta < 2 && !wrong; ta++) /* every transpose on odd shapes and offsets */
@@ -499,7 +508,9 @@ static int tune_shapes(const gancl_runtime *rt, const char *path, tuning *t, con
         int chosen = t->plan.method[k], measured = 0;
         double best_s = chosen >= 0 ? flops_of(&one, 1) / (t->gflops[k][chosen] * 1e9) : INFINITY;
         for (gancl_gemm_method m = 0; m < gancl_gemm_method_count() && m < MAX_METHODS; m++) {
-            if (!gancl_gemm_method_supports(m, one.ta, one.tb) || !isnan(t->gflops[k][m])) continue;
+            if (!gancl_gemm_method_supports(m, one.ta, one.tb) || !gancl_gemm_method_suits(m, &rt->dev) ||
+                !isnan(t->gflops[k][m]))
+                continue;
             measured = 1;
             if (!shape_correct(rt, m, &one, o)) {
                 t->gflops[k][m] = -1;
@@ -513,7 +524,8 @@ static int tune_shapes(const gancl_runtime *rt, const char *path, tuning *t, con
         if (measured || chosen < 0) {
             t->plan.method[k] = -1;
             for (gancl_gemm_method m = 0; m < gancl_gemm_method_count() && m < MAX_METHODS; m++)
-                if (t->gflops[k][m] > 0 && (t->plan.method[k] < 0 || t->gflops[k][m] > t->gflops[k][t->plan.method[k]]))
+                if (t->gflops[k][m] > 0 && gancl_gemm_method_suits(m, &rt->dev) &&
+                    (t->plan.method[k] < 0 || t->gflops[k][m] > t->gflops[k][t->plan.method[k]]))
                     t->plan.method[k] = m;
             if (t->plan.method[k] < 0) {
                 fprintf(stderr, "gan-cl: error: no GEMM method gave correct results for %s\n", key);

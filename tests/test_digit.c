@@ -8,8 +8,6 @@
 #include "testutil.h"
 
 #include <math.h>
-#include <png.h>
-#include <zlib.h>
 
 enum { S = 280 };
 static const double CX = 90, CY = 190, R_OUT = 60, R_IN = 35; /* the ring, off-centre */
@@ -17,22 +15,6 @@ static const double CX = 90, CY = 190, R_OUT = 60, R_IN = 35; /* the ring, off-c
 static int in_ring(int x, int y) {
     const double d = hypot(x - CX, y - CY);
     return d <= R_OUT && d >= R_IN;
-}
-
-/* A PNG of w x h pixels in libpng's `format`, from pixels laid out as that format says. */
-static uint8_t *encode(const void *pix, int w, int h, png_uint_32 format, size_t *n) {
-    png_image im;
-    memset(&im, 0, sizeof im);
-    im.version = PNG_IMAGE_VERSION;
-    im.width = (png_uint_32)w;
-    im.height = (png_uint_32)h;
-    im.format = format;
-    png_alloc_size_t size = 0;
-    assert_true(png_image_write_to_memory(&im, NULL, &size, 0, pix, 0, NULL));
-    uint8_t *buf = malloc(size);
-    assert_true(png_image_write_to_memory(&im, buf, &size, 0, pix, 0, NULL));
-    *n = size;
-    return buf;
 }
 
 /* The ring in `format`: channel values ink / paper (grey, RGB, with alpha where it has one). */
@@ -48,7 +30,7 @@ static uint8_t *ring_png(png_uint_32 format, const uint8_t ink[4], const uint8_t
                 if (wide) pix16[i] = (uint16_t)(v * 257);
                 else pix[i] = v;
             }
-    uint8_t *png = encode(pix, S, S, format, n);
+    uint8_t *png = png_encode_format(pix, S, S, format, n);
     free(pix);
     return png;
 }
@@ -156,7 +138,7 @@ static void test_aspect_kept(void **state) {
     for (int y = 200; y < 250; y++)
         for (int x = 150; x < 250; x++) pix[y * S + x] = 0;
     size_t n;
-    uint8_t *png = encode(pix, S, S, PNG_FORMAT_GRAY, &n), img[784];
+    uint8_t *png = png_encode_format(pix, S, S, PNG_FORMAT_GRAY, &n), img[784];
     prepare_ok(png, n, img);
     free(png);
     int bw, bh, full = 0;
@@ -170,7 +152,7 @@ static void test_aspect_kept(void **state) {
     memset(pix, 0, sizeof pix); /* light-on-dark, 8 x 160: a "1" */
     for (int y = 60; y < 220; y++)
         for (int x = 20; x < 28; x++) pix[y * S + x] = 230;
-    png = encode(pix, S, S, PNG_FORMAT_GRAY, &n);
+    png = png_encode_format(pix, S, S, PNG_FORMAT_GRAY, &n);
     prepare_ok(png, n, img);
     free(png);
     box_and_mass(img, &bw, &bh, &cx, &cy);
@@ -190,11 +172,11 @@ static void test_bad_pictures(void **state) {
     static uint8_t pix[S * S];
     memset(pix, 240, sizeof pix);
     size_t n;
-    uint8_t *png = encode(pix, S, S, PNG_FORMAT_GRAY, &n);
+    uint8_t *png = png_encode_format(pix, S, S, PNG_FORMAT_GRAY, &n);
     expect_error(png, n, "no digit found");
     pix[5 * S + 5] = 225; /* a speck too faint to be ink */
     free(png);
-    png = encode(pix, S, S, PNG_FORMAT_GRAY, &n);
+    png = png_encode_format(pix, S, S, PNG_FORMAT_GRAY, &n);
     expect_error(png, n, "no digit found");
     expect_error(png, n / 2, "damaged PNG");
     expect_error(png, 20, "damaged PNG");

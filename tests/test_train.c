@@ -200,14 +200,15 @@ static int chunks_of(const uint8_t *d, size_t n, const char *type, uint8_t **out
  * grids, generate --digit / --digits / --interpolate, the labels IDX file, and refusals. */
 static void test_conditional(void **state) {
     (void)state;
-    assert_int_equal(TRAIN("--conditional", "--epochs", "2", "--out", at("K1")), 0);
-    assert_int_equal(TRAIN("--conditional", "--steps", "5", "--out", at("K2")), 0);
+    assert_int_equal(TRAIN("--conditional", "--d-conditioning", "concat", "--epochs", "2", "--out", at("K1")), 0);
+    assert_int_equal(TRAIN("--conditional", "--d-conditioning", "concat", "--steps", "5", "--out", at("K2")), 0);
     assert_int_equal(run_gan(NULL, "--data", data, "--offline", "--quiet", "--epochs", "2", "--resume",
                              at("K2/checkpoint.safetensors"), NULL), 0);
     assert_same_file(at("K1/checkpoint.safetensors"), at("K2/checkpoint.safetensors"));
-    /* the projection discriminator: its tensors under the Projection module's children, the
-     * choice in the metadata, kept on resume (bit-identical), a contradiction refused */
-    assert_int_equal(TRAIN("--conditional", "--d-conditioning", "projection", "--steps", "6", "--out", at("P1")), 0);
+    /* the projection discriminator, the default: its tensors under the Projection module's
+     * children, the choice in the metadata, kept on resume (bit-identical), a contradiction
+     * refused */
+    assert_int_equal(TRAIN("--conditional", "--steps", "6", "--out", at("P1")), 0);
     assert_int_equal(TRAIN("--conditional", "--d-conditioning", "projection", "--steps", "2", "--out", at("P2")), 0);
     assert_int_equal(run_gan(NULL, "--data", data, "--offline", "--quiet", "--steps", "6", "--resume",
                              at("P2/checkpoint.safetensors"), NULL), 0);
@@ -596,6 +597,60 @@ static void test_score(void **state) {
                              "--out", at("s.png"), NULL), 0);
 }
 
+/* `gan-cl classify` with the small data set's classifier (trained by test_score into the same
+ * cache, or here): an IDX file with its labels, pictures among broken files, the refusals. */
+static void test_classify(void **state) {
+    (void)state;
+    char cache[1100], *env[] = {cache, NULL}, images[1100], labels[1100];
+    snprintf(cache, sizeof cache, "XDG_CACHE_HOME=%s", at("cache"));
+    snprintf(images, sizeof images, "%s/t10k-images-idx3-ubyte.gz", data);
+    snprintf(labels, sizeof labels, "%s/t10k-labels-idx1-ubyte.gz", data);
+    assert_int_equal(run_gan(env, "classify", "--data", data, "--offline", "--images", images, "--labels", labels,
+                             NULL), 0);
+    int lines = 0, right = 0;
+    for (const char *l = gan_out; (l = strstr(l, "t10k-images-idx3-ubyte.gz #")); l++, lines++)
+        right += !strncmp(strchr(l, ')') + 1, "  right", 7);
+    assert_int_equal(lines, 256); /* one line per image */
+    char want[64];
+    snprintf(want, sizeof want, "accuracy: %.2f%% (%d of 256 images)", 100.0 * right / 256, right);
+    EXPECT(want);
+    EXPECT("confusion matrix (rows: true class, columns: predicted class)");
+    /* a picture, a damaged picture, a text file and a missing one: the picture is named, each
+     * other gets its message, and the exit status says some failed */
+    static uint8_t page[200 * 160];
+    memset(page, 250, sizeof page);
+    for (int y = 30; y < 140; y++)
+        for (int x = 70; x < 84; x++) page[y * 200 + x] = 20; /* a "1" */
+    size_t n;
+    uint8_t *png = png_encode_format(page, 200, 160, PNG_FORMAT_GRAY, &n);
+    char one[1100], half[1100], text[1100];
+    snprintf(one, sizeof one, "%s", at("one.png"));
+    snprintf(half, sizeof half, "%s", at("half.png"));
+    snprintf(text, sizeof text, "%s", at("notes.txt"));
+    write_bytes(one, png, n);
+    write_bytes(half, png, n / 2);
+    write_bytes(text, "not a picture\n", 14);
+    free(png);
+    assert_int_equal(run_gan(env, "classify", "--data", data, "--offline", half, one, text, at("nowhere.png"), NULL), 1);
+    snprintf(want, sizeof want, "%s: ", one);
+    EXPECT(want);
+    EXPECT("half.png: damaged PNG");
+    EXPECT("notes.txt: not a PNG picture, nor an IDX file");
+    EXPECT("nowhere.png: cannot open");
+    assert_int_equal(run_gan(env, "classify", "--data", data, "--offline", one, "--labels", labels, NULL), 1);
+    EXPECT("labels, 256 items for 1 images");
+    assert_int_equal(run_gan(env, "classify", "--data", data, "--offline", half, one, "--labels", labels, NULL), 1);
+    EXPECT("could not be read, so the labels do not line up");
+    assert_int_equal(run_gan(env, "classify", "--data", data, "--offline", half, NULL), 1);
+    EXPECT("no image to classify");
+    assert_int_equal(run_gan(env, "classify", "--data", data, "--offline", "--images", labels, NULL), 1);
+    EXPECT("an IDX file, but not of 28 x 28 images (labels");
+    assert_int_equal(run_gan(env, "classify", "--data", data, "--offline", NULL), 2);
+    EXPECT("classify needs images");
+    assert_int_equal(run_gan(env, "--data", data, one, NULL), 2);
+    EXPECT("unexpected argument");
+}
+
 static void test_ctrl_c(void **state) {
     (void)state;
     char ckpt[1024];
@@ -707,6 +762,7 @@ int main(void) {
         cmocka_unit_test(test_determinism_and_resume),
         cmocka_unit_test(test_generate),
         cmocka_unit_test(test_score),
+        cmocka_unit_test(test_classify),
         cmocka_unit_test(test_dcgan),
         cmocka_unit_test(test_conditional),
         cmocka_unit_test(test_damaged_checkpoints),

@@ -1,7 +1,8 @@
 /* test_tune.c: GEMM tuning: a real tune run (interrupted, then resumed) whose per-shape plan is
  * applied and followed, checked against the C reference; damaged or foreign tuning files
  * rejected and deleted (the next tune then starts from nothing, as the first run here almost
- * does: only CLBlast's default set was measured before it). */
+ * does: only CLBlast's default set was measured before it). On a GPU (the device posing as
+ * one), the kernels blocked for CPUs are never measured or planned. */
 #include "gancl/device.h"
 #include "gancl/fsutil.h"
 #include "gancl/gemm.h"
@@ -159,6 +160,56 @@ static void test_tune_apply_and_reject(void **state) {
     free(good);
 }
 
+/* On a GPU (the PoCL device posing as one) tuning never tries the kernels blocked for CPUs,
+ * and a tuning file that chose one is rejected. */
+static void test_gpu_never_gets_cpu_kernels(void **state) {
+    (void)state;
+    int cpu_only = 0;
+    gancl_device_info gpu = rt.dev;
+    gpu.type = CL_DEVICE_TYPE_GPU;
+    for (gancl_gemm_method m = 0; m < gancl_gemm_method_count(); m++) {
+        cpu_only += gancl_gemm_method_cpu_only(m);
+        assert_true(gancl_gemm_method_suits(m, &rt.dev)); /* the CPU takes every one */
+        assert_int_equal(gancl_gemm_method_suits(m, &gpu), !gancl_gemm_method_cpu_only(m));
+    }
+    assert_int_equal(cpu_only, 9);
+    assert_false(gancl_gemm_method_cpu_only(GANCL_GEMM_CLBLAST));
+    assert_false(gancl_gemm_method_cpu_only(GANCL_GEMM_MATMUL));
+    const cl_device_type real = rt.dev.type;
+    rt.dev.type = CL_DEVICE_TYPE_GPU;
+    char msg[GANCL_ERR_LEN];
+    /* the CPU's plan (from the test above) has register-blocked kernels: rejected on a GPU */
+    int chose_cpu_only = 0;
+    for (int i = 0; rt.gemm_plan && i < rt.gemm_plan->n; i++) chose_cpu_only |= gancl_gemm_method_cpu_only(rt.gemm_plan->method[i]);
+    if (chose_cpu_only) {
+        assert_int_equal(apply(16, msg), GANCL_TUNING_REJECTED);
+        assert_non_null(strstr(msg, "a kernel blocked for CPUs, for this GPU"));
+        assert_false(gancl_file_exists(path));
+    } else {
+        print_message("the CPU's plan chose no CPU-only kernel: the rejection is not exercised\n");
+        remove(path);
+    }
+    (void)tune(8);
+    assert_int_equal(apply(8, msg), GANCL_TUNING_APPLIED);
+    for (int i = 0; i < rt.gemm_plan->n; i++)
+        if (gancl_gemm_method_cpu_only(rt.gemm_plan->method[i]))
+            fail_msg("shape %d planned with %s on a GPU", i, gancl_gemm_method_name(rt.gemm_plan->method[i]));
+    uint8_t *file;
+    size_t n;
+    char err[GANCL_ERR_LEN];
+    assert_int_equal(gancl_read_file(path, &file, &n, err), 0);
+    file[n - 1] = 0; /* its last byte is a newline */
+    for (gancl_gemm_method m = 0; m < gancl_gemm_method_count(); m++) {
+        char key[40];
+        snprintf(key, sizeof key, "\"%s\": ", gancl_gemm_method_name(m));
+        if (gancl_gemm_method_cpu_only(m) && strstr((char *)file, key))
+            fail_msg("%s was measured on a GPU", gancl_gemm_method_name(m));
+    }
+    free(file);
+    rt.dev.type = real;
+    remove(path);
+}
+
 static int setup(void **state) {
     (void)state;
     return open_test_runtime_fresh_cache(&rt, &device, cache_root, sizeof cache_root);
@@ -173,6 +224,7 @@ static int teardown(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tune_apply_and_reject),
+        cmocka_unit_test(test_gpu_never_gets_cpu_kernels),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

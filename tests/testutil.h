@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include <png.h>
 #include <zlib.h>
 
 /* A fresh directory under $TMPDIR (or /tmp); the path is static storage per call site. */
@@ -71,6 +72,24 @@ static inline void write_bar_dataset(const char *dir, uint32_t n) {
     }
     free(img);
     free(lab);
+}
+
+/* A PNG of w x h pixels laid out as libpng's `format` says (PNG_FORMAT_GRAY, _RGB, _RGBA,
+ * _GA, _LINEAR_Y ...), written by libpng's own encoder: the pictures a user would have. */
+static inline uint8_t *png_encode_format(const void *pix, int w, int h, png_uint_32 format, size_t *n) {
+    png_image im;
+    memset(&im, 0, sizeof im);
+    im.version = PNG_IMAGE_VERSION;
+    im.width = (png_uint_32)w;
+    im.height = (png_uint_32)h;
+    im.format = format;
+    png_alloc_size_t size = 0;
+    assert_true(png_image_write_to_memory(&im, NULL, &size, 0, pix, 0, NULL));
+    uint8_t *buf = malloc(size);
+    assert_non_null(buf);
+    assert_true(png_image_write_to_memory(&im, buf, &size, 0, pix, 0, NULL));
+    *n = size;
+    return buf;
 }
 
 static inline void sleep_ms(long ms) {

@@ -29,6 +29,11 @@ const char *gancl_gemm_method_name(gancl_gemm_method m);
 gancl_gemm_method gancl_gemm_method_find(const char *name);
 /* Whether method m handles these transposes (CLBlast and matmul handle all four). */
 int gancl_gemm_method_supports(gancl_gemm_method m, int ta, int tb);
+/* Whether m is one of the kernels blocked for CPUs, which spill registers on GPUs; and whether
+ * it suits the device (a CPU-only method suits only CPU devices). Tuning measures and plans
+ * only the methods that suit the device. */
+int gancl_gemm_method_cpu_only(gancl_gemm_method m);
+int gancl_gemm_method_suits(gancl_gemm_method m, const gancl_device_info *dev);
 
 /* One GEMM shape, and how often an iteration runs it. */
 typedef struct {

@@ -16,7 +16,8 @@ typedef struct {
     gancl_model model;
     int latent, batch;
     int conditional;     /* --conditional: G and D get the class (train.h's arch.classes = 10) */
-    int projection;      /* --d-conditioning projection: D is a projection discriminator */
+    int projection;      /* conditional D: 1 a projection discriminator (the default), 0 the
+                            class concatenated to the image (--d-conditioning concat) */
     int g_layers[GANCL_MAX_WIDTHS], ng; /* --g-layers / --d-layers; ng, nd = 0: the model's */
     int d_layers[GANCL_MAX_WIDTHS], nd;
     gancl_step_config step; /* loss, optimiser and their settings */
