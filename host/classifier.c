@@ -101,7 +101,7 @@ void gancl_classifier_predict(gancl_classifier *c, const uint8_t *images, int n,
     gancl_classifier_features(c, images, n, NULL, probs);
 }
 
-static int argmax(const float *p) {
+int gancl_classifier_argmax(const float *p) {
     int best = 0;
     for (int k = 1; k < GANCL_CLASSES; k++)
         if (p[k] > p[best]) best = k;
@@ -117,7 +117,7 @@ double gancl_classifier_accuracy(gancl_classifier *c, const gancl_dataset *ds,
     long right = 0;
     if (confusion) memset(confusion, 0, sizeof(long) * GANCL_CLASSES * GANCL_CLASSES);
     for (int i = 0; i < n; i++) {
-        const int p = argmax(probs + (size_t)i * GANCL_CLASSES), y = ds->labels.data[i];
+        const int p = gancl_classifier_argmax(probs + (size_t)i * GANCL_CLASSES), y = ds->labels.data[i];
         right += p == y;
         if (confusion) confusion[y][p]++;
     }

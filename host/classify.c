@@ -60,13 +60,6 @@ static int read_input(const char *path, int file, image_list *l, char *err) {
     return rc;
 }
 
-static int argmax(const float *p) {
-    int best = 0;
-    for (int k = 1; k < GANCL_CLASSES; k++)
-        if (p[k] > p[best]) best = k;
-    return best;
-}
-
 int gancl_classify_command(const gancl_runtime *rt, const char *dir, const char *const *files, int n_files,
                            const char *labels, int quiet) {
     char err[GANCL_ERR_LEN];
@@ -121,7 +114,7 @@ int gancl_classify_command(const gancl_runtime *rt, const char *dir, const char 
     long conf[GANCL_CLASSES][GANCL_CLASSES] = {{0}}, right = 0;
     for (int i = 0; i < l.n; i++) {
         const float *p = probs + (size_t)i * GANCL_CLASSES;
-        const int k = argmax(p);
+        const int k = gancl_classifier_argmax(p);
         if (l.index[i] < 0) printf("%s: %d (%.2f%%)", files[l.file[i]], k, 100.0 * p[k]);
         else printf("%s #%d: %d (%.2f%%)", files[l.file[i]], l.index[i], k, 100.0 * p[k]);
         if (labels) {

@@ -54,12 +54,10 @@ void projection_backward(const gancl_runtime *rt, gancl_ptr dinp, gancl_ptr dwei
 
 /* ---- C references ---- */
 
-static int clamp_label(int y, int classes) { return y < 0 ? 0 : y >= classes ? classes - 1 : y; }
-
 void projection_forward_ref(double *out, const double *inp, const double *weight, const double *bias,
                             const double *table, const int *labels, int B, int F, int classes) {
     for (int b = 0; b < B; b++) {
-        const double *e = table + (size_t)clamp_label(labels[b], classes) * F;
+        const double *e = table + (size_t)gancl_label_clamp(labels[b], classes) * F;
         double s = bias ? bias[0] : 0;
         for (int f = 0; f < F; f++) s += (weight[f] + e[f]) * inp[(size_t)b * F + f];
         out[b] = s;
@@ -70,7 +68,7 @@ void projection_backward_ref(double *dinp, double *dweight, double *dbias, doubl
                              const double *inp, const double *weight, const double *table, const int *labels,
                              int B, int F, int classes) {
     for (int b = 0; b < B; b++) {
-        const int k = clamp_label(labels[b], classes);
+        const int k = gancl_label_clamp(labels[b], classes);
         for (int f = 0; f < F; f++) {
             const double x = inp[(size_t)b * F + f];
             if (dinp) dinp[(size_t)b * F + f] = dout[b] * (weight[f] + table[(size_t)k * F + f]);

@@ -169,6 +169,13 @@ static int add(builder *b, gancl_param_table *t, const char *what, int ndim, con
     return idx;
 }
 
+/* Linear and Projection take flat rows; else a message. */
+static int flat_input(builder *b, gancl_shape s) {
+    if (s.h == 1 && s.w == 1) return 1;
+    bad(b, "needs a flat input, not %dx%dx%d (put a Flatten before it)", s.c, s.h, s.w);
+    return 0;
+}
+
 /* Layer i's output shape and parameters, from its input shape s. */
 static gancl_shape layer_shape(builder *b, const gancl_layer *L, gancl_shape s) {
     gancl_net *net = b->net;
@@ -177,10 +184,7 @@ static gancl_shape layer_shape(builder *b, const gancl_layer *L, gancl_shape s) 
     const int C = s.c, H = s.h, W = s.w;
     switch (L->kind) {
     case GANCL_LINEAR: {
-        if (H != 1 || W != 1) {
-            bad(b, "needs a flat input, not %dx%dx%d (put a Flatten before it)", C, H, W);
-            break;
-        }
+        if (!flat_input(b, s)) break;
         if (L->n <= 0) {
             bad(b, "%d output features", L->n);
             break;
@@ -278,10 +282,7 @@ static gancl_shape layer_shape(builder *b, const gancl_layer *L, gancl_shape s) 
         return (gancl_shape){C * H * W + L->n, 1, 1};
     }
     case GANCL_PROJECTION: {
-        if (H != 1 || W != 1) {
-            bad(b, "needs a flat input, not %dx%dx%d (put a Flatten before it)", C, H, W);
-            break;
-        }
+        if (!flat_input(b, s)) break;
         if (L->classes <= 0) {
             bad(b, "%d classes", L->classes);
             break;

@@ -53,8 +53,6 @@ static const double *linear_w(const gancl_net *net, int i, const double *params,
     return *owned;
 }
 
-static int clamp_label(int y, int classes) { return y < 0 ? 0 : y >= classes ? classes - 1 : y; }
-
 void gancl_net_ref_forward(gancl_net_ref *r, const gancl_net *net, const double *params, double *running,
                            const double *inp, const int *labels, int n, int training, uint64_t seed,
                            long step, int stream) {
@@ -119,7 +117,7 @@ void gancl_net_ref_forward(gancl_net_ref *r, const gancl_net *net, const double 
             const double *t = tensor(net, params, p);
             for (int b = 0; b < n; b++) {
                 memcpy(y + b * OUT, x + b * IN, IN * sizeof *x);
-                for (int e = 0; e < L->n; e++) y[b * OUT + IN + e] = t[clamp_label(labels[b], L->classes) * L->n + e];
+                for (int e = 0; e < L->n; e++) y[b * OUT + IN + e] = t[gancl_label_clamp(labels[b], L->classes) * L->n + e];
             }
             break;
         }
@@ -194,7 +192,7 @@ void gancl_net_ref_backward(gancl_net_ref *r, const double *params, double *dpar
         case GANCL_EMBED:
             for (int b = 0; b < n; b++) {
                 memcpy(gin + b * IN, g + b * OUT, IN * sizeof *g);
-                for (int e = 0; e < L->n; e++) dp[clamp_label(labels[b], L->classes) * L->n + e] += g[b * OUT + IN + e];
+                for (int e = 0; e < L->n; e++) dp[gancl_label_clamp(labels[b], L->classes) * L->n + e] += g[b * OUT + IN + e];
             }
             break;
         case GANCL_PROJECTION:

@@ -37,6 +37,8 @@ int gancl_classifier_open(gancl_classifier *c, const gancl_runtime *rt, const ga
 int gancl_classifier_cached(const gancl_dataset *train);
 /* Class probabilities probs [n, 10] of n uint8 28 x 28 images (evaluation mode). */
 void gancl_classifier_predict(gancl_classifier *c, const uint8_t *images, int n, float *probs);
+/* The predicted class of one row of probabilities [10] (the first of equal maxima). */
+int gancl_classifier_argmax(const float *probs);
 /* The same, and unless NULL the feature layer's activations feat [n, GANCL_FEATURES]; probs
  * may be NULL. */
 void gancl_classifier_features(gancl_classifier *c, const uint8_t *images, int n, float *feat, float *probs);

@@ -186,6 +186,8 @@ void gather_images(const gancl_runtime *rt, gancl_ptr out, cl_mem images, cl_mem
                    size_t perm_off, int B, int D);
 
 /* ---- C references (double) ---- */
+/* A label as the embedding kernels read it: clamped to [0, classes). */
+static inline int gancl_label_clamp(int y, int classes) { return y < 0 ? 0 : y >= classes ? classes - 1 : y; }
 /* The activations and their derivatives from the output, as the kernels define them. */
 double gancl_act_ref(gancl_act act, double v, double slope);
 double gancl_act_grad_ref(gancl_act act, double y, double slope);
