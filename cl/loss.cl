@@ -79,3 +79,59 @@ __kernel void softmax_xent(__global float *dlogit, const uint dl_off, __global c
     if (loss_slot >= 0) acc[loss_slot] += loss / B;
     if (correct_slot >= 0) acc[correct_slot] += correct;
 }
+
+/* The semi-supervised GAN's losses with K + 1 classes through K logits (Salimans et al. 2016):
+ * the fake class's logit is fixed at 0, so D(x) = Z / (Z + 1) = sigmoid(lse), Z = sum exp(l_k)
+ * and lse = log Z. Per row: loss = w_lse lse + w_sp softplus(lse), and
+ * dlogit_k = (w_lse + w_sp sigmoid(lse)) softmax(l)_k grad_scale. Real unlabelled rows take
+ * w_lse = -1/2, w_sp = 1/2 (-log D(x) / 2); fakes w_lse = 0, w_sp = 1/2 (-log(1 - D) / 2).
+ * Work item 0 adds weight * mean loss to acc[loss_slot] and the mean D(x) to acc[stat_slot]. */
+float row_lse(__global const float *l, const int K) {
+    float m = l[0], s = 0.0f;
+    for (int k = 1; k < K; k++) m = fmax(m, l[k]);
+    for (int k = 0; k < K; k++) s += exp(l[k] - m);
+    return m + log(s);
+}
+
+float softplus_stable(const float x) { return fmax(x, 0.0f) + log1p(exp(-fabs(x))); }
+
+__kernel void kplus1_loss(__global float *dlogit, const uint dl_off, __global const float *logit,
+                          const uint l_off, const int B, const int K, const float w_lse,
+                          const float w_sp, const float grad_scale, __global float *acc,
+                          const int loss_slot, const float weight, const int stat_slot) {
+    const int b = get_global_id(0);
+    if (b < B) {
+        __global const float *l = logit + l_off + b * K;
+        const float lse = row_lse(l, K), c = (w_lse + w_sp * stable_sigmoid(lse)) * grad_scale;
+        for (int k = 0; k < K; k++) dlogit[dl_off + b * K + k] = c * exp(l[k] - lse);
+    }
+    if (b != 0) return;
+    float loss = 0.0f, stat = 0.0f;
+    for (int r = 0; r < B; r++) {
+        const float lse = row_lse(logit + l_off + r * K, K);
+        loss += w_lse * lse + w_sp * softplus_stable(lse);
+        stat += stable_sigmoid(lse);
+    }
+    if (loss_slot >= 0) acc[loss_slot] += weight * loss / B;
+    if (stat_slot >= 0) acc[stat_slot] += stat / B;
+}
+
+/* Feature matching (Salimans et al. 2016): with mr, mf the means over the B rows of real
+ * [B, F] and fake [B, F] features, loss = mean_k (mf_k - mr_k)^2. Work item k writes column k
+ * of dfake [B, F] = 2 (mf_k - mr_k) / (F B) grad_scale and sq[k] = (mf_k - mr_k)^2 (the loss is
+ * their mean, gp_sum's job). The real features get no gradient: G alone is trained on it. */
+__kernel void feature_match(__global float *dfake, const uint df_off, __global float *sq,
+                            const uint sq_off, __global const float *real, const uint r_off,
+                            __global const float *fake, const uint f_off, const int B, const int F,
+                            const float grad_scale) {
+    const int k = get_global_id(0);
+    if (k >= F) return;
+    float sr = 0.0f, sf = 0.0f;
+    for (int b = 0; b < B; b++) {
+        sr += real[r_off + b * F + k];
+        sf += fake[f_off + b * F + k];
+    }
+    const float diff = (sf - sr) / B, d = 2.0f * diff / ((float)F * B) * grad_scale;
+    for (int b = 0; b < B; b++) dfake[df_off + b * F + k] = d;
+    sq[sq_off + k] = diff * diff;
+}

@@ -1,6 +1,7 @@
-/* rng.cl: counter-based random numbers (Philox4x32-10, Salmon et al. 2011) and standard
- * normals by Box-Muller. Work item i turns the counter (i, c1, c2, 0) under key (k0, k1) into
- * four normals out[4i .. 4i+3], so any element can be recomputed without state. */
+/* rng.cl: counter-based random numbers (Philox4x32-10, Salmon et al. 2011): standard normals
+ * by Box-Muller, and uniforms. Work item i turns the counter (i, c1, c2, 0) under key (k0, k1)
+ * into four normals out[4i .. 4i+3] (uniforms: counter word 3 is 1), so any element can be
+ * recomputed without state. */
 
 /* Written on scalars, with each 32x32 -> 64-bit product as one multiplication: PoCL then
  * vectorises it across work items (with uint4 state and mul_hi it did not: 4x slower). */
@@ -39,6 +40,17 @@ __kernel void randn(__global float *out, const uint off, const uint n, const uin
     box_muller(philox4x32_10((uint4)(i, c1, c2, 0), (uint2)(k0, k1)), z);
     for (int k = 0; k < 4; k++)
         if (4 * i + k < n) out[off + 4 * i + k] = z[k];
+}
+
+/* Uniforms in (0, 1): the four of counter (i, c1, c2, 1) into out[4i .. 4i+3]. */
+__kernel void randu(__global float *out, const uint off, const uint n, const uint k0,
+                    const uint k1, const uint c1, const uint c2) {
+    const uint i = get_global_id(0);
+    if (4 * i >= n) return;
+    const uint4 r = philox4x32_10((uint4)(i, c1, c2, 1), (uint2)(k0, k1));
+    const uint v[4] = {r.x, r.y, r.z, r.w};
+    for (int k = 0; k < 4; k++)
+        if (4 * i + k < n) out[off + 4 * i + k] = u01(v[k]);
 }
 
 /* y[j] = x[j] + sigma * z_i for the elements i = first + j of a tensor, j < n, z_i a standard

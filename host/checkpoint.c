@@ -389,12 +389,13 @@ void gancl_checkpoint_close(gancl_checkpoint *ck) {
 int gancl_checkpoint_arch(const gancl_checkpoint *ck, gancl_arch *arch, char *err) {
     const char *model = gancl_meta_get(&ck->meta, "model"), *latent_s = gancl_meta_get(&ck->meta, "latent_dim");
     int latent = latent_s ? atoi(latent_s) : 0;
-    if (!model || (strcmp(model, "mlp") && strcmp(model, "dcgan")) || latent <= 0 || latent > 100000) {
+    gancl_model mo;
+    if (gancl_model_parse(model, &mo) || latent <= 0 || latent > 100000) {
         snprintf(err, GANCL_ERR_LEN, "%s: unsupported model '%s' or latent_dim '%s'", ck->path, model ? model : "?",
                  latent_s ? latent_s : "?");
         return -1;
     }
-    *arch = gancl_arch_default(strcmp(model, "dcgan") ? GANCL_MODEL_MLP : GANCL_MODEL_DCGAN, latent);
+    *arch = gancl_arch_default(mo, latent);
     /* conditional models record their classes; checkpoints without the key are not */
     const char *classes = gancl_meta_get(&ck->meta, "classes");
     if (classes && strcmp(classes, "0")) {

@@ -140,7 +140,7 @@ static void dataset_key(const gancl_dataset *ds, char hex[65]) {
 static void train_iteration(gancl_classifier *c, int it, float lr) {
     const gancl_runtime *rt = c->rt;
     gancl_ptr labels = {c->labels, (size_t)it * BATCH};
-    gather_images(rt, io(c, c->x), c->images, c->perm, (size_t)it * BATCH, BATCH, PIXELS);
+    gather_images(rt, io(c, c->x), c->images, c->perm, (size_t)it * BATCH, BATCH, PIXELS, 0);
     gancl_net_forward(&c->net, io(c, c->logit), io(c, c->x), 0, BATCH, 1);
     softmax_xent(rt, io(c, c->dlogit), io(c, c->logit), labels, BATCH, GANCL_CLASSES, 1.0f / BATCH, c->acc, 0, 1);
     zero_grads(rt, c->net.buf, c->net.params.size);

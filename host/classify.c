@@ -1,10 +1,13 @@
 /* classify.c: `gan-cl classify` (classify.h): reads the user's files (PNG pictures through
- * digit.c, IDX image files), classifies every image with gan-cl's classifier and prints the
- * digit and its probability, then with a labels file the accuracy and confusion matrix. */
+ * digit.c, IDX image files), classifies every image with gan-cl's classifier or a
+ * semi-supervised GAN's discriminator and prints the digit and its probability, then with a
+ * labels file the accuracy and confusion matrix. */
 #include "gancl/classify.h"
+#include "gancl/checkpoint.h"
 #include "gancl/classifier.h"
 #include "gancl/digit.h"
 #include "gancl/fsutil.h"
+#include "gancl/ssgan.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,8 +63,41 @@ static int read_input(const char *path, int file, image_list *l, char *err) {
     return rc;
 }
 
-int gancl_classify_command(const gancl_runtime *rt, const char *dir, const char *const *files, int n_files,
-                           const char *labels, int quiet) {
+/* probs [n, 10] from the D of the ssgan checkpoint at `path`; -1 and a message otherwise. */
+static int predict_checkpoint(const gancl_runtime *rt, const char *path, const uint8_t *pix, int n, float *probs,
+                              char *err) {
+    gancl_checkpoint ck;
+    gancl_arch arch;
+    gancl_gan gan;
+    char why[GANCL_ERR_LEN];
+    if (gancl_checkpoint_open(path, &ck, err)) return -1;
+    int rc = -1;
+    if (gancl_checkpoint_arch(&ck, &arch, err)) goto out;
+    if (arch.model != GANCL_MODEL_SSGAN) {
+        snprintf(err, GANCL_ERR_LEN, "%s: a %s checkpoint, whose D tells real from fake but names no digits\n"
+                 "  hint: give an ssgan checkpoint (`gan-cl --model ssgan`), or leave --checkpoint out to use "
+                 "gan-cl's classifier", path, gancl_model_name(arch.model));
+        goto out;
+    }
+    if (gancl_gan_init(&gan, rt, &arch, 100, 1, 0, why)) {
+        snprintf(err, GANCL_ERR_LEN, "%s: %s", path, why);
+        goto out;
+    }
+    const float ema = gancl_checkpoint_ema(&ck);
+    if ((ema > 0 && gancl_gan_enable_ema(&gan, ema, err)) || gancl_checkpoint_load_into(&ck, &gan, err)) {
+        gancl_gan_free(&gan);
+        goto out;
+    }
+    gancl_ssgan_predict(&gan, pix, n, probs, NULL);
+    gancl_gan_free(&gan);
+    rc = 0;
+out:
+    gancl_checkpoint_close(&ck);
+    return rc;
+}
+
+int gancl_classify_command(const gancl_runtime *rt, const char *dir, const char *checkpoint, const char *const *files,
+                           int n_files, const char *labels, int quiet) {
     char err[GANCL_ERR_LEN];
     image_list l = {0};
     int failed = 0;
@@ -100,17 +136,29 @@ int gancl_classify_command(const gancl_runtime *rt, const char *dir, const char 
                 goto out;
             }
     }
-    gancl_classifier c;
-    gancl_dataset tr, test;
-    int trained;
-    if (gancl_classifier_open_dir(&c, rt, dir, &tr, &test, quiet, &trained, err)) {
-        fprintf(stderr, "gan-cl: error: %s\n  hint: the classifier is gan-cl's own, trained on the data set "
-                        "in --data (`gan-cl download` fetches MNIST)\n", err);
-        goto out;
-    }
     float *probs = malloc((size_t)l.n * GANCL_CLASSES * sizeof *probs);
     if (!probs) gancl_die("out of host memory");
-    gancl_classifier_predict(&c, l.pix, l.n, probs);
+    if (checkpoint) {
+        if (predict_checkpoint(rt, checkpoint, l.pix, l.n, probs, err)) {
+            fprintf(stderr, "gan-cl: error: %s\n", err);
+            free(probs);
+            goto out;
+        }
+    } else {
+        gancl_classifier c;
+        gancl_dataset tr, test;
+        int trained;
+        if (gancl_classifier_open_dir(&c, rt, dir, &tr, &test, quiet, &trained, err)) {
+            fprintf(stderr, "gan-cl: error: %s\n  hint: the classifier is gan-cl's own, trained on the data set "
+                            "in --data (`gan-cl download` fetches MNIST)\n", err);
+            free(probs);
+            goto out;
+        }
+        gancl_classifier_predict(&c, l.pix, l.n, probs);
+        gancl_classifier_free(&c);
+        gancl_dataset_free(&tr);
+        gancl_dataset_free(&test);
+    }
     long conf[GANCL_CLASSES][GANCL_CLASSES] = {{0}}, right = 0;
     for (int i = 0; i < l.n; i++) {
         const float *p = probs + (size_t)i * GANCL_CLASSES;
@@ -131,9 +179,6 @@ int gancl_classify_command(const gancl_runtime *rt, const char *dir, const char 
         gancl_confusion_print(stdout, conf);
     }
     free(probs);
-    gancl_classifier_free(&c);
-    gancl_dataset_free(&tr);
-    gancl_dataset_free(&test);
     status = failed ? 1 : 0;
 out:
     gancl_idx_free(&lab);

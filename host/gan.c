@@ -43,7 +43,8 @@ int gancl_gan_init(gancl_gan *gan, const gancl_runtime *rt, const gancl_arch *ar
     gan->rt = rt;
     gan->arch = *arch;
     gan->batch = batch;
-    gan->d_rows = (gp ? 3 : 2) * batch;
+    const int ss = arch->model == GANCL_MODEL_SSGAN;
+    gan->d_rows = (gp || ss ? 3 : 2) * batch;
     gan->g_rows = g_rows > batch ? g_rows : batch;
     if (gancl_model_build(arch, &gan->g, &gan->d, err) || (gp && gancl_net_tangent_ok(&gan->d, err))) return -1;
     gancl_net_layout(&gan->g, gan->g_rows, batch, 0);
@@ -59,16 +60,17 @@ int gancl_gan_init(gancl_gan *gan, const gancl_runtime *rt, const gancl_arch *ar
     TAKE(g_out, (size_t)R * I);
     TAKE(d_x, DR * I);
     TAKE(d_dx, (size_t)B * I);
-    TAKE(d_logit, DR);
-    TAKE(d_dlogit, DR);
-    TAKE(gp_sq, gp ? B : 0);
+    const size_t OUT = (size_t)gan->d.out_shape.c; /* 1, or the ssgan's 10 logits */
+    TAKE(d_logit, DR * OUT);
+    TAKE(d_dlogit, DR * OUT);
+    TAKE(gp_sq, gp ? B : ss ? gan->d.x_feat[0] : 0); /* ssgan: at most D's widest features */
 #undef TAKE
     gan->io_size = o;
     /* every buffer below, in floats: checked against the device before any is created */
     const size_t label_rows = (size_t)(gan->d_rows > gan->g_rows ? gan->d_rows : gan->g_rows);
     const size_t need[] = {gan->g.acts_size, 4 * gan->g.params.size, gan->g.running.size, gan->d.acts_size,
                            4 * gan->d.params.size, gan->d.running.size, col + tmp, o, GANCL_ACC_N,
-                           arch->classes ? label_rows : 0};
+                           arch->classes || ss ? label_rows : 0};
     double total = 0, largest = 0;
     for (size_t i = 0; i < sizeof need / sizeof *need; i++) {
         total += 4.0 * need[i];
@@ -94,7 +96,7 @@ int gancl_gan_init(gancl_gan *gan, const gancl_runtime *rt, const gancl_arch *ar
     float zero = 0.0f;
     CL_CHECK(clEnqueueFillBuffer(rt->queue, gan->io, &zero, sizeof zero, 0, o * sizeof(float), 0, NULL, NULL));
     CL_CHECK(clEnqueueFillBuffer(rt->queue, gan->acc, &zero, sizeof zero, 0, GANCL_ACC_N * sizeof(float), 0, NULL, NULL));
-    if (arch->classes) {
+    if (arch->classes || ss) { /* the ssgan's: its labelled rows' classes */
         gan->labels = gancl_buffer(rt, label_rows * sizeof(cl_int));
         const cl_int none = 0;
         CL_CHECK(clEnqueueFillBuffer(rt->queue, gan->labels, &none, sizeof none, 0, label_rows * sizeof(cl_int), 0,
@@ -180,13 +182,12 @@ void gancl_gan_refresh_ema_stats(gancl_gan *gan, uint64_t seed) {
     }
     float momentum[GANCL_MAX_LAYERS];
     for (int i = 0; i < e->n_ops; i++) momentum[i] = e->op[i].momentum;
-    const uint32_t k0 = (uint32_t)seed, k1 = (uint32_t)(seed >> 32);
     if (gan->arch.classes) balanced_labels(gan, gan->g_rows);
     for (int k = 0; k < GANCL_EMA_STAT_PASSES; k++) {
         /* momentum 1 / (k + 1): after pass k, the mean of the passes' batch statistics */
         for (int i = 0; i < e->n_ops; i++) e->op[i].momentum = 1.0f / (float)(k + 1);
-        randn_fill(gan->rt, gancl_gan_io(gan, gan->z), (size_t)gan->g_rows * gan->arch.latent, k0, k1, (uint32_t)e->step,
-                   GANCL_STREAM_EMA_STATS | (uint32_t)k | (uint32_t)((unsigned long)e->step >> 32) << 8);
+        gancl_gan_noise(gan, gancl_gan_io(gan, gan->z), (size_t)gan->g_rows * gan->arch.latent, seed, (uint32_t)e->step,
+                        GANCL_STREAM_EMA_STATS | (uint32_t)k | (uint32_t)((unsigned long)e->step >> 32) << 8);
         gancl_net_forward(e, gancl_gan_io(gan, gan->g_out), gancl_gan_io(gan, gan->z), 0, gan->g_rows, 1);
     }
     for (int i = 0; i < e->n_ops; i++) e->op[i].momentum = momentum[i];
@@ -245,6 +246,16 @@ gancl_ptr gancl_gan_io(const gancl_gan *gan, size_t off) {
 
 #define A(off) gancl_gan_io(gan, (off))
 
+void gancl_gan_noise(const gancl_gan *gan, gancl_ptr out, size_t n, uint64_t seed, uint32_t c1, uint32_t c2) {
+    if (gancl_arch_unit_pixels(&gan->arch)) randu_fill(gan->rt, out, n, (uint32_t)seed, (uint32_t)(seed >> 32), c1, c2);
+    else randn_fill(gan->rt, out, n, (uint32_t)seed, (uint32_t)(seed >> 32), c1, c2);
+}
+
+void gancl_gan_signed_pixels(const gancl_gan *gan, float *img, size_t n) {
+    if (!gancl_arch_unit_pixels(&gan->arch)) return;
+    for (size_t i = 0; i < n; i++) img[i] = 2.0f * img[i] - 1.0f;
+}
+
 void gancl_gan_generate(gancl_gan *gan, gancl_ptr out, int n, int training) {
     gancl_net_forward(&gan->g, out, A(gan->z), 0, n, training);
 }
@@ -265,10 +276,10 @@ void gancl_gan_sample_images(gancl_gan *gan, int count, uint64_t seed, const int
             for (int i = 0; i < n; i++) chunk_labels[i] = labels ? labels[done + i] : (done + i) % gan->arch.classes;
             gancl_gan_set_labels(gan, chunk_labels, n);
         }
-        randn_fill(gan->rt, z, (size_t)n * gan->arch.latent, (uint32_t)seed, (uint32_t)(seed >> 32), (uint32_t)k,
-                   GANCL_STREAM_SAMPLES);
+        gancl_gan_noise(gan, z, (size_t)n * gan->arch.latent, seed, (uint32_t)k, GANCL_STREAM_SAMPLES);
         gancl_gan_sample(gan, out, n);
         gancl_read(gan->rt, gan->io, out.off * sizeof(float), (size_t)n * I * sizeof(float), img + (size_t)done * I);
+        gancl_gan_signed_pixels(gan, img + (size_t)done * I, (size_t)n * I);
     }
     free(chunk_labels);
 }
@@ -290,12 +301,12 @@ static void discriminator_backward(gancl_gan *gan, int row0, int n, int dweights
                        A(gan->d_x + (size_t)row0 * gan->arch.image), row0, n, dweights);
 }
 
-/* One optimiser step on a network's buffer; net->step counts them. */
-static void optimize(const gancl_runtime *rt, gancl_net *net, float lr, const gancl_step_config *cfg) {
+void gancl_gan_optimize(gancl_gan *gan, gancl_net *net, float lr, const gancl_step_config *cfg) {
     const size_t n = net->params.size;
     ++net->step;
-    if (cfg->optimizer == GANCL_OPT_RMSPROP) rmsprop_update(rt, net->buf, n, lr, cfg->alpha, cfg->eps);
-    else adam_update(rt, net->buf, n, lr, cfg->beta1, cfg->beta2, cfg->eps, net->step);
+    if (cfg->optimizer == GANCL_OPT_RMSPROP) rmsprop_update(gan->rt, net->buf, n, lr, cfg->alpha, cfg->eps);
+    else adam_update(gan->rt, net->buf, n, lr, cfg->beta1, cfg->beta2, cfg->eps, net->step);
+    if (net == &gan->g) ema_step(gan);
 }
 
 /* The G loss on D's outputs for the fakes (rows [B, 2B)): BCE(D(G(z)), 1) for bce, else
@@ -339,14 +350,13 @@ void gancl_gan_step(gancl_gan *gan, const gancl_step_config *cfg) {
     discriminator_backward(gan, B, B, 0, 1); // only dL/dfake, into d_dx
     zero_grads(rt, gan->g.buf, gan->g.params.size);
     generator_backward(gan, A(gan->d_dx), fake);
-    optimize(rt, &gan->g, cfg->lr_g, cfg);
-    ema_step(gan);
+    gancl_gan_optimize(gan, &gan->g, cfg->lr_g, cfg);
 
     // ---- D step, on the forward pass above ----
     discriminator_loss(gan, cfg, -1);
     zero_grads(rt, gan->d.buf, gan->d.params.size);
     discriminator_backward(gan, 0, 2 * B, 1, 0);
-    optimize(rt, &gan->d, cfg->lr_d, cfg);
+    gancl_gan_optimize(gan, &gan->d, cfg->lr_d, cfg);
 }
 
 void gancl_gan_critic_step(gancl_gan *gan, const gancl_step_config *cfg, uint64_t seed, long step) {
@@ -376,7 +386,7 @@ void gancl_gan_critic_step(gancl_gan *gan, const gancl_step_config *cfg, uint64_
         gancl_net_tangent(&gan->d, ones, A(gan->d_logit + 2 * B), A(gan->d_dx), 2 * B, B);
     }
     discriminator_backward(gan, 0, 2 * B, 1, 0);
-    optimize(rt, &gan->d, cfg->lr_d, cfg);
+    gancl_gan_optimize(gan, &gan->d, cfg->lr_d, cfg);
     if (cfg->loss == GANCL_LOSS_WGAN) clip_params(rt, gan->d.buf, gan->d.params.size, cfg->clip);
 }
 
@@ -390,6 +400,5 @@ void gancl_gan_generator_step(gancl_gan *gan, const gancl_step_config *cfg) {
     discriminator_backward(gan, B, B, 0, 1);
     zero_grads(rt, gan->g.buf, gan->g.params.size);
     generator_backward(gan, A(gan->d_dx), fake);
-    optimize(rt, &gan->g, cfg->lr_g, cfg);
-    ema_step(gan);
+    gancl_gan_optimize(gan, &gan->g, cfg->lr_g, cfg);
 }

@@ -43,7 +43,7 @@ static void interpolate(gancl_gan *gan, int count, uint64_t seed, int from, int 
     float *ends = malloc((size_t)2 * Z * sizeof *ends), *zs = malloc((size_t)chunk * Z * sizeof *zs);
     int *labels = malloc((size_t)chunk * sizeof *labels);
     if (!ends || !zs || !labels) gancl_die("out of host memory");
-    randn_fill(rt, z, (size_t)2 * Z, (uint32_t)seed, (uint32_t)(seed >> 32), 0, GANCL_STREAM_SAMPLES);
+    gancl_gan_noise(gan, z, (size_t)2 * Z, seed, 0, GANCL_STREAM_SAMPLES);
     gancl_read(rt, gan->io, z.off * sizeof(float), (size_t)2 * Z * sizeof(float), ends);
     gancl_net *net = sampler(gan);
     float *table = NULL, *mix = NULL;
@@ -76,6 +76,7 @@ static void interpolate(gancl_gan *gan, int count, uint64_t seed, int from, int 
         if (to >= 0) gancl_write(rt, net->buf, table_off * sizeof(float), (size_t)n * E * sizeof(float), mix);
         gancl_gan_sample(gan, out, n);
         gancl_read(rt, gan->io, out.off * sizeof(float), (size_t)n * I * sizeof(float), img + (size_t)done * I);
+        gancl_gan_signed_pixels(gan, img + (size_t)done * I, (size_t)n * I);
     }
     if (to >= 0) gancl_write(rt, net->buf, table_off * sizeof(float), (size_t)C * E * sizeof(float), table);
     free(table);

@@ -1,4 +1,5 @@
-/* loss.c: the GAN losses on D's outputs (cl/loss.cl) and their C reference. */
+/* loss.c: the losses on D's outputs (cl/loss.cl): the GAN losses, softmax cross-entropy, the
+ * semi-supervised GAN's K+1-class losses and feature matching; their C references. */
 #include "gancl/layers.h"
 
 #include <math.h>
@@ -56,4 +57,56 @@ double softmax_xent_ref(double *dlogit, const double *logit, const int *labels, 
         *correct += arg == y;
     }
     return loss / B;
+}
+
+void kplus1_loss(const gancl_runtime *rt, gancl_ptr dlogit, gancl_ptr logit, int B, int K, float w_lse, float w_sp,
+                 float grad_scale, cl_mem acc, int loss_slot, float weight, int stat_slot) {
+    cl_kernel k = gancl_kernel(rt, "kplus1_loss");
+    GANCL_LAUNCH_1D(rt, k, (size_t)B, GANCL_P(dlogit), GANCL_P(logit), GANCL_A(B), GANCL_A(K), GANCL_A(w_lse),
+                    GANCL_A(w_sp), GANCL_A(grad_scale), GANCL_A(acc), GANCL_A(loss_slot), GANCL_A(weight),
+                    GANCL_A(stat_slot));
+}
+
+static double lse_ref(const double *l, int K) {
+    double m = l[0], s = 0;
+    for (int k = 1; k < K; k++) m = fmax(m, l[k]);
+    for (int k = 0; k < K; k++) s += exp(l[k] - m);
+    return m + log(s);
+}
+
+double kplus1_loss_ref(double *dlogit, const double *logit, int B, int K, double w_lse, double w_sp,
+                       double grad_scale, double *mean_d) {
+    double loss = 0, stat = 0;
+    for (int b = 0; b < B; b++) {
+        const double *l = logit + (size_t)b * K, lse = lse_ref(l, K), d = 1 / (1 + exp(-lse));
+        loss += w_lse * lse + w_sp * (fmax(lse, 0.0) + log1p(exp(-fabs(lse))));
+        stat += d;
+        if (dlogit)
+            for (int k = 0; k < K; k++) dlogit[(size_t)b * K + k] = (w_lse + w_sp * d) * exp(l[k] - lse) * grad_scale;
+    }
+    if (mean_d) *mean_d = stat / B;
+    return loss / B;
+}
+
+void feature_match(const gancl_runtime *rt, gancl_ptr dfake, gancl_ptr sq, gancl_ptr real, gancl_ptr fake, int B,
+                   int F, float grad_scale) {
+    cl_kernel k = gancl_kernel(rt, "feature_match");
+    GANCL_LAUNCH_1D(rt, k, (size_t)F, GANCL_P(dfake), GANCL_P(sq), GANCL_P(real), GANCL_P(fake), GANCL_A(B),
+                    GANCL_A(F), GANCL_A(grad_scale));
+}
+
+double feature_match_ref(double *dfake, const double *real, const double *fake, int B, int F, double grad_scale) {
+    double loss = 0;
+    for (int k = 0; k < F; k++) {
+        double sr = 0, sf = 0;
+        for (int b = 0; b < B; b++) {
+            sr += real[(size_t)b * F + k];
+            sf += fake[(size_t)b * F + k];
+        }
+        const double diff = (sf - sr) / B;
+        loss += diff * diff;
+        if (dfake)
+            for (int b = 0; b < B; b++) dfake[(size_t)b * F + k] = 2 * diff / ((double)F * B) * grad_scale;
+    }
+    return loss / F;
 }

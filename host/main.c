@@ -193,9 +193,9 @@ static const struct {
     {"--out", 1, CMD_TRAIN | CMD_GENERATE}, {"--sample-every", 1, CMD_TRAIN},
     {"--checkpoint-every", 1, CMD_TRAIN}, {"--log-every", 1, CMD_TRAIN}, {"--resume", 1, CMD_TRAIN},
     {"--quiet", 0, CMD_TRAIN | CMD_DOWNLOAD | CMD_BENCH | CMD_CLASSIFIER | CMD_SCORE | CMD_CLASSIFY},
-    {"--checkpoint", 1, CMD_GENERATE | CMD_SCORE}, {"--count", 1, CMD_GENERATE | CMD_SCORE},
+    {"--checkpoint", 1, CMD_GENERATE | CMD_SCORE | CMD_CLASSIFY}, {"--count", 1, CMD_GENERATE | CMD_SCORE},
     {"--format", 1, CMD_GENERATE}, {"--digit", 1, CMD_GENERATE}, {"--digits", 1, CMD_GENERATE},
-    {"--interpolate", 0, CMD_GENERATE}, {"--images", 1, CMD_SCORE | CMD_CLASSIFY}, {"--labels", 1, CMD_CLASSIFY}, {"--json", 0, CMD_SCORE},
+    {"--interpolate", 0, CMD_GENERATE}, {"--images", 1, CMD_SCORE | CMD_CLASSIFY}, {"--labels", 1, CMD_CLASSIFY | CMD_TRAIN}, {"--unlabeled-weight", 1, CMD_TRAIN}, {"--json", 0, CMD_SCORE},
     {"--score-every", 1, CMD_TRAIN}, {"--score-count", 1, CMD_TRAIN}, {"--ema", 1, CMD_TRAIN}, {"--data", 1, DATA_CMDS},
     {"--mirror", 1, DATA_CMDS}, {"--offline", 0, DATA_CMDS}, {"--device", 1, DEVICE_CMDS},
     {"--gemm", 1, DEVICE_CMDS},
@@ -329,8 +329,10 @@ static cli parse(int argc, char **argv) {
         const char *b = opt(&c, "--batch-size");
         if (b && atoi(b) != GANCL_CLASSIFIER_BATCH)
             usage_error("--batch-size %s: the classifier trains at batch %d", b, GANCL_CLASSIFIER_BATCH);
-    } else if (m && strcmp(m, "mlp") && strcmp(m, "dcgan")) {
-        usage_error("--model %s: expected mlp or dcgan%s", m, c.cmd == CMD_TUNE ? " (or classifier)" : "");
+    } else if (m && strcmp(m, "mlp") && strcmp(m, "dcgan") && (strcmp(m, "ssgan") || c.cmd == CMD_BENCH)) {
+        usage_error("--model %s: expected mlp, dcgan%s", m,
+                    c.cmd == CMD_TUNE ? ", ssgan or classifier" : c.cmd == CMD_BENCH ? " (bench times the GANs of "
+                    "gancl_train_iteration)" : " or ssgan");
     }
     return c;
 }
@@ -351,12 +353,17 @@ static long long int_arg(const cli *c, const char *name, long long dflt, long lo
 static gancl_model model_arg(const cli *c) {
     const char *m = opt(c, "--model");
     if (m && !strcmp(m, "classifier")) return GANCL_MODEL_CLASSIFIER; /* tune only (checked in parse) */
-    return m && !strcmp(m, "dcgan") ? GANCL_MODEL_DCGAN : GANCL_MODEL_MLP;
+    gancl_model model = GANCL_MODEL_MLP;
+    if (m) (void)gancl_model_parse(m, &model); /* checked in parse */
+    return model;
 }
 
-/* --batch-size up to hi; the default is the model's own (the DCGAN tutorial's 256, else 64). */
+/* --batch-size up to hi; the default is the model's own (the DCGAN tutorial's 256, the
+ * improved-gan script's 100, else 64). */
 static int batch_arg(const cli *c, gancl_model model, int hi) {
-    return (int)int_arg(c, "--batch-size", model == GANCL_MODEL_DCGAN ? 256 : model == GANCL_MODEL_CLASSIFIER ? GANCL_CLASSIFIER_BATCH : 64, 1, hi);
+    const int dflt = model == GANCL_MODEL_DCGAN ? 256 : model == GANCL_MODEL_CLASSIFIER ? GANCL_CLASSIFIER_BATCH
+                     : model == GANCL_MODEL_SSGAN ? 100 : 64;
+    return (int)int_arg(c, "--batch-size", dflt, 1, hi);
 }
 
 /* --loss (checked in parse; default bce). */
@@ -541,6 +548,26 @@ static gancl_train_config train_args(const cli *c) {
     const gancl_loss l = loss_arg(c);
     cfg.step = gancl_step_defaults(l);
     gancl_step_config *st = &cfg.step;
+    const int ss = cfg.model == GANCL_MODEL_SSGAN;
+    const char *labels = opt(c, "--labels"), *uw = opt(c, "--unlabeled-weight");
+    if ((labels || uw) && !ss && !(opt(c, "--resume") && !cfg.set_model))
+        usage_error("--labels and --unlabeled-weight apply only to --model ssgan");
+    if (ss) {
+        if (loss || optimizer || opt(c, "--n-critic") || opt(c, "--conditional"))
+            usage_error("--model ssgan has its own losses (K+1 classes, feature matching) and Adam: --loss, "
+                        "--optimizer, --n-critic and --conditional do not apply");
+        st->lr_g = st->lr_d = 0.003f; /* the improved-gan script's; beta1 0.5 as the bce default */
+        cfg.ema = 0; /* the script keeps no average of G */
+    }
+    cfg.labels = 100;
+    if (labels && !strcmp(labels, "all")) cfg.labels = 0;
+    else if (labels) {
+        cfg.labels = (int)int_arg(c, "--labels", 100, 10, 60000);
+        if (cfg.labels % 10) usage_error("--labels %s: must be a multiple of 10 (the same number of each digit), or all", labels);
+    }
+    cfg.set_labels = labels != NULL;
+    cfg.unlabeled_weight = float_arg(c, "--unlabeled-weight", 1.0f, 0, 1000, 0);
+    cfg.set_unlabeled_weight = uw != NULL;
     if (dcgan && (l == GANCL_LOSS_BCE || l == GANCL_LOSS_HINGE)) st->lr_g = st->lr_d = 1e-4f; /* the tutorial's */
     if (optimizer) st->optimizer = strcmp(optimizer, "adam") ? GANCL_OPT_RMSPROP : GANCL_OPT_ADAM;
     st->lr_g = st->lr_d = float_arg(c, "--lr", st->lr_g, 0, 1, 1);
@@ -565,7 +592,7 @@ static gancl_train_config train_args(const cli *c) {
     cfg.score_every = (int)int_arg(c, "--score-every", cfg.score_every, 0, 100000);
     cfg.score_count = (int)int_arg(c, "--score-count", cfg.score_count, 2, 60000);
     if (opt(c, "--score-count") && cfg.score_every == 0) usage_error("--score-count needs scoring (--score-every 0 turns it off)");
-    cfg.ema = float_arg(c, "--ema", cfg.ema, 0, 0.99999, 0);
+    cfg.ema = float_arg(c, "--ema", cfg.ema, 0, 0.99999, 0); /* after the ssgan's default of none */
     cfg.set_ema = opt(c, "--ema") != NULL;
     cfg.quiet = opt(c, "--quiet") != NULL;
     cfg.resume = opt(c, "--resume");
@@ -607,7 +634,13 @@ static int cmd_train(const cli *c) {
                    "      `gan-cl classifier` trains it once (13 minutes on a 2-core CPU through PoCL), or\n"
                    "      pass --score-every N to train it first\n");
     }
-    int status = gancl_train(&rt, &cfg, &ds, scoring ? &scorer : NULL);
+    /* the ssgan's test error (a resumed run's model is known once its checkpoint is read:
+     * the test set is loaded when it may be needed) */
+    gancl_dataset test;
+    const int need_test = cfg.model == GANCL_MODEL_SSGAN || (cfg.resume && !cfg.set_model);
+    if (need_test && gancl_dataset_load(dir, 0, &test, err)) gancl_die("%s", err);
+    int status = gancl_train(&rt, &cfg, &ds, need_test ? &test : NULL, scoring ? &scorer : NULL);
+    if (need_test) gancl_dataset_free(&test);
     if (scoring) gancl_scorer_free(&scorer);
     gancl_runtime_free(&rt);
     gancl_dataset_free(&ds);
@@ -665,11 +698,14 @@ static int cmd_classify(const cli *c) {
     if (!files) gancl_die("out of host memory");
     if (first) files[0] = first;
     for (int i = 0; i < c->n_files; i++) files[(first != NULL) + i] = c->files[i];
-    char dir[4096];
-    ensure_data(c, dir, sizeof dir);
+    const char *ck = opt(c, "--checkpoint");
+    if (ck && (opt(c, "--data") || opt(c, "--mirror") || opt(c, "--offline")))
+        usage_error("--checkpoint classifies with the checkpoint's D: --data, --mirror and --offline do not apply");
+    char dir[4096] = "";
+    if (!ck) ensure_data(c, dir, sizeof dir); /* gan-cl's classifier is trained on it */
     gancl_runtime rt;
-    open_runtime(c, &rt, GANCL_MODEL_CLASSIFIER, 0);
-    int status = gancl_classify_command(&rt, dir, files, n, opt(c, "--labels"), opt(c, "--quiet") != NULL);
+    open_runtime(c, &rt, ck ? GANCL_MODEL_SSGAN : GANCL_MODEL_CLASSIFIER, 0);
+    int status = gancl_classify_command(&rt, dir, ck, files, n, opt(c, "--labels"), opt(c, "--quiet") != NULL);
     gancl_runtime_free(&rt);
     free(files);
     return status;

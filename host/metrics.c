@@ -11,7 +11,8 @@
 
 #define CSV_HEADER "epoch,step,d_loss,g_loss,d_real,d_fake,w_estimate,gp,img_per_s,elapsed_s"
 #define CSV_SCORES ",fid,precision,recall,inception_score,kl_uniform" /* empty when not scored */
-#define N_FIELDS 15
+#define CSV_SSGAN ",lab_loss,train_error,test_error" /* the ssgan's; empty for the others */
+#define N_FIELDS 18
 
 int gancl_metrics_add(gancl_metrics *m, gancl_metric_row row) {
     if (m->n == m->cap) {
@@ -52,7 +53,8 @@ int gancl_metrics_read(gancl_metrics *m, FILE *f, const char *path, long max_ste
             continue;
         }
         /* the 10 loss columns, then the 5 score columns (empty when not scored; absent in
-         * files from before the scores) */
+         * files from before the scores), then the ssgan's 3 (empty for other models; absent in
+         * older files) */
         line[strcspn(line, "\r\n")] = 0;
         double v[N_FIELDS];
         int nf = 0, ok = 1;
@@ -74,14 +76,14 @@ int gancl_metrics_read(gancl_metrics *m, FILE *f, const char *path, long max_ste
         if (ok && !(v[0] >= 0 && v[0] <= 1e9 && v[0] == (double)(long)v[0] && v[1] >= 0 && v[1] <= 1e15 &&
                     v[1] == (double)(long)v[1]))
             ok = 0;
-        if (!ok || (nf != 10 && nf != N_FIELDS)) {
+        if (!ok || (nf != 10 && nf != 15 && nf != N_FIELDS)) {
             snprintf(err, GANCL_ERR_LEN, "%s:%d: malformed line", path, lineno);
             rc = -1;
             break;
         }
         for (int k = nf; k < N_FIELDS; k++) v[k] = NAN;
         gancl_metric_row r = {(int)v[0], (long)v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9],
-                              v[10], v[11], v[12], v[13], v[14]};
+                              v[10], v[11], v[12], v[13], v[14], v[15], v[16], v[17]};
         if (r.step <= max_step && gancl_metrics_add(m, r)) {
             snprintf(err, GANCL_ERR_LEN, "out of host memory");
             rc = -1;
@@ -92,14 +94,15 @@ int gancl_metrics_read(gancl_metrics *m, FILE *f, const char *path, long max_ste
 }
 
 void gancl_metrics_csv(const gancl_metrics *m, FILE *out) {
-    fprintf(out, CSV_HEADER CSV_SCORES "\n");
+    fprintf(out, CSV_HEADER CSV_SCORES CSV_SSGAN "\n");
     for (size_t i = 0; i < m->n; i++) {
         const gancl_metric_row *r = &m->rows[i];
         fprintf(out, "%d,%ld,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.1f,%.3f", r->epoch, r->step,
                 r->d_loss, r->g_loss, r->d_real, r->d_fake, r->w_estimate, r->gp, r->img_per_s,
                 r->elapsed_s);
-        const double sc[5] = {r->fid, r->precision, r->recall, r->is, r->kl_uniform};
-        for (int k = 0; k < 5; k++) {
+        const double sc[8] = {r->fid, r->precision, r->recall, r->is, r->kl_uniform, r->lab_loss, r->train_error,
+                              r->test_error};
+        for (int k = 0; k < 8; k++) {
             if (isfinite(sc[k])) fprintf(out, ",%.6f", sc[k]);
             else fputc(',', out);
         }
@@ -119,9 +122,12 @@ typedef struct {
     const char *label;
     size_t field; /* offsetof into gancl_metric_row */
     const char *colour;
+    double scale; /* plotted times this */
 } series;
 
-static double field(const gancl_metric_row *r, size_t off) { return *(const double *)((const char *)r + off); }
+static double field(const gancl_metric_row *r, const series *s) {
+    return *(const double *)((const char *)r + s->field) * s->scale;
+}
 
 static void panel(FILE *f, const gancl_metrics *m, const series *s, int ns, int y0, const char *ylabel,
                   double lo_fixed, double hi_fixed) {
@@ -132,7 +138,7 @@ static void panel(FILE *f, const gancl_metrics *m, const series *s, int ns, int 
         hi = -INFINITY;
         for (size_t i = 0; i < m->n; i++)
             for (int k = 0; k < ns; k++) {
-                double v = field(&m->rows[i], s[k].field);
+                double v = field(&m->rows[i], &s[k]);
                 if (isfinite(v)) {
                     lo = v < lo ? v : lo;
                     hi = v > hi ? v : hi;
@@ -160,7 +166,7 @@ static void panel(FILE *f, const gancl_metrics *m, const series *s, int ns, int 
     for (int k = 0; k < ns; k++) {
         fprintf(f, "<polyline fill='none' stroke='%s' stroke-width='1.5' points='", s[k].colour);
         for (size_t i = 0; i < m->n; i++) {
-            double v = field(&m->rows[i], s[k].field);
+            double v = field(&m->rows[i], &s[k]);
             if (!isfinite(v)) continue;
             v = v < lo ? lo : v > hi ? hi : v;
             fprintf(f, "%.1f,%.1f ", x0 + (double)w * (m->rows[i].step - s0) / (s1 - s0),
@@ -172,11 +178,14 @@ static void panel(FILE *f, const gancl_metrics *m, const series *s, int ns, int 
 }
 
 void gancl_metrics_svg(const gancl_metrics *m, FILE *out, const char *title, int probabilities) {
-    int scored = 0;
-    for (size_t i = 0; i < m->n && !scored; i++) scored = isfinite(m->rows[i].fid);
+    int scored = 0, tested = 0;
+    for (size_t i = 0; i < m->n; i++) {
+        scored |= isfinite(m->rows[i].fid);
+        tested |= isfinite(m->rows[i].test_error);
+    }
     fprintf(out, "<svg xmlns='http://www.w3.org/2000/svg' width='760' height='%d' "
                   "font-family='sans-serif'>\n<rect width='100%%' height='100%%' fill='#fafafa'/>\n",
-            scored ? 1140 : 580);
+            580 + (scored ? 560 : 0) + (tested ? 280 : 0));
     fprintf(out, "<text x='380' y='22' text-anchor='middle' font-size='15'>");
     for (const char *c = title; *c; c++) { /* escape for XML */
         if (*c == '<') fputs("&lt;", out);
@@ -184,20 +193,26 @@ void gancl_metrics_svg(const gancl_metrics *m, FILE *out, const char *title, int
         else fputc(*c, out);
     }
     fputs("</text>\n", out);
-    const series losses[] = {{"D loss", offsetof(gancl_metric_row, d_loss), "#1f77b4"},
-                             {"G loss", offsetof(gancl_metric_row, g_loss), "#d62728"}};
-    const series outputs[] = {{"D(x)", offsetof(gancl_metric_row, d_real), "#2ca02c"},
-                              {"D(G(z))", offsetof(gancl_metric_row, d_fake), "#ff7f0e"},
-                              {"W estimate", offsetof(gancl_metric_row, w_estimate), "#9467bd"}};
+    const series losses[] = {{"D loss", offsetof(gancl_metric_row, d_loss), "#1f77b4", 1},
+                             {"G loss", offsetof(gancl_metric_row, g_loss), "#d62728", 1}};
+    const series outputs[] = {{"D(x)", offsetof(gancl_metric_row, d_real), "#2ca02c", 1},
+                              {"D(G(z))", offsetof(gancl_metric_row, d_fake), "#ff7f0e", 1},
+                              {"W estimate", offsetof(gancl_metric_row, w_estimate), "#9467bd", 1}};
     panel(out, m, losses, 2, 50, "loss", 0, 0);
     if (probabilities) panel(out, m, outputs, 2, 330, "D output (probability)", 0, 1);
     else panel(out, m, outputs, 3, 330, "critic score", 0, 0);
     if (scored) {
-        const series fid[] = {{"FID (gan-cl's classifier)", offsetof(gancl_metric_row, fid), "#8c564b"}};
-        const series pr[] = {{"precision", offsetof(gancl_metric_row, precision), "#17becf"},
-                             {"recall", offsetof(gancl_metric_row, recall), "#e377c2"}};
+        const series fid[] = {{"FID (gan-cl's classifier)", offsetof(gancl_metric_row, fid), "#8c564b", 1}};
+        const series pr[] = {{"precision", offsetof(gancl_metric_row, precision), "#17becf", 1},
+                             {"recall", offsetof(gancl_metric_row, recall), "#e377c2", 1}};
         panel(out, m, fid, 1, 610, "FID (lower is better)", 0, 0);
         panel(out, m, pr, 2, 890, "precision, recall", 0, 1);
+    }
+    if (tested) {
+        const series err[] = {{"test error (%)", offsetof(gancl_metric_row, test_error), "#d62728", 100},
+                              {"train error, labelled batches (%)", offsetof(gancl_metric_row, train_error),
+                               "#1f77b4", 100}};
+        panel(out, m, err, 2, scored ? 1170 : 610, "error (%)", 0, 0);
     }
     fputs("</svg>\n", out);
 }

@@ -84,6 +84,44 @@ static int dcgan_discriminator(const gancl_arch *a, gancl_layer *l) {
     return n;
 }
 
+/* The semi-supervised GAN of Salimans et al. 2016 (openai/improved-gan's MNIST script):
+ * pixels in [0, 1], uniform noise. G: Linear without bias, BatchNorm, Softplus per width (500,
+ * 500; the script's batch_norm(DenseLayer(..., softplus)) normalises before the
+ * nonlinearity), then a weight-normalised Linear 784 and Sigmoid. D: GaussianNoise 0.3 on the
+ * input, then per width (1000, 500, 250, 250, 250) a weight-normalised Linear, ReLU and
+ * GaussianNoise 0.5 (training only), then a weight-normalised Linear to 10 logits: K + 1
+ * classes with the fake class's logit fixed at 0. Feature matching reads the last ReLU. */
+#define SSGAN_INPUT_NOISE 0.3f
+#define SSGAN_HIDDEN_NOISE 0.5f
+#define SSGAN_BN_EPS 1e-5f /* PyTorch's defaults */
+#define SSGAN_BN_MOMENTUM 0.1f
+
+static int ssgan_generator(const gancl_arch *a, gancl_layer *l) {
+    int n = 0;
+    for (int i = 0; i < a->ng; i++) {
+        l[n++] = gancl_linear(a->g[i], 0);
+        l[n++] = gancl_batchnorm(SSGAN_BN_EPS, SSGAN_BN_MOMENTUM);
+        l[n++] = gancl_act_layer(GANCL_SOFTPLUS);
+    }
+    l[n++] = gancl_linear_wn(a->image);      /* -> 784 pixels in [0, 1] */
+    l[n++] = gancl_act_layer(GANCL_SIGMOID);
+    return n;
+}
+
+static int ssgan_discriminator(const gancl_arch *a, gancl_layer *l) {
+    int n = 0;
+    l[n++] = gancl_noise(SSGAN_INPUT_NOISE);
+    for (int i = 0; i < a->nd; i++) {
+        l[n++] = gancl_linear_wn(a->d[i]);
+        l[n++] = gancl_act_layer(GANCL_RELU);
+        l[n++] = gancl_noise(SSGAN_HIDDEN_NOISE);
+    }
+    l[n++] = gancl_linear_wn(GANCL_CLASSES); /* -> 10 logits */
+    return n;
+}
+
+int gancl_ssgan_feature_layer(const gancl_net *d) { return d->n_layers - 3; /* ..., ReLU, Noise, Linear */ }
+
 /* gan-cl's own digit classifier (classifier.h): a small CNN of the LeNet class, PyTorch's
  * BatchNorm defaults (eps 1e-5, momentum 0.1); the 128 features before the last layer are
  * the ones the scores compare. */
@@ -111,7 +149,15 @@ gancl_arch gancl_arch_default(gancl_model model, int latent) {
     a.latent = latent;
     a.image = 784;
     static const int mlp_g[] = {256, 512, 1024}, mlp_d[] = {512, 256}, dc_g[] = {256, 128, 64}, dc_d[] = {64, 128};
+    static const int ss_g[] = {500, 500}, ss_d[] = {1000, 500, 250, 250, 250};
     const int dc = model == GANCL_MODEL_DCGAN;
+    if (model == GANCL_MODEL_SSGAN) {
+        a.ng = 2;
+        a.nd = 5;
+        memcpy(a.g, ss_g, sizeof ss_g);
+        memcpy(a.d, ss_d, sizeof ss_d);
+        return a;
+    }
     a.ng = 3;
     a.nd = 2;
     memcpy(a.g, dc ? dc_g : mlp_g, sizeof mlp_g);
@@ -129,18 +175,35 @@ void gancl_arch_conditional(gancl_arch *a) {
 
 void gancl_model_constants(gancl_model model, float *slope, float *bn_eps, float *bn_momentum) {
     const int dc = model == GANCL_MODEL_DCGAN;
+    if (model == GANCL_MODEL_SSGAN) { /* no LeakyReLU */
+        *slope = 0;
+        *bn_eps = SSGAN_BN_EPS;
+        *bn_momentum = SSGAN_BN_MOMENTUM;
+        return;
+    }
     *slope = dc ? DC_SLOPE : MLP_SLOPE;
     *bn_eps = dc ? DC_BN_EPS : MLP_BN_EPS;
     *bn_momentum = dc ? DC_BN_MOMENTUM : MLP_BN_MOMENTUM;
 }
 
 const char *gancl_model_name(gancl_model model) {
-    return model == GANCL_MODEL_DCGAN ? "dcgan" : model == GANCL_MODEL_CLASSIFIER ? "classifier" : "mlp";
+    static const char *names[] = {"mlp", "dcgan", "classifier", "ssgan"};
+    return (unsigned)model < sizeof names / sizeof *names ? names[model] : "?";
+}
+
+int gancl_model_parse(const char *name, gancl_model *model) {
+    static const gancl_model gans[] = {GANCL_MODEL_MLP, GANCL_MODEL_DCGAN, GANCL_MODEL_SSGAN};
+    for (size_t i = 0; name && i < sizeof gans / sizeof *gans; i++)
+        if (!strcmp(name, gancl_model_name(gans[i]))) {
+            *model = gans[i];
+            return 0;
+        }
+    return -1;
 }
 
 int gancl_model_build(const gancl_arch *a, gancl_net *g, gancl_net *d, char *err) {
-    const int dc = a->model == GANCL_MODEL_DCGAN;
-    if (a->model != GANCL_MODEL_MLP && !dc) {
+    const int dc = a->model == GANCL_MODEL_DCGAN, ss = a->model == GANCL_MODEL_SSGAN;
+    if (a->model != GANCL_MODEL_MLP && !dc && !ss) {
         snprintf(err, GANCL_ERR_LEN, "%s: not a GAN", gancl_model_name(a->model));
         return -1;
     }
@@ -155,8 +218,12 @@ int gancl_model_build(const gancl_arch *a, gancl_net *g, gancl_net *d, char *err
         return -1;
     }
     gancl_layer lg[GANCL_MAX_LAYERS], ld[GANCL_MAX_LAYERS];
-    int ng = dc ? dcgan_generator(a, lg) : mlp_generator(a, lg);
-    int nd = dc ? dcgan_discriminator(a, ld) : mlp_discriminator(a, ld);
+    if (ss && a->classes) {
+        snprintf(err, GANCL_ERR_LEN, "ssgan: not a conditional model (its D names the classes)");
+        return -1;
+    }
+    int ng = dc ? dcgan_generator(a, lg) : ss ? ssgan_generator(a, lg) : mlp_generator(a, lg);
+    int nd = dc ? dcgan_discriminator(a, ld) : ss ? ssgan_discriminator(a, ld) : mlp_discriminator(a, ld);
     gancl_shape zin = {a->latent, 1, 1}, xin = {dc ? 1 : a->image, dc ? 28 : 1, dc ? 28 : 1};
     if (gancl_net_build(g, "generator", zin, lg, ng, err) || gancl_net_build(d, "discriminator", xin, ld, nd, err))
         return -1;

@@ -815,6 +815,43 @@ void gancl_net_backward(gancl_net *net, gancl_ptr din, gancl_ptr dout, gancl_ptr
     }
 }
 
+/* The op whose output slot keeps layer `layer`'s output, or -1. */
+static int feature_op(const gancl_net *net, int layer) {
+    for (int i = 0; i + 1 < net->n_ops; i++) {
+        const gancl_op *o = &net->op[i], *next = &net->op[i + 1];
+        const int covers = o->layer == layer || (o->kind == GANCL_LINEAR && o->act != GANCL_ACT_NONE &&
+                                                  o->layer + 1 == layer);
+        if (covers && next->layer > layer && next->x_out != o->x_out && next->kind != GANCL_BATCHNORM) return i;
+    }
+    return -1;
+}
+
+int gancl_net_feature(const gancl_net *net, int layer, int row0, gancl_ptr *x, gancl_ptr *g, char *err) {
+    const int i = layer >= 0 && layer < net->n_layers ? feature_op(net, layer) : -1;
+    if (i < 0) {
+        snprintf(err, GANCL_ERR_LEN, "%s.%d: its output is not kept as a tensor of its own (the last layer, "
+                 "fused into a later one, or overwritten in place)", net->prefix, layer);
+        return -1;
+    }
+    const gancl_op *o = &net->op[i];
+    const size_t F = (size_t)net->x_feat[o->x_out];
+    *x = in_acts(net, net->x_off[o->x_out] + (size_t)row0 * F);
+    *g = in_acts(net, net->g_off[o->g_out] + (size_t)row0 * F);
+    return 0;
+}
+
+void gancl_net_backward_from(gancl_net *net, int layer, gancl_ptr din, gancl_ptr inp, int row0, int n,
+                             int dweights) {
+    const int top = feature_op(net, layer);
+    if (top < 0) gancl_die("%s.%d: no backward pass from this layer (a bug)", net->prefix, layer);
+    view v = make_view(net, NONE, inp, NONE, din, row0, 0);
+    for (int i = top; i >= 0; i--) {
+        const gancl_op *o = &net->op[i];
+        op_backward(net, o, v.g[o->g_in], v.g[o->g_out], v.x[o->x_in], v.x[o->x_out], row0, n, dweights,
+                    dweights, 0);
+    }
+}
+
 /* One op of the tangent forward pass: t_out = J t_in at the primal masks, without biases. */
 static void tangent_op(gancl_net *net, const view *v, const gancl_op *o, int row0, int n) {
     const gancl_runtime *rt = net->rt;

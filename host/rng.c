@@ -1,4 +1,4 @@
-/* rng.c: device random normals (cl/rng.cl) and the bit-exact Philox reference on the host. */
+/* rng.c: device random normals and uniforms (cl/rng.cl) and the bit-exact Philox reference on the host. */
 #include "gancl/layers.h"
 
 #include <math.h>
@@ -6,6 +6,13 @@
 void randn_fill(const gancl_runtime *rt, gancl_ptr out, size_t n, uint32_t k0, uint32_t k1,
                 uint32_t c1, uint32_t c2) {
     cl_kernel k = gancl_kernel(rt, "randn");
+    GANCL_LAUNCH_1D(rt, k, (n + 3) / 4, GANCL_P(out), GANCL_V(cl_uint, n), GANCL_A(k0),
+                    GANCL_A(k1), GANCL_A(c1), GANCL_A(c2));
+}
+
+void randu_fill(const gancl_runtime *rt, gancl_ptr out, size_t n, uint32_t k0, uint32_t k1,
+                uint32_t c1, uint32_t c2) {
+    cl_kernel k = gancl_kernel(rt, "randu");
     GANCL_LAUNCH_1D(rt, k, (n + 3) / 4, GANCL_P(out), GANCL_V(cl_uint, n), GANCL_A(k0),
                     GANCL_A(k1), GANCL_A(c1), GANCL_A(c2));
 }
@@ -43,6 +50,14 @@ void randn_ref(float *out, size_t n, uint32_t k0, uint32_t k1, uint32_t c1, uint
         double z[4];
         normals_ref(ctr, k0, k1, z);
         for (size_t k = 0; k < 4 && 4 * i + k < n; k++) out[4 * i + k] = (float)z[k];
+    }
+}
+
+void randu_ref(float *out, size_t n, uint32_t k0, uint32_t k1, uint32_t c1, uint32_t c2) {
+    for (size_t i = 0; 4 * i < n; i++) {
+        uint32_t ctr[4] = {(uint32_t)i, c1, c2, 1}, key[2] = {k0, k1}, r[4];
+        philox4x32_10_ref(ctr, key, r);
+        for (size_t k = 0; k < 4 && 4 * i + k < n; k++) out[4 * i + k] = (float)u01(r[k]);
     }
 }
 

@@ -746,22 +746,97 @@ static double check_randn(const gancl_runtime *rt) {
     return err;
 }
 
-static double check_gather(const gancl_runtime *rt) {
+static double gather_check(const gancl_runtime *rt, int unit) {
     const int count = 10, D = 13, B = 5;
     uint8_t img[130];
     int perm[2 + 5] = {0, 0, 7, 2, 9, 0, 4};
     double ref[65], zero[65] = {0};
     for (int i = 0; i < count * D; i++) img[i] = (uint8_t)(i * 37 + 3);
     for (int b = 0; b < B; b++)
-        for (int k = 0; k < D; k++) ref[b * D + k] = img[perm[2 + b] * D + k] / 127.5 - 1.0;
+        for (int k = 0; k < D; k++) ref[b * D + k] = unit ? img[perm[2 + b] * D + k] / 255.0 : img[perm[2 + b] * D + k] / 127.5 - 1.0;
     cl_mem dimg = gancl_buffer(rt, sizeof img), dperm = gancl_buffer(rt, sizeof perm);
     gancl_write(rt, dimg, 0, sizeof img, img);
     gancl_write(rt, dperm, 0, sizeof perm, perm);
     gancl_ptr p = upload(rt, zero, (size_t)B * D);
-    gather_images(rt, p, dimg, dperm, 2, B, D);
+    gather_images(rt, p, dimg, dperm, 2, B, D, unit);
     double err = compare(rt, p, ref, (size_t)B * D);
     clReleaseMemObject(dimg);
     clReleaseMemObject(dperm);
+    return err;
+}
+
+static double check_gather(const gancl_runtime *rt) { return max2(gather_check(rt, 0), gather_check(rt, 1)); }
+
+static double check_randu(const gancl_runtime *rt) {
+    const size_t n = 4097;
+    float *ref = malloc(n * sizeof *ref);
+    double *r = ALLOC(n);
+    randu_ref(ref, n, 0x2468ace0u, 0x13579bdfu, 5, 3);
+    for (size_t i = 0; i < n; i++) r[i] = ref[i];
+    gancl_ptr p = upload(rt, r, n);
+    randu_fill(rt, p, n, 0x2468ace0u, 0x13579bdfu, 5, 3);
+    double err = compare(rt, p, r, n);
+    free(ref);
+    free(r);
+    return err;
+}
+
+/* The K+1 losses as the semi-supervised GAN weights them: real unlabelled rows (-1/2, 1/2) and
+ * fakes (0, 1/2), logits spread wide enough that lse crosses 0 both ways. */
+static double kplus1_check(const gancl_runtime *rt, float w_lse, float w_sp) {
+    const int B = 13, K = 10;
+    uint64_t rng = 71;
+    double *l = ALLOC(B * K), *d = ALLOC(B * K), want[GANCL_N_ACC_CHECK] = {0};
+    fill(l, B * K, &rng, -9, 6);
+    cl_mem pacc = gancl_buffer(rt, sizeof(float) * GANCL_N_ACC_CHECK);
+    float zero[GANCL_N_ACC_CHECK] = {0}, got[GANCL_N_ACC_CHECK];
+    gancl_write(rt, pacc, 0, sizeof zero, zero);
+    gancl_ptr pl = upload(rt, l, B * K), pd = upload(rt, d, B * K);
+    kplus1_loss(rt, pd, pl, B, K, w_lse, w_sp, 0.5f, pacc, 0, 0.75f, 2);
+    want[0] = 0.75 * kplus1_loss_ref(d, l, B, K, w_lse, w_sp, 0.5, &want[2]);
+    gancl_read(rt, pacc, 0, sizeof got, got);
+    double err = compare(rt, pd, d, B * K);
+    for (int i = 0; i < GANCL_N_ACC_CHECK; i++) err = max2(err, fabs(got[i] - want[i]) / (1 + fabs(want[i])));
+    clReleaseMemObject(pl.mem);
+    clReleaseMemObject(pacc);
+    free(l);
+    free(d);
+    return err;
+}
+
+static double check_kplus1(const gancl_runtime *rt) {
+    return max2(kplus1_check(rt, -0.5f, 0.5f), kplus1_check(rt, 0.0f, 0.5f));
+}
+
+static double check_feature_match(const gancl_runtime *rt) {
+    const int B = 7, F = 37;
+    uint64_t rng = 73;
+    double *real = ALLOC(B * F), *fake = ALLOC(B * F), *d = ALLOC(B * F), sq[37], loss_want;
+    fill(real, B * F, &rng, 0, 3);
+    fill(fake, B * F, &rng, 0, 2);
+    loss_want = feature_match_ref(d, real, fake, B, F, 0.5);
+    for (int k = 0; k < F; k++) {
+        double sr = 0, sf = 0;
+        for (int b = 0; b < B; b++) sr += real[b * F + k], sf += fake[b * F + k];
+        sq[k] = (sf - sr) / B * (sf - sr) / B;
+    }
+    gancl_ptr pr = upload(rt, real, B * F), pf = upload(rt, fake, B * F), pd = upload(rt, d, B * F);
+    double zeros[37] = {0};
+    gancl_ptr ps = upload(rt, zeros, F);
+    cl_mem pacc = gancl_buffer(rt, sizeof(float));
+    float zero = 0, got;
+    gancl_write(rt, pacc, 0, sizeof zero, &zero);
+    feature_match(rt, pd, ps, pr, pf, B, F, 0.5f);
+    gp_sum(rt, pacc, 0, ps, F, 1.0f);
+    gancl_read(rt, pacc, 0, sizeof got, &got);
+    double err = max2(compare(rt, pd, d, B * F), compare(rt, ps, sq, F));
+    err = max2(err, fabs(got - loss_want) / (1 + loss_want));
+    clReleaseMemObject(pr.mem);
+    clReleaseMemObject(pf.mem);
+    clReleaseMemObject(pacc);
+    free(real);
+    free(fake);
+    free(d);
     return err;
 }
 
@@ -819,7 +894,7 @@ const gancl_check GANCL_CHECKS[] = {
     {"adam", check_adam, 1e-5},
     {"ema", check_ema, 1e-6},
     {"randn (philox)", check_randn, 1e-5},
-    {"gather images", check_gather, 1e-6},
+    {"gather images ([-1, 1] and [0, 1])", check_gather, 1e-6},
     {"conv2d forward (stride 2, 1)", check_conv_fw, 1e-5},
     {"conv2d backward (stride 2, 1)", check_conv_bw, 1e-5},
     {"conv-transpose2d forward (stride 2, 1)", check_convt_fw, 1e-5},
@@ -837,6 +912,9 @@ const gancl_check GANCL_CHECKS[] = {
     {"maxpool2d forward", check_maxpool_fw, 0},
     {"maxpool2d backward", check_maxpool_bw, 0},
     {"softmax cross-entropy", check_softmax_xent, 1e-5},
+    {"k+1 class losses (ssgan)", check_kplus1, 1e-5},
+    {"feature matching (ssgan)", check_feature_match, 1e-5},
+    {"randu (philox)", check_randu, 1e-6},
     {"k-nn radius (3rd neighbour)", check_knn_radius, 0},
     {"k-nn inside the manifold", check_knn_inside, 0},
 };

@@ -12,6 +12,7 @@
 #include "gancl/metrics.h"
 #include "gancl/profile.h"
 #include "gancl/selftest.h"
+#include "gancl/ssgan.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -26,6 +27,7 @@
 #define STREAM_TRAIN_Z 0x10000u
 #define STREAM_FIXED_Z 0x20000u
 #define STREAM_G_Z 0x50000u /* a G step's own noise when it follows critic steps */
+#define SSGAN_INIT_ROWS 500 /* the script's data-dependent initialisation batch */
 /* The sample grid: 8 x 8, or for a conditional model 10 x 10 with one digit per row. */
 static int grid_side(const gancl_arch *a) { return a->classes ? a->classes : 8; }
 
@@ -78,9 +80,9 @@ void gancl_train_iteration(gancl_gan *gan, const gancl_step_config *cfg, cl_mem 
     const int B = gan->batch;
     if (gan->arch.classes) gancl_gan_batch_labels(gan, perm_labels, perm_off);
     gancl_ptr z = gancl_gan_io(gan, gan->z);
-    const uint32_t k0 = (uint32_t)seed, k1 = (uint32_t)(seed >> 32), hi = (uint32_t)(step >> 32);
-    randn_fill(gan->rt, z, (size_t)B * gan->arch.latent, k0, k1, (uint32_t)step, STREAM_TRAIN_Z | hi);
-    gather_images(gan->rt, gancl_gan_io(gan, gan->d_x), images, perm, perm_off, B, gan->arch.image);
+    const uint32_t hi = (uint32_t)(step >> 32);
+    gancl_gan_noise(gan, z, (size_t)B * gan->arch.latent, seed, (uint32_t)step, STREAM_TRAIN_Z | hi);
+    gather_images(gan->rt, gancl_gan_io(gan, gan->d_x), images, perm, perm_off, B, gan->arch.image, 0);
     gancl_gan_set_noise(gan, seed, step, 0); /* dropout masks */
     if (fused(cfg)) {
         gancl_gan_step(gan, cfg);
@@ -88,7 +90,7 @@ void gancl_train_iteration(gancl_gan *gan, const gancl_step_config *cfg, cl_mem 
     }
     gancl_gan_critic_step(gan, cfg, seed, step);
     if (step % cfg->n_critic == cfg->n_critic - 1) {
-        randn_fill(gan->rt, z, (size_t)B * gan->arch.latent, k0, k1, (uint32_t)step, STREAM_G_Z | hi);
+        gancl_gan_noise(gan, z, (size_t)B * gan->arch.latent, seed, (uint32_t)step, STREAM_G_Z | hi);
         gancl_gan_set_noise(gan, seed, step, 1);
         gancl_gan_generator_step(gan, cfg);
     }
@@ -109,6 +111,12 @@ typedef struct {
     cl_mem images, perm, fixed_z;
     cl_mem perm_labels; /* conditional: the training labels in this epoch's order, int */
     const uint8_t *labels; /* the training set's labels */
+    /* ssgan: the labelled subset (training-set indices), this epoch's labelled order (the subset
+     * reshuffled and repeated) with its classes, and the second unlabelled order */
+    int *lab_idx, n_lab;
+    cl_mem lab_order, lab_classes, perm2;
+    const gancl_dataset *test;
+    long total_steps;
     int n_images, iters_per_epoch;
     long step;
     gancl_metrics metrics;
@@ -134,12 +142,18 @@ static void fill_meta(const trainer *t, gancl_meta *m) {
     gancl_meta_set(m, "format_version", "1");
     gancl_meta_set(m, "gan_cl_version", "%s", GANCL_VERSION);
     gancl_meta_set(m, "model", "%s", gancl_model_name(c->model));
-    gancl_meta_set(m, "loss", "%s", gancl_loss_name(c->step.loss));
+    gancl_meta_set(m, "loss", "%s", c->model == GANCL_MODEL_SSGAN ? "kplus1" : gancl_loss_name(c->step.loss));
     gancl_meta_set(m, "optimizer", "%s", gancl_optimizer_name(c->step.optimizer));
     gancl_meta_set(m, "latent_dim", "%d", c->latent);
     gancl_meta_set(m, "classes", "%d", t->gan.arch.classes); /* conditional: 10 */
     gancl_meta_set(m, "d_dropout", "%.9g", t->gan.arch.dropout);
     if (t->gan.arch.classes) gancl_meta_set(m, "d_conditioning", "%s", t->gan.arch.projection ? "projection" : "concat");
+    if (c->model == GANCL_MODEL_SSGAN) {
+        if (c->labels) gancl_meta_set(m, "labels", "%d", c->labels);
+        else gancl_meta_set(m, "labels", "all");
+        gancl_meta_set(m, "unlabeled_weight", "%.9g", c->unlabeled_weight);
+        gancl_meta_set(m, "lr_schedule", "linear decay to 0 over the last third of %ld steps", t->total_steps);
+    }
     char w[128];
     gancl_widths_format(t->gan.arch.g, t->gan.arch.ng, w, sizeof w);
     gancl_meta_set(m, "g_layers", "%s", w);
@@ -218,22 +232,47 @@ static int write_config(const trainer *t, char *err) {
     return -1;
 }
 
-/* The order of the training set in epoch e: Fisher-Yates from (seed, e). */
-static void upload_permutation(trainer *t, long epoch) {
-    int *perm = malloc((size_t)t->n_images * sizeof *perm);
-    if (!perm) gancl_die("out of host memory");
-    uint64_t rng = t->cfg->seed * 0x9E3779B97F4A7C15ull + (uint64_t)epoch + 1;
-    for (int i = 0; i < t->n_images; i++) perm[i] = i;
-    for (int i = t->n_images - 1; i > 0; i--) {
+/* Fisher-Yates on a[0, n) from splitmix64 state `rng`. */
+static void shuffle(int *a, int n, uint64_t rng) {
+    for (int i = n - 1; i > 0; i--) {
         int j = (int)(gancl_splitmix64(&rng) % (uint64_t)(i + 1));
-        int tmp = perm[i];
-        perm[i] = perm[j];
-        perm[j] = tmp;
+        int tmp = a[i];
+        a[i] = a[j];
+        a[j] = tmp;
     }
-    gancl_write(t->rt, t->perm, 0, (size_t)t->n_images * sizeof *perm, perm);
+}
+
+/* The order of the training set in epoch e: Fisher-Yates from (seed, e). The ssgan's second
+ * unlabelled order and its labelled one (the subset shuffled anew for each pass over it, the
+ * passes one after another, as the script builds them) come from streams of their own. */
+static void upload_permutation(trainer *t, long epoch) {
+    const int n = t->n_images;
+    int *perm = malloc((size_t)n * sizeof *perm);
+    if (!perm) gancl_die("out of host memory");
+    const uint64_t base = t->cfg->seed * 0x9E3779B97F4A7C15ull + (uint64_t)epoch + 1;
+    for (int i = 0; i < n; i++) perm[i] = i;
+    shuffle(perm, n, base);
+    gancl_write(t->rt, t->perm, 0, (size_t)n * sizeof *perm, perm);
     if (t->perm_labels) {
-        for (int i = 0; i < t->n_images; i++) perm[i] = t->labels[perm[i]];
-        gancl_write(t->rt, t->perm_labels, 0, (size_t)t->n_images * sizeof *perm, perm);
+        for (int i = 0; i < n; i++) perm[i] = t->labels[perm[i]];
+        gancl_write(t->rt, t->perm_labels, 0, (size_t)n * sizeof *perm, perm);
+    }
+    if (t->lab_idx) {
+        for (int i = 0; i < n; i++) perm[i] = i;
+        shuffle(perm, n, base ^ 0x5555555555555555ull);
+        gancl_write(t->rt, t->perm2, 0, (size_t)n * sizeof *perm, perm);
+        for (int done = 0, pass = 0; done < n; done += t->n_lab, pass++) {
+            int *chunk = malloc((size_t)t->n_lab * sizeof *chunk);
+            if (!chunk) gancl_die("out of host memory");
+            memcpy(chunk, t->lab_idx, (size_t)t->n_lab * sizeof *chunk);
+            shuffle(chunk, t->n_lab, base ^ (0xA5A5A5A5A5A5A5A5ull + (uint64_t)pass * 0x9E3779B97F4A7C15ull));
+            const int m = n - done < t->n_lab ? n - done : t->n_lab;
+            memcpy(perm + done, chunk, (size_t)m * sizeof *perm);
+            free(chunk);
+        }
+        gancl_write(t->rt, t->lab_order, 0, (size_t)n * sizeof *perm, perm);
+        for (int i = 0; i < n; i++) perm[i] = t->labels[perm[i]];
+        gancl_write(t->rt, t->lab_classes, 0, (size_t)n * sizeof *perm, perm);
     }
     free(perm);
 }
@@ -256,6 +295,7 @@ static int write_samples(trainer *t, const char *name, char *err) {
     uint8_t *px = malloc((size_t)gw * gh);
     if (!img || !px) gancl_die("out of host memory");
     gancl_read(rt, g->io, g->g_out * sizeof(float), (size_t)n * I * sizeof *img, img);
+    gancl_gan_signed_pixels(g, img, (size_t)n * I);
     gancl_grid(px, img, n, side, side, 28, 28, 2);
     char path[4400];
     snprintf(path, sizeof path, "%s/%s.png", t->samples_dir, name);
@@ -366,7 +406,10 @@ static void fmt_time(double s, char *out, size_t n) {
 /* "D 0.612  G 0.824  D(x) 0.57  D(G(z)) 0.45", or with a critic "... W 0.12  GP 0.03". */
 static void format_stats(const trainer *t, char *out, size_t n) {
     const gancl_metric_row *r = &t->last;
-    if (t->cfg->step.loss == GANCL_LOSS_BCE)
+    if (t->cfg->model == GANCL_MODEL_SSGAN)
+        snprintf(out, n, "D %.3f  labelled %.3f  G %.4f  D(x) %.3f  D(G(z)) %.3f  train error %.1f%%", r->d_loss,
+                 r->lab_loss, r->g_loss, r->d_real, r->d_fake, 100 * r->train_error);
+    else if (t->cfg->step.loss == GANCL_LOSS_BCE)
         snprintf(out, n, "D %.3f  G %.3f  D(x) %.3f  D(G(z)) %.3f", r->d_loss, r->g_loss, r->d_real, r->d_fake);
     else if (t->cfg->step.loss == GANCL_LOSS_WGAN_GP)
         snprintf(out, n, "D %.3f  G %.3f  W %.4f  GP %.4f", r->d_loss, r->g_loss, r->w_estimate, r->gp);
@@ -398,15 +441,23 @@ static int log_step(trainer *t) {
     float zero = 0.0f;
     CL_CHECK(clEnqueueFillBuffer(t->rt->queue, t->gan.acc, &zero, sizeof zero, 0, sizeof acc, 0, NULL, NULL));
     const gancl_step_config *st = &t->cfg->step;
+    const int ss = t->cfg->model == GANCL_MODEL_SSGAN;
     long n = t->step - t->step_last_log; /* D steps in the interval */
-    long ng = fused(st) ? n : gancl_g_steps_between(t->step_last_log, t->step, st->n_critic);
+    long ng = ss ? (t->cfg->unlabeled_weight != 0 ? n : 0)
+              : fused(st) ? n : gancl_g_steps_between(t->step_last_log, t->step, st->n_critic);
     double now = now_s();
     gancl_metric_row r = {(int)((t->step - 1) / t->iters_per_epoch + 1), t->step,
                           acc[GANCL_ACC_D_LOSS] / n, ng ? acc[GANCL_ACC_G_LOSS] / ng : NAN,
                           acc[GANCL_ACC_D_REAL] / n, acc[GANCL_ACC_D_FAKE] / n,
                           (acc[GANCL_ACC_D_REAL] - acc[GANCL_ACC_D_FAKE]) / n, acc[GANCL_ACC_GP] / n,
                           n * t->cfg->batch / (now - t->t_last_log), now - t->t_start,
-                          NAN, NAN, NAN, NAN, NAN};
+                          NAN, NAN, NAN, NAN, NAN, NAN, NAN, NAN};
+    if (ss) {
+        r.lab_loss = acc[GANCL_ACC_LAB_LOSS] / n;
+        r.train_error = 1 - acc[GANCL_ACC_LAB_CORRECT] / ((double)n * t->cfg->batch);
+        r.w_estimate = r.gp = NAN; /* no critic */
+        if (t->cfg->unlabeled_weight == 0) r.d_loss = r.d_real = r.d_fake = NAN;
+    }
     t->t_last_log = now;
     t->step_last_log = t->step;
     t->last = r;
@@ -414,6 +465,7 @@ static int log_step(trainer *t) {
     if (gancl_metrics_add(&t->metrics, r)) gancl_die("out of host memory");
     for (int i = 0; i < GANCL_ACC_N; i++)
         if (!isfinite(acc[i])) return -1;
+    if (ss && t->cfg->unlabeled_weight == 0) t->last.d_loss = t->last.lab_loss; /* the only D loss */
     if (ng == 0) t->last.g_loss = t->prev_g_loss; /* no G step in this interval: show the last */
     else t->prev_g_loss = r.g_loss;
     return 0;
@@ -424,11 +476,11 @@ static int adopt_checkpoint_config(gancl_train_config *cfg, const gancl_checkpoi
     const gancl_meta *m = &ck->meta;
     const char *model = gancl_meta_get(m, "model"), *loss = gancl_meta_get(m, "loss"),
                *opt = gancl_meta_get(m, "optimizer");
-    if (!model || (strcmp(model, "mlp") && strcmp(model, "dcgan"))) {
+    gancl_model mo;
+    if (gancl_model_parse(model, &mo)) {
         snprintf(err, GANCL_ERR_LEN, "%s: a checkpoint of unknown model '%s'", ck->path, model ? model : "?");
         return -1;
     }
-    gancl_model mo = strcmp(model, "dcgan") ? GANCL_MODEL_MLP : GANCL_MODEL_DCGAN;
     if (cfg->set_model && mo != cfg->model) {
         snprintf(err, GANCL_ERR_LEN, "--model conflicts with the checkpoint (a %s)\n"
                  "  hint: leave --model out to continue with the checkpoint's", model);
@@ -463,6 +515,29 @@ static int adopt_checkpoint_config(gancl_train_config *cfg, const gancl_checkpoi
                  "  hint: leave --d-conditioning out to continue it, or start a new run", model);
         return -1;
     }
+    if (mo == GANCL_MODEL_SSGAN) {
+        const char *lab = gancl_meta_get(m, "labels"), *uw = gancl_meta_get(m, "unlabeled_weight");
+        if (!lab || !uw) {
+            snprintf(err, GANCL_ERR_LEN, "%s: an ssgan checkpoint without 'labels' or 'unlabeled_weight'", ck->path);
+            return -1;
+        }
+        const int n_lab = strcmp(lab, "all") ? atoi(lab) : 0;
+        const float w = strtof(uw, NULL);
+        if ((cfg->set_labels && n_lab != cfg->labels) || (cfg->set_unlabeled_weight && w != cfg->unlabeled_weight)) {
+            snprintf(err, GANCL_ERR_LEN, "--labels/--unlabeled-weight conflict with the checkpoint (labels %s, "
+                     "unlabeled_weight %s)\n  hint: leave them out to continue with the checkpoint's", lab, uw);
+            return -1;
+        }
+        if (n_lab < 0 || n_lab % GANCL_CLASSES || !(w >= 0 && w <= 1000)) {
+            snprintf(err, GANCL_ERR_LEN, "%s: implausible metadata (labels %s, unlabeled_weight %s)", ck->path, lab, uw);
+            return -1;
+        }
+        cfg->labels = n_lab;
+        cfg->unlabeled_weight = w;
+    } else if (cfg->set_labels || cfg->set_unlabeled_weight) {
+        snprintf(err, GANCL_ERR_LEN, "--labels/--unlabeled-weight apply only to ssgan checkpoints (this is a %s)", model);
+        return -1;
+    }
     cfg->conditional = arch.classes > 0;
     cfg->projection = arch.projection;
     cfg->ng = arch.ng;
@@ -471,7 +546,8 @@ static int adopt_checkpoint_config(gancl_train_config *cfg, const gancl_checkpoi
     memcpy(cfg->d_layers, arch.d, sizeof arch.d);
     gancl_step_config *st = &cfg->step;
     int li = -1;
-    for (int i = 0; loss && i < 4; i++)
+    if (mo == GANCL_MODEL_SSGAN && loss && !strcmp(loss, "kplus1")) li = GANCL_LOSS_BCE; /* its own losses */
+    for (int i = 0; loss && li < 0 && i < 4; i++)
         if (!strcmp(loss, gancl_loss_name((gancl_loss)i))) li = i;
     if (li < 0 || !opt || (strcmp(opt, "adam") && strcmp(opt, "rmsprop"))) {
         snprintf(err, GANCL_ERR_LEN, "%s: metadata has an unknown loss or optimizer", ck->path);
@@ -571,13 +647,25 @@ static int prepare_dirs(trainer *t, char *err) {
     return 0;
 }
 
+/* ssgan: the test error at an epoch's end, printed and put in the last metrics row. */
+static void test_ssgan(trainer *t) {
+    const double e = gancl_ssgan_test_error(&t->gan, t->test, NULL);
+    if (t->metrics.n) t->metrics.rows[t->metrics.n - 1].test_error = e;
+    if (!t->cfg->quiet) {
+        printf("%s  test error %.2f%% (%ld of %u test images named wrong)\n", t->tty ? "\r\033[K" : "", 100 * e,
+               lround(e * t->test->images.count), t->test->images.count);
+        fflush(stdout);
+    }
+}
+
 int gancl_train(const gancl_runtime *rt, gancl_train_config *cfg, const gancl_dataset *train,
-                const gancl_scorer *scorer) {
+                const gancl_dataset *test, const gancl_scorer *scorer) {
     trainer t;
     memset(&t, 0, sizeof t);
     t.rt = rt;
     t.cfg = cfg;
     t.scorer = scorer;
+    t.test = test;
     t.tty = isatty(STDOUT_FILENO);
     char err[GANCL_ERR_LEN];
     int status = 1;
@@ -598,6 +686,20 @@ int gancl_train(const gancl_runtime *rt, gancl_train_config *cfg, const gancl_da
         goto out;
     }
     t.iters_per_epoch = t.n_images / cfg->batch;
+    t.total_steps = (long)cfg->epochs * t.iters_per_epoch;
+    if (cfg->steps > 0 && cfg->steps < t.total_steps) t.total_steps = cfg->steps;
+    const int ss = cfg->model == GANCL_MODEL_SSGAN;
+    if (ss) {
+        if (!test) gancl_die("the ssgan's test error needs the test set (a bug)");
+        t.lab_idx = malloc((size_t)t.n_images * sizeof *t.lab_idx);
+        if (!t.lab_idx) gancl_die("out of host memory");
+        t.n_lab = gancl_ssgan_label_subset(train->labels.data, t.n_images, cfg->labels / GANCL_CLASSES, cfg->seed,
+                                           t.lab_idx, err);
+        if (t.n_lab < 0) {
+            fprintf(stderr, "gan-cl: error: --labels %d: %s\n  hint: ask for fewer labels\n", cfg->labels, err);
+            goto out;
+        }
+    }
     if (have_ck) {
         const char *n_img = gancl_meta_get(&ck.meta, "train_images");
         const char *st = gancl_meta_get(&ck.meta, "step");
@@ -632,6 +734,8 @@ int gancl_train(const gancl_runtime *rt, gancl_train_config *cfg, const gancl_da
             fprintf(stderr, "gan-cl: warning: earlier metrics not kept: %s\n", err);
     } else {
         gancl_gan_init_params(&t.gan, cfg->seed);
+        if (ss) gancl_ssgan_data_init(&t.gan, train->images.data, t.n_images < SSGAN_INIT_ROWS ? t.n_images : SSGAN_INIT_ROWS,
+                                      cfg->seed);
         gancl_gan_reset_ema(&t.gan);
     }
     /* the training set, once, as uint8; batches are gathered on the device */
@@ -643,17 +747,22 @@ int gancl_train(const gancl_runtime *rt, gancl_train_config *cfg, const gancl_da
         t.labels = train->labels.data;
         t.perm_labels = gancl_buffer(rt, (size_t)t.n_images * sizeof(cl_int));
     }
+    if (ss) {
+        t.labels = train->labels.data;
+        t.lab_order = gancl_buffer(rt, (size_t)t.n_images * sizeof(cl_int));
+        t.lab_classes = gancl_buffer(rt, (size_t)t.n_images * sizeof(cl_int));
+        t.perm2 = gancl_buffer(rt, (size_t)t.n_images * sizeof(cl_int));
+    }
     const int nz = grid_side(&arch) * grid_side(&arch) * cfg->latent;
     t.fixed_z = gancl_buffer(rt, (size_t)nz * sizeof(float));
     gancl_ptr fz = {t.fixed_z, 0};
-    randn_fill(rt, fz, (size_t)nz, (uint32_t)cfg->seed, (uint32_t)(cfg->seed >> 32), 0, STREAM_FIXED_Z);
+    gancl_gan_noise(&t.gan, fz, (size_t)nz, cfg->seed, 0, STREAM_FIXED_Z);
     if (write_config(&t, err)) {
         fprintf(stderr, "gan-cl: error: %s\n  hint: --out names a directory gan-cl can write to\n", err);
         goto out_bufs;
     }
 
-    long total = (long)cfg->epochs * t.iters_per_epoch;
-    if (cfg->steps > 0 && cfg->steps < total) total = cfg->steps;
+    const long total = t.total_steps;
     if (t.step >= total) {
         fprintf(stderr, "gan-cl: nothing to do: the checkpoint is at step %ld, the target is step %ld\n"
                         "  hint: raise --epochs or --steps\n", t.step, total);
@@ -663,9 +772,13 @@ int gancl_train(const gancl_runtime *rt, gancl_train_config *cfg, const gancl_da
     if (!cfg->quiet) {
         size_t dev_bytes = gancl_gan_device_bytes(&t.gan) + img_bytes +
                            (size_t)t.n_images * sizeof(int) + (size_t)nz * sizeof(float);
+        char what[96];
+        if (ss && cfg->labels) snprintf(what, sizeof what, "semi-supervised GAN (%d labels)", t.n_lab);
+        else snprintf(what, sizeof what, "%s", ss ? "semi-supervised GAN (all labels)"
+                                               : cfg->model == GANCL_MODEL_DCGAN ? "DCGAN" : "MLP GAN");
         printf("training the %s on %s: %d images, batch %d, %d iterations per epoch, %s step %ld of %ld\n"
                "device memory: %.1f MiB (model %.1f MiB, training set %.1f MiB); outputs: %s\n",
-               cfg->model == GANCL_MODEL_DCGAN ? "DCGAN" : "MLP GAN", rt->dev.name, t.n_images, cfg->batch,
+               what, rt->dev.name, t.n_images, cfg->batch,
                t.iters_per_epoch, t.step ? "resuming at" : "from",
                t.step, total, dev_bytes / 1048576.0, gancl_gan_device_bytes(&t.gan) / 1048576.0,
                img_bytes / 1048576.0, cfg->out_dir);
@@ -685,8 +798,12 @@ int gancl_train(const gancl_runtime *rt, gancl_train_config *cfg, const gancl_da
             upload_permutation(&t, epoch);
             perm_epoch = epoch;
         }
-        gancl_train_iteration(&t.gan, &cfg->step, t.images, t.perm, t.perm_labels, (size_t)it * B, cfg->seed,
-                              t.step);
+        if (ss)
+            gancl_ssgan_iteration(&t.gan, &cfg->step, gancl_ssgan_lr(cfg->step.lr_d, t.step, total), cfg->unlabeled_weight,
+                                  t.images, t.lab_order, t.lab_classes, t.perm, t.perm2, (size_t)it * B, cfg->seed, t.step);
+        else
+            gancl_train_iteration(&t.gan, &cfg->step, t.images, t.perm, t.perm_labels, (size_t)it * B, cfg->seed,
+                                  t.step);
         t.step++;
         int epoch_end = t.step % t.iters_per_epoch == 0;
         stopped = gancl_stop_requested() != 0;
@@ -718,6 +835,7 @@ int gancl_train(const gancl_runtime *rt, gancl_train_config *cfg, const gancl_da
                        img_s, stats);
                 fflush(stdout);
             }
+            if (ss) test_ssgan(&t);
             if (t.scorer && e % cfg->score_every == 0) score_samples(&t);
             if (e % cfg->sample_every == 0) {
                 char name[32];
@@ -778,9 +896,13 @@ out_bufs:
     clReleaseMemObject(t.perm);
     clReleaseMemObject(t.fixed_z);
     if (t.perm_labels) clReleaseMemObject(t.perm_labels);
+    cl_mem ss_bufs[] = {t.lab_order, t.lab_classes, t.perm2};
+    for (int i = 0; i < 3; i++)
+        if (ss_bufs[i]) clReleaseMemObject(ss_bufs[i]);
 out_gan:
     gancl_gan_free(&t.gan);
 out:
+    free(t.lab_idx);
     gancl_metrics_free(&t.metrics);
     if (have_ck) gancl_checkpoint_close(&ck);
     return status;

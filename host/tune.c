@@ -5,6 +5,7 @@
  * method among CLBlast with that set, gan-cl's tiled kernel and its register-blocked kernels. */
 #define _POSIX_C_SOURCE 200809L
 #include "gancl/tune.h"
+#include "gancl/ssgan.h"
 #include "gancl/fsutil.h"
 #include "gancl/classifier.h"
 #include "gancl/gan.h"
@@ -446,7 +447,10 @@ static void record_shapes(gancl_runtime *rt, gancl_model model, int batch, gancl
     CL_CHECK(clEnqueueFillBuffer(rt->queue, perm, &zi, sizeof zi, 0, (size_t)batch * sizeof(int), 0, NULL, NULL));
     gancl_step_config opt = gancl_step_defaults(GANCL_LOSS_BCE);
     rt->shape_log = log; /* GEMMs are recorded, not run: the other kernels see garbage, harmlessly */
-    gancl_train_iteration(&gan, &opt, img, perm, NULL, 0, 1, 0);
+    if (model == GANCL_MODEL_SSGAN) /* perm's zeros serve as the orders and the classes */
+        gancl_ssgan_iteration(&gan, &opt, 0.003f, 1.0f, img, perm, perm, perm, perm, 0, 1, 0);
+    else
+        gancl_train_iteration(&gan, &opt, img, perm, NULL, 0, 1, 0);
     CL_CHECK(clFinish(rt->queue));
     rt->shape_log = NULL;
     clReleaseMemObject(img);

@@ -250,7 +250,7 @@ static void test_real_mnist_score_ordering(void **state) {
     cfg.epochs = 1;
     cfg.quiet = 1;
     snprintf(cfg.out_dir, sizeof cfg.out_dir, "%s/gan", root);
-    assert_int_equal(gancl_train(&rt, &cfg, &tr, NULL), 0);
+    assert_int_equal(gancl_train(&rt, &cfg, &tr, NULL, NULL), 0);
     char ck[700];
     snprintf(ck, sizeof ck, "%s/gan/checkpoint.safetensors", root);
     gancl_scores s1, s10, noise, flat;
@@ -258,7 +258,7 @@ static void test_real_mnist_score_ordering(void **state) {
     cfg.epochs = 10;
     cfg.resume = ck;
     cfg.out_dir[0] = 0;
-    assert_int_equal(gancl_train(&rt, &cfg, &tr, NULL), 0);
+    assert_int_equal(gancl_train(&rt, &cfg, &tr, NULL, NULL), 0);
     score_checkpoint(&sc, ck, N, &s10);
     uint8_t *px = malloc((size_t)N * 784);
     uint64_t rng = 3;

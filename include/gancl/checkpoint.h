@@ -9,7 +9,7 @@
 #include "gancl/gan.h"
 #include "gancl/json.h"
 
-#define GANCL_META_MAX 48
+#define GANCL_META_MAX 64
 
 typedef struct {
     struct {

@@ -13,6 +13,13 @@
  *   D: x -> Conv 5x5 s2 -> e0 x 14 x 14 -> LeakyReLU -> Dropout
  *        -> Conv 5x5 s2 -> e1 x 7 x 7 -> LeakyReLU -> Dropout -> Linear 1 (a logit)
  *
+ * ssgan, the semi-supervised GAN of Salimans et al. 2016 (ssgan.h; widths --g-layers 500,500,
+ * --d-layers 1000,500,250,250,250): pixels in [0, 1], noise uniform in (0, 1):
+ *   G: z -> (Linear, no bias -> BatchNorm -> Softplus) per width -> weight-normed Linear 784
+ *        -> Sigmoid
+ *   D: x -> GaussianNoise 0.3 -> (weight-normed Linear -> ReLU -> GaussianNoise 0.5) per width
+ *        -> weight-normed Linear 10 (the logits of K + 1 classes, the fake one's fixed at 0)
+ *
  * Conditional (--conditional, arch.classes = 10, PyTorch-GAN's cgan): both networks begin with
  * an Embedding of the row's class concatenated to their input: G's z gets 10 dimensions; the
  * MLP's D gets 10 after the 784 pixels, and Dropout 0.4 after each hidden LeakyReLU; the
@@ -28,8 +35,8 @@
 
 #include "gancl/net.h"
 
-/* The models: the two GANs, and gan-cl's classifier (classifier.h), which `tune` knows too. */
-typedef enum { GANCL_MODEL_MLP, GANCL_MODEL_DCGAN, GANCL_MODEL_CLASSIFIER } gancl_model;
+/* The models: the GANs, and gan-cl's classifier (classifier.h), which `tune` knows too. */
+typedef enum { GANCL_MODEL_MLP, GANCL_MODEL_DCGAN, GANCL_MODEL_CLASSIFIER, GANCL_MODEL_SSGAN } gancl_model;
 
 #define GANCL_MAX_WIDTHS 8
 
@@ -59,12 +66,22 @@ void gancl_arch_conditional(gancl_arch *a);
 int gancl_model_build(const gancl_arch *arch, gancl_net *g, gancl_net *d, char *err);
 void gancl_model_constants(gancl_model model, float *slope, float *bn_eps, float *bn_momentum);
 const char *gancl_model_name(gancl_model model);
+/* A GAN model's name ("mlp", "dcgan", "ssgan") into *model; -1 when it names none. */
+int gancl_model_parse(const char *name, gancl_model *model);
+/* Whether the model's images are in [0, 1] (the ssgan's sigmoid G) rather than [-1, 1], and
+ * its noise uniform in (0, 1) rather than standard normal. Samples handed out of gan.c are in
+ * [-1, 1] whatever the model. */
+static inline int gancl_arch_unit_pixels(const gancl_arch *a) { return a->model == GANCL_MODEL_SSGAN; }
+/* The ssgan D's layer whose output feature matching compares (its last ReLU). */
+int gancl_ssgan_feature_layer(const gancl_net *d);
 int gancl_widths_parse(const char *s, int *widths, int *n, char *err);
 void gancl_widths_format(const int *widths, int n, char *out, size_t len);
 
 /* Slots of the device accumulator of logged statistics: sums over the D steps (D loss, mean D
  * output on real and fake images, gradient penalty) and over the G steps (G loss). */
-enum { GANCL_ACC_D_LOSS, GANCL_ACC_G_LOSS, GANCL_ACC_D_REAL, GANCL_ACC_D_FAKE, GANCL_ACC_GP, GANCL_ACC_N };
+enum { GANCL_ACC_D_LOSS, GANCL_ACC_G_LOSS, GANCL_ACC_D_REAL, GANCL_ACC_D_FAKE, GANCL_ACC_GP,
+       GANCL_ACC_LAB_LOSS, GANCL_ACC_LAB_CORRECT, /* ssgan: the labelled loss, labelled rows named right */
+       GANCL_ACC_N };
 
 typedef enum { GANCL_LOSS_BCE, GANCL_LOSS_WGAN, GANCL_LOSS_WGAN_GP, GANCL_LOSS_HINGE } gancl_loss;
 typedef enum { GANCL_OPT_ADAM, GANCL_OPT_RMSPROP } gancl_optimizer;
@@ -92,7 +109,8 @@ typedef struct gancl_gan {
     const gancl_runtime *rt;
     gancl_arch arch;
     int batch;     /* B: training batch */
-    int d_rows;    /* rows of D's input: 2B, or 3B with the gradient penalty (interpolates) */
+    int d_rows;    /* rows of D's input: 2B, or 3B with the gradient penalty (interpolates) or
+                      for the ssgan (labelled, unlabelled, fakes) */
     int g_rows;    /* rows of G's activations: max(B, generation chunk) */
     gancl_net g, d;
     gancl_net g_ema; /* with --ema: G's exponential moving average ("generator_ema.*") */
@@ -108,8 +126,9 @@ typedef struct gancl_gan {
     size_t g_out;   /* generated images when not training [g_rows, image] */
     size_t d_x;     /* D's input [d_rows, image]: real rows, fake rows, (interpolates) */
     size_t d_dx;    /* D's input gradient for the fakes or interpolates [B, image] */
-    size_t d_logit, d_dlogit; /* [d_rows] */
-    size_t gp_sq;   /* gradient penalty: (||grad|| - 1)^2 per sample [B] */
+    size_t d_logit, d_dlogit; /* [d_rows, D's outputs] (the ssgan's 10 logits, else 1) */
+    size_t gp_sq;   /* gradient penalty: (||grad|| - 1)^2 per sample [B]; ssgan: feature
+                       matching's squared differences [F] */
     size_t io_size, scratch_size;
 } gancl_gan;
 
@@ -155,6 +174,12 @@ void gancl_gan_batch_labels(gancl_gan *gan, cl_mem perm_labels, size_t off);
 /* A pointer into the objectives' buffer. */
 gancl_ptr gancl_gan_io(const gancl_gan *gan, size_t off);
 
+/* The model's noise (normal, or uniform for the ssgan): n values from Philox (seed; index,
+ * c1, c2). */
+void gancl_gan_noise(const gancl_gan *gan, gancl_ptr out, size_t n, uint64_t seed, uint32_t c1, uint32_t c2);
+/* Generated images read back from the device [n, image], into [-1, 1] in place. */
+void gancl_gan_signed_pixels(const gancl_gan *gan, float *img, size_t n);
+
 /* G on rows [0, n) of z into `out` ([n, image]); training uses and updates batch statistics. */
 void gancl_gan_generate(gancl_gan *gan, gancl_ptr out, int n, int training);
 /* Samples: the EMA generator when there is one, else G, in evaluation mode (running
@@ -168,6 +193,9 @@ void gancl_gan_sample(gancl_gan *gan, gancl_ptr out, int n);
 #define GANCL_SAMPLE_CHUNK 64
 #define GANCL_STREAM_SAMPLES 0x30000u
 void gancl_gan_sample_images(gancl_gan *gan, int count, uint64_t seed, const int *labels, float *img);
+
+/* One optimiser step of `net` (gan's G or D) at this learning rate; G's EMA follows G. */
+void gancl_gan_optimize(gancl_gan *gan, gancl_net *net, float lr, const gancl_step_config *cfg);
 
 /* Losses with one D step per G step (bce, hinge), PyTorch-GAN order, on the noise in z
  * (rows [0, B)) and the real batch in d_x rows [0, B): the G step, then the D step reusing D's

@@ -147,6 +147,18 @@ void maxpool_backward(const gancl_runtime *rt, gancl_ptr dinp, gancl_ptr dout, g
 void softmax_xent(const gancl_runtime *rt, gancl_ptr dlogit, gancl_ptr logit, gancl_ptr labels, int B, int K,
                   float grad_scale, cl_mem acc, int loss_slot, int correct_slot);
 
+/* ---- the semi-supervised GAN's losses (cl/loss.cl; Salimans et al. 2016) ----
+ * K + 1 classes through K logits [B, K] (the fake class's logit fixed at 0): per row, with
+ * lse = logsumexp(l) and D(x) = sigmoid(lse), loss = w_lse lse + w_sp softplus(lse) and
+ * dlogit = (w_lse + w_sp D(x)) softmax(l) grad_scale; acc[loss_slot] += weight * mean loss,
+ * acc[stat_slot] += mean D(x). Feature matching: loss = mean_k (mean_b fake - mean_b real)^2
+ * over F features of B rows; dfake [B, F] written (times grad_scale), sq [F] the squared
+ * differences (gp_sum adds their mean). */
+void kplus1_loss(const gancl_runtime *rt, gancl_ptr dlogit, gancl_ptr logit, int B, int K, float w_lse, float w_sp,
+                 float grad_scale, cl_mem acc, int loss_slot, float weight, int stat_slot);
+void feature_match(const gancl_runtime *rt, gancl_ptr dfake, gancl_ptr sq, gancl_ptr real, gancl_ptr fake, int B,
+                   int F, float grad_scale);
+
 /* ---- the GAN losses on D's outputs (cl/loss.cl) ----
  * BCE (on logits, target y), LINEAR (y * l: the Wasserstein losses), HINGE (max(0, 1 + y l)).
  * dlogit[n] = dloss/dl * grad_scale; acc[loss_slot] += weight * mean loss, acc[stat_slot] +=
@@ -180,10 +192,14 @@ void gp_sum(const gancl_runtime *rt, cl_mem acc, int slot, gancl_ptr sq, int B, 
 /* ---- random normals: out[n] from Philox4x32-10 under key (k0, k1), stream (c1, c2) ---- */
 void randn_fill(const gancl_runtime *rt, gancl_ptr out, size_t n, uint32_t k0, uint32_t k1,
                 uint32_t c1, uint32_t c2);
+/* ---- uniforms in (0, 1): out[n], the same scheme (counter word 3 = 1) ---- */
+void randu_fill(const gancl_runtime *rt, gancl_ptr out, size_t n, uint32_t k0, uint32_t k1,
+                uint32_t c1, uint32_t c2);
 
-/* ---- out[B, D] = images[perm[perm_off + b]] / 127.5 - 1 (images: uint8 [count, D]) ---- */
+/* ---- out[B, D] = images[perm[perm_off + b]] / 127.5 - 1 (images: uint8 [count, D]), or
+ * with `unit` / 255 (pixels in [0, 1]) ---- */
 void gather_images(const gancl_runtime *rt, gancl_ptr out, cl_mem images, cl_mem perm,
-                   size_t perm_off, int B, int D);
+                   size_t perm_off, int B, int D, int unit);
 
 /* ---- C references (double) ---- */
 /* A label as the embedding kernels read it: clamped to [0, classes). */
@@ -238,7 +254,13 @@ void maxpool_backward_ref(double *dinp, const double *dout, const double *inp, i
 /* The mean loss; *correct rows predicted right. */
 double softmax_xent_ref(double *dlogit, const double *logit, const int *labels, int B, int K, double grad_scale,
                         int *correct);
+/* The mean loss (and *mean_d the mean D(x) unless NULL); dlogit written unless NULL. */
+double kplus1_loss_ref(double *dlogit, const double *logit, int B, int K, double w_lse, double w_sp,
+                       double grad_scale, double *mean_d);
+/* The loss; dfake written unless NULL. */
+double feature_match_ref(double *dfake, const double *real, const double *fake, int B, int F, double grad_scale);
 void philox4x32_10_ref(const uint32_t ctr[4], const uint32_t key[2], uint32_t out[4]);
 void randn_ref(float *out, size_t n, uint32_t k0, uint32_t k1, uint32_t c1, uint32_t c2);
+void randu_ref(float *out, size_t n, uint32_t k0, uint32_t k1, uint32_t c1, uint32_t c2);
 
 #endif

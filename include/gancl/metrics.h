@@ -16,6 +16,9 @@ typedef struct {
     double img_per_s, elapsed_s;
     double fid, precision, recall, is, kl_uniform; /* sample scores (score.h) at this step; NaN
                                                       when not scored here */
+    double lab_loss;    /* ssgan: the labelled batches' cross-entropy (else NaN) */
+    double train_error; /* ssgan: the share of labelled rows named wrong in the interval */
+    double test_error;  /* ssgan: the share of the test set named wrong, at an epoch's end */
 } gancl_metric_row;
 
 typedef struct {
@@ -35,7 +38,8 @@ int gancl_metrics_write_csv(const gancl_metrics *m, const char *path, char *err)
 void gancl_metrics_csv(const gancl_metrics *m, FILE *out);
 /* Panels over steps: D and G loss; D(x) and D(G(z)) (as probabilities in [0, 1] when
  * `probabilities`, else raw scores with the Wasserstein estimate); when any row is scored,
- * FID, and precision and recall. Readable in any browser. */
+ * FID, and precision and recall; when any has a test error (ssgan), the test and train error.
+ * Readable in any browser. */
 int gancl_metrics_write_svg(const gancl_metrics *m, const char *path, const char *title,
                             int probabilities, char *err);
 /* The SVG text to a stream. */

@@ -181,6 +181,17 @@ void gancl_net_forward(gancl_net *net, gancl_ptr out, gancl_ptr inp, int row0, i
  * (else they are left alone). */
 void gancl_net_backward(gancl_net *net, gancl_ptr din, gancl_ptr dout, gancl_ptr out, gancl_ptr inp,
                         int row0, int n, int dweights);
+/* Objectives on inner features (feature matching): layer `layer`'s output after a forward
+ * pass, rows from row0, in *x, and where its gradient goes, *g. -1 and a message when the
+ * engine keeps no tensor of that output (the last layer, one fused into the next launch, or
+ * one a later layer overwrites in place). */
+int gancl_net_feature(const gancl_net *net, int layer, int row0, gancl_ptr *x, gancl_ptr *g, char *err);
+/* The backward pass from that layer: its gradient [n, F], written into *g by the caller, is
+ * overwritten; din and the parameter gradients as in gancl_net_backward. The layers after it
+ * take no part. */
+void gancl_net_backward_from(gancl_net *net, int layer, gancl_ptr din, gancl_ptr inp, int row0, int n,
+                             int dweights);
+
 /* The tangent pass for the gradient penalty, on rows [row0, row0 + n) of the last forward
  * pass (n <= tan_rows): the tangent t = J(x) u through every layer but the last, with the
  * primal pass's masks and no biases, then the backward pass of s = sum_rows w_r (J(x) u)_r

@@ -30,13 +30,15 @@ typedef struct {
     int score_every;     /* epochs between sample scores (needs a scorer) */
     int score_count;     /* images scored each time */
     float ema;           /* decay of G's moving average; 0: none */
+    int labels;          /* ssgan: labelled training images (a multiple of 10); 0: all */
+    float unlabeled_weight; /* ssgan: the unlabelled loss's weight (1; 0: D learns from the labels alone) */
     int quiet;
     const char *resume;  /* checkpoint to continue from, or NULL */
     char out_dir[4096];  /* "" = runs/YYYYmmdd-HHMMSS, or the checkpoint's directory on resume */
     /* flags given on the command line, which a resumed checkpoint must not contradict */
     int set_model, set_latent, set_batch, set_lr, set_beta1, set_beta2, set_seed, set_loss, set_optimizer,
         set_n_critic, set_clip, set_gp_weight, set_layers, set_ema, set_conditional,
-        set_projection;
+        set_projection, set_labels, set_unlabeled_weight;
 } gancl_train_config;
 
 /* The networks' description the configuration asks for. */
@@ -48,11 +50,11 @@ gancl_arch gancl_train_arch(const gancl_train_config *cfg);
 gancl_train_config gancl_train_defaults(void);
 
 /* Trains on `train` (the 28x28 training split), scoring samples with `scorer` unless it is
- * NULL. Returns the process exit status: 0 done, 1 error (message printed), 130 stopped by a
+ * NULL; the ssgan measures its test error on `test` (NULL for the other models). Returns the process exit status: 0 done, 1 error (message printed), 130 stopped by a
  * signal after saving a checkpoint. */
 struct gancl_scorer;
 int gancl_train(const gancl_runtime *rt, gancl_train_config *cfg, const gancl_dataset *train,
-                const struct gancl_scorer *scorer);
+                const gancl_dataset *test, const struct gancl_scorer *scorer);
 
 /* One training iteration as training runs it: noise for `step` from `seed` into z, the batch
  * at perm[perm_off ..] gathered from `images` into D's real rows (for a conditional model, its
