@@ -2,11 +2,14 @@
  * with respect to every parameter against central finite differences of a double-precision
  * C model built from the layer references. (2) Iterations against PyTorch (fixtures from
  * tools/make_reference.py: the MLP GAN, the DCGAN, and the conditional MLP GAN with its class
- * embeddings, D's concatenated or projected): losses, all gradients of the first iteration, and the parameters and BatchNorm
- * running statistics after the last. */
+ * embeddings, D's concatenated or projected, and the semi-supervised GAN with its noise):
+ * losses, all gradients of the first iteration, and the parameters and BatchNorm running
+ * statistics after the last. (3) The semi-supervised GAN's labelled subset and its
+ * data-dependent initialisation. */
 #include "gancl/gan.h"
 #include "testutil.h"
 #include "gancl/selftest.h"
+#include "gancl/ssgan.h"
 
 #include <math.h>
 
@@ -561,6 +564,190 @@ static void test_matches_pytorch(void **state) {
     pytorch_case("pgan_reference.bin", cond);
 }
 
+/* The semi-supervised GAN's iteration (ssgan.h) against tools/make_reference.py's replay of it,
+ * Philox noise included: G's uniforms and D's GaussianNoise are recomputed there. */
+static void test_ssgan_matches_pytorch(void **state) {
+    (void)state;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/ssgan_reference.bin", getenv("GANCL_FIXTURES"));
+    FILE *f = fopen(path, "rb");
+    if (!f) fail_msg("cannot open %s", path);
+    int32_t h[11];
+    assert_int_equal(fread(h, 4, 11, f), 11);
+    assert_int_equal(h[0], 20261127);
+    assert_int_equal(h[1], 4);
+    gancl_arch a = gancl_arch_default(GANCL_MODEL_SSGAN, h[3]);
+    a.image = h[6];
+    a.ng = 2, a.g[0] = h[4], a.g[1] = h[5];
+    a.nd = 3, a.d[0] = h[7], a.d[1] = h[8], a.d[2] = h[9];
+    const int Bs = h[2], steps = h[10], I = a.image;
+    gancl_gan g;
+    char err[GANCL_ERR_LEN];
+    if (gancl_gan_init(&g, &rt, &a, Bs, Bs, 0, err)) fail_msg("%s", err);
+    gancl_gan_init_params(&g, 1);
+    const size_t gn = g.g.params.size, dn = g.d.params.size, rn = g.g.running.size;
+    const size_t n_img = (size_t)steps * 3 * Bs;
+    uint8_t *img = malloc(n_img * I);
+    int32_t *classes = malloc((size_t)steps * Bs * sizeof *classes);
+    assert_int_equal(fread(img, 1, n_img * I, f), n_img * I);
+    assert_int_equal(fread(classes, 4, (size_t)steps * Bs, f), (size_t)steps * Bs);
+#define READ(name, n) float *name = malloc((n) * sizeof(float)); assert_int_equal(fread(name, 4, (n), f), (n))
+    READ(g0, gn);
+    READ(d0, dn);
+    READ(losses, (size_t)steps * 3);
+    READ(gg1, gn);
+    READ(dg1, dn);
+    READ(g2, gn);
+    READ(d2, dn);
+    READ(run2, rn);
+#undef READ
+    char extra;
+    assert_int_equal(fread(&extra, 1, 1, f), 0);
+    fclose(f);
+    write_floats(g.g.buf, 0, gn, g0);
+    write_floats(g.d.buf, 0, dn, d0);
+    /* step s's batches: images [s][k][b] at index (3 s + k) B + b */
+    int *lab = malloc((size_t)steps * Bs * sizeof *lab), *unl = malloc((size_t)steps * Bs * sizeof *unl),
+        *unl2 = malloc((size_t)steps * Bs * sizeof *unl2);
+    for (int s = 0; s < steps; s++)
+        for (int b = 0; b < Bs; b++) {
+            lab[s * Bs + b] = (3 * s) * Bs + b;
+            unl[s * Bs + b] = (3 * s + 1) * Bs + b;
+            unl2[s * Bs + b] = (3 * s + 2) * Bs + b;
+        }
+    const size_t ob = (size_t)steps * Bs * sizeof(int);
+    cl_mem dimg = gancl_buffer(&rt, n_img * I), dlab = gancl_buffer(&rt, ob), dcls = gancl_buffer(&rt, ob),
+           dunl = gancl_buffer(&rt, ob), dunl2 = gancl_buffer(&rt, ob);
+    gancl_write(&rt, dimg, 0, n_img * I, img);
+    gancl_write(&rt, dlab, 0, ob, lab);
+    gancl_write(&rt, dcls, 0, ob, classes);
+    gancl_write(&rt, dunl, 0, ob, unl);
+    gancl_write(&rt, dunl2, 0, ob, unl2);
+    gancl_step_config opt = gancl_step_defaults(GANCL_LOSS_BCE);
+    double worst_loss = 0, worst_grad = 0, worst_param = 0;
+    for (int s = 0; s < steps; s++) {
+        float zero[GANCL_ACC_N] = {0};
+        write_floats(g.acc, 0, GANCL_ACC_N, zero);
+        gancl_ssgan_iteration(&g, &opt, 1e-2f, 1.0f, dimg, dlab, dcls, dunl, dunl2, (size_t)s * Bs, 7, s);
+        float *acc = read_floats(g.acc, 0, GANCL_ACC_N);
+        const int slot[3] = {GANCL_ACC_LAB_LOSS, GANCL_ACC_D_LOSS, GANCL_ACC_G_LOSS};
+        for (int k = 0; k < 3; k++) {
+            const double got = acc[slot[k]], want = losses[3 * s + k];
+            worst_loss = fmax(worst_loss, fabs(got - want));
+            if (!close_enough(got, want, 1e-6, 1e-5)) fail_msg("step %d loss %d: %.8g vs PyTorch %.8g", s + 1, k, got, want);
+        }
+        free(acc);
+        if (s == 0) {
+            /* G's gradients are still in its buffer; D's were overwritten by nothing since
+             * its step (the G step asks for none) */
+            float *gg = read_floats(g.g.buf, gn, gn), *dg = read_floats(g.d.buf, dn, dn);
+            for (size_t i = 0; i < gn; i++) {
+                worst_grad = fmax(worst_grad, fabs(gg[i] - gg1[i]));
+                if (!close_enough(gg[i], gg1[i], 1e-6, 1e-4)) fail_msg("G grad %zu: %.8g vs PyTorch %.8g", i, gg[i], gg1[i]);
+            }
+            for (size_t i = 0; i < dn; i++) {
+                worst_grad = fmax(worst_grad, fabs(dg[i] - dg1[i]));
+                if (!close_enough(dg[i], dg1[i], 1e-6, 1e-4)) fail_msg("D grad %zu: %.8g vs PyTorch %.8g", i, dg[i], dg1[i]);
+            }
+            free(gg);
+            free(dg);
+        }
+    }
+    float *gp = read_floats(g.g.buf, 0, gn), *dp = read_floats(g.d.buf, 0, dn), *run = read_floats(g.g.running_buf, 0, rn);
+    for (size_t i = 0; i < gn; i++) {
+        worst_param = fmax(worst_param, fabs(gp[i] - g2[i]));
+        if (!close_enough(gp[i], g2[i], 1e-5, 1e-5)) fail_msg("G param %zu: %.8g vs PyTorch %.8g", i, gp[i], g2[i]);
+    }
+    for (size_t i = 0; i < dn; i++) {
+        worst_param = fmax(worst_param, fabs(dp[i] - d2[i]));
+        if (!close_enough(dp[i], d2[i], 1e-5, 1e-5)) fail_msg("D param %zu: %.8g vs PyTorch %.8g", i, dp[i], d2[i]);
+    }
+    for (size_t i = 0; i < rn; i++)
+        if (!close_enough(run[i], run2[i], 1e-5, 1e-5)) fail_msg("running stat %zu: %.8g vs PyTorch %.8g", i, run[i], run2[i]);
+    print_message("ssgan: max abs difference to PyTorch: losses %.2g, gradients %.2g, parameters after %d steps %.2g\n",
+                  worst_loss, worst_grad, steps, worst_param);
+    cl_mem mems[] = {dimg, dlab, dcls, dunl, dunl2};
+    for (int i = 0; i < 5; i++) clReleaseMemObject(mems[i]);
+    free(gp); free(dp); free(run); free(lab); free(unl); free(unl2); free(img); free(classes);
+    free(g0); free(d0); free(losses); free(gg1); free(dg1); free(g2); free(d2); free(run2);
+    gancl_gan_free(&g);
+}
+
+/* The labelled subset: exactly N / 10 of each class, the same for the same seed, another for
+ * another seed, and a refusal when a class has too few. */
+static void test_ssgan_label_subset(void **state) {
+    (void)state;
+    enum { COUNT = 5000 };
+    uint8_t labels[COUNT];
+    uint64_t rng = 3;
+    for (int i = 0; i < COUNT; i++) labels[i] = (uint8_t)(gancl_splitmix64(&rng) % 10);
+    int a[COUNT], b[COUNT], c[COUNT];
+    char err[GANCL_ERR_LEN];
+    assert_int_equal(gancl_ssgan_label_subset(labels, COUNT, 10, 1, a, err), 100);
+    assert_int_equal(gancl_ssgan_label_subset(labels, COUNT, 10, 1, b, err), 100);
+    assert_int_equal(gancl_ssgan_label_subset(labels, COUNT, 10, 2, c, err), 100);
+    assert_memory_equal(a, b, sizeof(int) * 100);
+    int per[10] = {0}, same = 0, seen[COUNT] = {0};
+    for (int i = 0; i < 100; i++) {
+        assert_true(a[i] >= 0 && a[i] < COUNT);
+        assert_int_equal(seen[a[i]]++, 0); /* no image twice */
+        assert_int_equal(labels[a[i]], i / 10); /* class by class */
+        per[labels[a[i]]]++;
+        for (int k = 0; k < 100; k++) same += a[i] == c[k];
+    }
+    for (int k = 0; k < 10; k++) assert_int_equal(per[k], 10);
+    assert_true(same < 20); /* another seed, another subset (a random pair shares about 2) */
+    assert_int_equal(gancl_ssgan_label_subset(labels, COUNT, 0, 1, a, err), COUNT); /* all, in order */
+    for (int i = 0; i < COUNT; i++) assert_int_equal(a[i], i);
+    assert_int_equal(gancl_ssgan_label_subset(labels, COUNT, 1000, 1, a, err), -1);
+    assert_non_null(strstr(err, "fewer than the 1000 per class"));
+}
+
+/* After the data-dependent initialisation every weight-normalised Linear's pre-activation on
+ * the initialisation batch (same noise) has mean 0 and standard deviation 1 per unit: measured
+ * here with the reference engine on the weights read back from the device. */
+static void test_ssgan_data_init(void **state) {
+    (void)state;
+    gancl_arch a = gancl_arch_default(GANCL_MODEL_SSGAN, 5);
+    a.image = 20;
+    a.ng = 1, a.g[0] = 9;
+    a.nd = 2, a.d[0] = 12, a.d[1] = 8;
+    gancl_gan g;
+    char err[GANCL_ERR_LEN];
+    if (gancl_gan_init(&g, &rt, &a, 16, 16, 0, err)) fail_msg("%s", err);
+    gancl_gan_init_params(&g, 3);
+    enum { N = 40 };
+    uint8_t img[N * 20];
+    uint64_t rng = 9;
+    for (int i = 0; i < N * 20; i++) img[i] = (uint8_t)(gancl_splitmix64(&rng) % 256);
+    gancl_ssgan_data_init(&g, img, N, 11);
+    float *pf = read_floats(g.d.buf, 0, g.d.params.size);
+    double *p = ALLOCD(g.d.params.size), *x = ALLOCD((size_t)N * 20), run[1];
+    for (size_t i = 0; i < g.d.params.size; i++) p[i] = pf[i];
+    for (int i = 0; i < N * 20; i++) x[i] = img[i] / 255.0;
+    gancl_net_ref r;
+    gancl_net_ref_forward(&r, &g.d, p, run, x, NULL, N, 1, 11, 0, 7);
+    int checked = 0;
+    for (int i = 0; i < g.d.n_layers; i++) {
+        const gancl_layer *L = &g.d.layer[i];
+        if (L->kind != GANCL_LINEAR) continue;
+        for (int o = 0; o < L->n; o++) {
+            double m = 0, v = 0;
+            for (int row = 0; row < N; row++) m += r.x[i + 1][row * L->n + o] / N;
+            for (int row = 0; row < N; row++) v += pow(r.x[i + 1][row * L->n + o] - m, 2) / N;
+            if (fabs(m) > 1e-4 || fabs(sqrt(v) - 1) > 1e-4)
+                fail_msg("D layer %d unit %d: mean %.3g, std %.6g after the initialisation", i, o, m, sqrt(v));
+            checked++;
+        }
+    }
+    assert_int_equal(checked, 12 + 8 + 10);
+    gancl_net_ref_free(&r);
+    free(pf);
+    free(p);
+    free(x);
+    gancl_gan_free(&g);
+}
+
 static int setup(void **state) {
     (void)state;
     return open_test_runtime(&rt, &device, GANCL_GEMM_CLBLAST);
@@ -577,6 +764,9 @@ int main(void) {
         cmocka_unit_test(test_gradients_by_finite_differences),
         cmocka_unit_test(test_dcgan_gradients_by_finite_differences),
         cmocka_unit_test(test_matches_pytorch),
+        cmocka_unit_test(test_ssgan_matches_pytorch),
+        cmocka_unit_test(test_ssgan_label_subset),
+        cmocka_unit_test(test_ssgan_data_init),
         cmocka_unit_test(test_wgan_clip),
         cmocka_unit_test(test_ema),
     };

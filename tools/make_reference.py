@@ -6,7 +6,9 @@ tests/fixtures/cgan_reference.bin, the tiny MLP GAN made conditional (--conditio
 networks begin with an Embedding(10, 10) of the class, concatenated after their input, as
 PyTorch-GAN's cgan), trained for 3 iterations; the fakes are asked for the real batch's classes;
 tests/fixtures/pgan_reference.bin, the same with a projection discriminator (--d-conditioning
-projection: D's last Linear becomes Linear(F, 1)(h) + Embedding(10, F)(y) . h, Miyato & Koyama).
+projection: D's last Linear becomes Linear(F, 1)(h) + Embedding(10, F)(y) . h, Miyato & Koyama);
+tests/fixtures/ssgan_reference.bin, a tiny semi-supervised GAN (--model ssgan, Salimans et al.
+2016) trained for 2 iterations (layout at write_ssgan below).
 
 Run by hand (Debian: apt-get install python3-torch), from the repository root:
     /usr/bin/python3 tools/make_reference.py
@@ -200,7 +202,156 @@ def write(path, model, B, Z, H, I, DH, STEPS, classes=0, projection=False):
     print(f'{path}: seed {seed}, smallest gradient {smallest:.3g}, losses {ref["losses"].tolist()}')
 
 
+# ---- the semi-supervised GAN ----
+# Its noise comes from inside the iteration: G's input uniforms and D's GaussianNoise layers are
+# gan-cl's Philox4x32-10 streams (cl/rng.cl), recomputed here bit for bit in integers, then
+# turned into floats in double.
+M32 = 0xFFFFFFFF
+
+
+def philox(c0, c1, c2, c3, k0, k1):
+    """Philox4x32-10 of counters (c0 [array], c1, c2, c3) under key (k0, k1): 4 uint32 arrays."""
+    x = np.asarray(c0, dtype=np.uint64)
+    y, z, w = (np.full_like(x, v) for v in (c1, c2, c3))
+    for _ in range(10):
+        p0, p1 = x * np.uint64(0xD2511F53), z * np.uint64(0xCD9E8D57)
+        x, y, z, w = ((p1 >> np.uint64(32)) ^ y ^ np.uint64(k0)), p1 & np.uint64(M32), \
+            ((p0 >> np.uint64(32)) ^ w ^ np.uint64(k1)), p0 & np.uint64(M32)
+        k0, k1 = (k0 + 0x9E3779B9) & M32, (k1 + 0xBB67AE85) & M32
+    return x, y, z, w
+
+
+def u01(r):
+    return ((r >> np.uint64(8)).astype(np.float64) + 0.5) / 16777216.0
+
+
+def uniforms(n, seed, c1, c2):
+    """randu: element 4i + k is u01 of word k of counter (i, c1, c2, 1)."""
+    r = philox(np.arange((n + 3) // 4), c1, c2, 1, seed & M32, seed >> 32)
+    return np.stack([u01(v) for v in r], 1).reshape(-1)[:n]
+
+
+def normals(first, n, seed, c1, c2):
+    """gaussian_noise's normals of elements first .. first + n: Box-Muller on counter (i / 4, c1,
+    c2, 3)."""
+    blocks = np.arange(first // 4, (first + n + 3) // 4)
+    r = [u01(v) for v in philox(blocks, c1, c2, 3, seed & M32, seed >> 32)]
+    ra, rb = np.sqrt(-2 * np.log(r[0])), np.sqrt(-2 * np.log(r[2]))
+    t = 2 * np.pi
+    z = np.stack([ra * np.cos(t * r[1]), ra * np.sin(t * r[1]), rb * np.cos(t * r[3]), rb * np.sin(t * r[3])], 1)
+    z = z.reshape(-1)
+    return z[first - blocks[0] * 4:first - blocks[0] * 4 + n]
+
+
+class WNLinear(nn.Module):
+    """A weight-normalised Linear in gan-cl's (and PyTorch weight_norm's) terms: weight =
+    weight_g v / ||v|| per output row; parameters in gan-cl's table order v, g, bias."""
+
+    def __init__(self, i, o):
+        super().__init__()
+        self.weight_v = nn.Parameter(torch.empty(o, i).uniform_(-1, 1) / i ** 0.5)
+        self.weight_g = nn.Parameter(torch.empty(o, 1).uniform_(0.5, 1.5))
+        self.bias = nn.Parameter(torch.empty(o).uniform_(-0.5, 0.5))
+
+    def forward(self, x):
+        w = self.weight_g * self.weight_v / self.weight_v.norm(dim=1, keepdim=True)
+        return x @ w.t() + self.bias
+
+
+D_STREAM, G_Z_STREAMS = 0x60000, (0x10000, 0x50000)
+
+
+class SSD(nn.Module):
+    """D: GaussianNoise 0.3, (WNLinear, ReLU, GaussianNoise 0.5) per width, WNLinear 10; the
+    noise of random layer k from stream D_STREAM | k << 8 | stream << 4 at counter c1 = step."""
+
+    def __init__(self, I, DH):
+        super().__init__()
+        widths = [I] + list(DH)
+        self.hidden = nn.ModuleList(WNLinear(a, b) for a, b in zip(widths, widths[1:]))
+        self.out = WNLinear(widths[-1], 10)
+
+    def forward(self, x, seed, step, stream):
+        def noise(h, k, sigma):
+            z = normals(0, h.numel(), seed, step, D_STREAM | k << 8 | stream << 4)
+            return h + sigma * torch.tensor(z).reshape(h.shape)
+        h = noise(x, 0, 0.3)
+        feat = None
+        for k, layer in enumerate(self.hidden):
+            feat = torch.relu(layer(h))
+            h = noise(feat, k + 1, 0.5)
+        return self.out(h), feat
+
+
+def write_ssgan(path, B, Z, H, I, DH, STEPS, W=1.0, NOISE_SEED=7):
+    """Layout (little-endian): int32 magic 20261127, version 4, B, Z, H0, H1, I, DH0, DH1, DH2,
+    STEPS, then uint8 images[STEPS][3][B][I] (each step's labelled, unlabelled and second
+    unlabelled batch), int32 classes[STEPS][B], then float32 g_params0, d_params0,
+    losses[STEPS][3] (labelled, weighted unlabelled, feature matching), g_grads1, d_grads1,
+    g_params, d_params, running. The iteration (ssgan.h) at learning rate LR with noise seed
+    NOISE_SEED and unlabelled weight W: D step on [labelled; unlabelled; G(z1)], then G step
+    by feature matching of the second unlabelled batch against G(z2)."""
+    seed = 20261202
+    while True:
+        torch.manual_seed(seed)
+        g_layers, width = [], Z
+        for h in H:
+            g_layers += [nn.Linear(width, h, bias=False), nn.BatchNorm1d(h, eps=1e-5, momentum=0.1), nn.Softplus()]
+            width = h
+        G = nn.Sequential(*g_layers, WNLinear(width, I), nn.Sigmoid())
+        with torch.no_grad():
+            for m in G.modules():
+                if isinstance(m, nn.BatchNorm1d):
+                    m.weight.uniform_(0.5, 1.5)
+                    m.bias.uniform_(-0.5, 0.5)
+        D = SSD(I, DH)
+        out = {'g0': flat(G.parameters()), 'd0': flat(D.parameters())}
+        opt_g = torch.optim.Adam(G.parameters(), lr=LR, betas=BETAS, eps=EPS)
+        opt_d = torch.optim.Adam(D.parameters(), lr=LR, betas=BETAS, eps=EPS)
+        images = torch.randint(0, 256, (STEPS, 3, B, I))
+        classes = torch.randint(0, 10, (STEPS, B))
+        losses, smallest = [], float('inf')
+        for s in range(STEPS):
+            x = images[s].double() / 255
+            z1 = torch.tensor(uniforms(B * Z, NOISE_SEED, s, G_Z_STREAMS[0])).reshape(B, Z)
+            opt_d.zero_grad()
+            fake = G(z1).detach()
+            logits, _ = D(torch.cat([x[0], x[1], fake]), NOISE_SEED, s, 0)
+            l_lab, l_unl, l_fake = logits[:B], logits[B:2 * B], logits[2 * B:]
+            lab = nn.functional.cross_entropy(l_lab, classes[s])
+            lse_u, lse_f = torch.logsumexp(l_unl, 1), torch.logsumexp(l_fake, 1)
+            sp = nn.functional.softplus
+            unl = W * (-0.5 * lse_u.mean() + 0.5 * sp(lse_u).mean() + 0.5 * sp(lse_f).mean())
+            (lab + unl).backward()
+            d_grads = flat(p.grad for p in D.parameters())
+            opt_d.step()
+            opt_g.zero_grad()
+            z2 = torch.tensor(uniforms(B * Z, NOISE_SEED, s, G_Z_STREAMS[1])).reshape(B, Z)
+            _, feat = D(torch.cat([x[2], G(z2)]), NOISE_SEED, s, 1)
+            fm = ((feat[B:].mean(0) - feat[:B].mean(0)) ** 2).mean()
+            fm.backward()
+            g_grads = flat(p.grad for p in G.parameters())
+            opt_g.step()
+            if s == 0:
+                out['gg1'], out['dg1'] = g_grads, d_grads
+            smallest = min(smallest, g_grads.abs().min().item(), d_grads.abs().min().item())
+            losses.append([lab.item(), unl.item(), fm.item()])
+        if smallest > MIN_GRAD:
+            break
+        seed += 1
+    with open(path, 'wb') as f:
+        f.write(struct.pack('<11i', 20261127, 4, B, Z, *H, I, *DH, STEPS))
+        f.write(np.asarray(images.numpy(), dtype=np.uint8).tobytes())
+        f.write(np.asarray(classes.numpy(), dtype='<i4').tobytes())
+        run = flat(torch.cat([m.running_mean, m.running_var]) for m in G.modules() if isinstance(m, nn.BatchNorm1d))
+        for t in [out['g0'], out['d0'], torch.tensor(losses), out['gg1'], out['dg1'], flat(G.parameters()),
+                  flat(D.parameters()), run]:
+            f.write(np.asarray(t.numpy(), dtype='<f4').tobytes())
+    print(f'{path}: seed {seed}, smallest gradient {smallest:.3g}, losses {losses}')
+
+
 write('tests/fixtures/mlp_gan_reference.bin', mlp, 4, 3, (4, 5, 6), 7, (5, 4), 3)
 write('tests/fixtures/dcgan_reference.bin', dcgan, 4, 3, (4, 3, 2), 784, (2, 3), 1)
 write('tests/fixtures/cgan_reference.bin', cmlp, 4, 3, (4, 5, 6), 7, (5, 4), 3, classes=10)
 write('tests/fixtures/pgan_reference.bin', pmlp, 4, 3, (4, 5, 6), 7, (5, 4), 3, classes=10, projection=True)
+write_ssgan('tests/fixtures/ssgan_reference.bin', 4, 3, (5, 6), 7, (6, 5, 4), 2)
