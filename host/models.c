@@ -90,7 +90,9 @@ static int dcgan_discriminator(const gancl_arch *a, gancl_layer *l) {
  * nonlinearity), then a weight-normalised Linear 784 and Sigmoid. D: GaussianNoise 0.3 on the
  * input, then per width (1000, 500, 250, 250, 250) a weight-normalised Linear, ReLU and
  * GaussianNoise 0.5 (training only), then a weight-normalised Linear to 10 logits: K + 1
- * classes with the fake class's logit fixed at 0. Feature matching reads the last ReLU. */
+ * classes with the fake class's logit fixed at 0. Feature matching reads the last ReLU. As in
+ * the script's DenseLayer, the hidden layers' scales g are set by the data-dependent
+ * initialisation and not trained (train_scale=False); the last layer's and G's are. */
 #define SSGAN_INPUT_NOISE 0.3f
 #define SSGAN_HIDDEN_NOISE 0.5f
 #define SSGAN_BN_EPS 1e-5f /* PyTorch's defaults */
@@ -103,7 +105,7 @@ static int ssgan_generator(const gancl_arch *a, gancl_layer *l) {
         l[n++] = gancl_batchnorm(SSGAN_BN_EPS, SSGAN_BN_MOMENTUM);
         l[n++] = gancl_act_layer(GANCL_SOFTPLUS);
     }
-    l[n++] = gancl_linear_wn(a->image);      /* -> 784 pixels in [0, 1] */
+    l[n++] = gancl_linear_wn(a->image, 1);   /* -> 784 pixels in [0, 1] */
     l[n++] = gancl_act_layer(GANCL_SIGMOID);
     return n;
 }
@@ -112,11 +114,11 @@ static int ssgan_discriminator(const gancl_arch *a, gancl_layer *l) {
     int n = 0;
     l[n++] = gancl_noise(SSGAN_INPUT_NOISE);
     for (int i = 0; i < a->nd; i++) {
-        l[n++] = gancl_linear_wn(a->d[i]);
+        l[n++] = gancl_linear_wn(a->d[i], 0); /* its scale stays as initialised */
         l[n++] = gancl_act_layer(GANCL_RELU);
         l[n++] = gancl_noise(SSGAN_HIDDEN_NOISE);
     }
-    l[n++] = gancl_linear_wn(GANCL_CLASSES); /* -> 10 logits */
+    l[n++] = gancl_linear_wn(GANCL_CLASSES, 1); /* -> 10 logits, the scale trained */
     return n;
 }
 

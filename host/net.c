@@ -28,9 +28,9 @@ gancl_layer gancl_linear(int out, int bias) {
     return l;
 }
 
-gancl_layer gancl_linear_wn(int out) {
+gancl_layer gancl_linear_wn(int out, int train_g) {
     gancl_layer l = gancl_linear(out, 1);
-    l.weight_norm = 1;
+    l.weight_norm = train_g ? GANCL_WN_TRAINED : GANCL_WN_FIXED;
     return l;
 }
 
@@ -126,6 +126,7 @@ static int table_add(gancl_param_table *t, const char *name, int ndim, const int
                      gancl_init init, float value) {
     if (t->n >= GANCL_MAX_TENSORS) return -1;
     gancl_tensor_info *ti = &t->t[t->n];
+    memset(ti, 0, sizeof *ti);
     snprintf(ti->name, sizeof ti->name, "%s", name);
     ti->ndim = ndim;
     ti->numel = 1;
@@ -193,7 +194,8 @@ static gancl_shape layer_shape(builder *b, const gancl_layer *L, gancl_shape s) 
         int shape[2] = {L->n, C}, gshape[2] = {L->n, 1};
         if (L->weight_norm) { /* v first: weight_g starts as the norms of v's rows */
             net->layer_param[b->i] = add(b, &net->params, "weight_v", 2, shape, GANCL_INIT_UNIFORM, bound);
-            add(b, &net->params, "weight_g", 2, gshape, GANCL_INIT_ROW_NORM, 0);
+            const int g = add(b, &net->params, "weight_g", 2, gshape, GANCL_INIT_ROW_NORM, 0);
+            if (g >= 0) net->params.t[g].frozen = L->weight_norm == GANCL_WN_FIXED;
         } else {
             net->layer_param[b->i] = add(b, &net->params, "weight", 2, shape, GANCL_INIT_UNIFORM, bound);
         }
@@ -742,7 +744,8 @@ static gancl_ptr wn_dw(const gancl_net *net, const gancl_op *o, int zero) {
 }
 
 static void wn_backward(const gancl_net *net, const gancl_op *o) {
-    weightnorm_backward(net->rt, D(o->wg), D(o->w), wn_dw(net, o, 0), P(o->wg), P(o->w),
+    const int train_g = net->layer[o->layer].weight_norm == GANCL_WN_TRAINED;
+    weightnorm_backward(net->rt, train_g ? D(o->wg) : NONE, D(o->w), wn_dw(net, o, 0), P(o->wg), P(o->w),
                         in_acts(net, o->aux + 2 * (size_t)o->in_f * o->out_f), o->out_f, o->in_f);
 }
 

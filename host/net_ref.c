@@ -153,7 +153,8 @@ void gancl_net_ref_backward(gancl_net_ref *r, const double *params, double *dpar
             double *dw = L->weight_norm ? alloc_d(OUT * IN) : dp;
             linear_backward_ref(gin, dw, db, g, y, x, w, n, (int)IN, L->n, GANCL_ACT_NONE, 0);
             if (L->weight_norm) {
-                weightnorm_backward_ref(dparams + net->params.t[p + 1].off, dp, dw, tensor(net, params, p + 1),
+                double *dg = L->weight_norm == GANCL_WN_TRAINED ? dparams + net->params.t[p + 1].off : NULL;
+                weightnorm_backward_ref(dg, dp, dw, tensor(net, params, p + 1),
                                         tensor(net, params, p), L->n, (int)IN);
                 free(dw);
             }

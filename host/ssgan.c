@@ -12,7 +12,6 @@
 
 #define STREAM_LAB_Z 0x10000u /* the D step's fakes (train.c's STREAM_TRAIN_Z) */
 #define STREAM_FM_Z 0x50000u  /* the G step's (train.c's STREAM_G_Z) */
-#define STREAM_INIT 0xa0000u  /* the initialisation's noise */
 
 static const gancl_ptr NONE = {NULL, 0};
 
@@ -154,19 +153,12 @@ static void init_net(gancl_net *net, const double *inp, int n, uint64_t seed) {
 }
 
 void gancl_ssgan_data_init(gancl_gan *gan, const uint8_t *images, int n, uint64_t seed) {
-    const int I = gan->arch.image, Z = gan->arch.latent;
-    double *x = malloc((size_t)n * I * sizeof *x), *z = malloc((size_t)n * Z * sizeof *z);
-    float *u = malloc((size_t)n * Z * sizeof *u);
-    if (!x || !z || !u) gancl_die("out of host memory");
+    const int I = gan->arch.image;
+    double *x = malloc((size_t)n * I * sizeof *x);
+    if (!x) gancl_die("out of host memory");
     for (size_t i = 0; i < (size_t)n * I; i++) x[i] = images[i] / 255.0;
-    randu_ref(u, (size_t)n * Z, (uint32_t)seed, (uint32_t)(seed >> 32), 0, STREAM_INIT);
-    for (size_t i = 0; i < (size_t)n * Z; i++) z[i] = u[i];
     init_net(&gan->d, x, n, seed);
-    init_net(&gan->g, z, n, seed);
-    gancl_gan_reset_ema(gan);
     free(x);
-    free(z);
-    free(u);
 }
 
 void gancl_ssgan_predict(gancl_gan *gan, const uint8_t *images, int n, float *probs, int *pred) {

@@ -14,8 +14,10 @@ void weightnorm_forward(const gancl_runtime *rt, gancl_ptr weight, gancl_ptr nor
 void weightnorm_backward(const gancl_runtime *rt, gancl_ptr dg, gancl_ptr dv, gancl_ptr dweight, gancl_ptr g,
                          gancl_ptr v, gancl_ptr norm, int OUT, int IN) {
     cl_kernel k = gancl_kernel(rt, "weightnorm_backward");
+    const int train_g = dg.mem != NULL;
+    if (!train_g) dg = dv; /* a valid buffer the kernel then leaves alone */
     GANCL_LAUNCH_1D(rt, k, (size_t)OUT, GANCL_P(dg), GANCL_P(dv), GANCL_P(dweight), GANCL_P(g), GANCL_P(v),
-                    GANCL_P(norm), GANCL_A(OUT), GANCL_A(IN));
+                    GANCL_P(norm), GANCL_A(OUT), GANCL_A(IN), GANCL_A(train_g));
 }
 
 static double row_norm(const double *v, int IN) {
@@ -37,7 +39,7 @@ void weightnorm_backward_ref(double *dg, double *dv, const double *dweight, cons
         const double *vr = v + (size_t)o * IN, *dr = dweight + (size_t)o * IN, nr = row_norm(vr, IN);
         double s = 0;
         for (int i = 0; i < IN; i++) s += dr[i] * vr[i];
-        dg[o] += s / nr;
+        if (dg) dg[o] += s / nr;
         for (int i = 0; i < IN; i++) dv[(size_t)o * IN + i] += g[o] / nr * (dr[i] - s * vr[i] / (nr * nr));
     }
 }

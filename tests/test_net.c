@@ -13,6 +13,13 @@
 
 #include <math.h>
 
+/* Whether parameter element k belongs to a tensor that is not trained. */
+static int frozen_at(const gancl_net *net, size_t k) {
+    for (int i = 0; i < net->params.n; i++)
+        if (k >= net->params.t[i].off && k < net->params.t[i].off + net->params.t[i].numel) return net->params.t[i].frozen;
+    return 0;
+}
+
 static gancl_device_info device;
 static gancl_runtime rt;
 
@@ -57,7 +64,7 @@ static void random_list(uint64_t *rng, gancl_layer *l, int *n) {
     int linears = 1 + pick(rng, 2);
     for (int i = 0; i < linears; i++) {
         int w = 3 + pick(rng, 4), bias = pick(rng, 2);
-        l[k++] = pick(rng, 2) ? gancl_linear_wn(w) : gancl_linear(w, bias);
+        l[k++] = pick(rng, 2) ? gancl_linear_wn(w, w % 2) : gancl_linear(w, bias);
         switch (pick(rng, 3)) {
         case 0: /* the MLP generator's pattern: activation, then BatchNorm (both fused) */
             l[k++] = random_act(rng);
@@ -72,7 +79,7 @@ static void random_list(uint64_t *rng, gancl_layer *l, int *n) {
         if (pick(rng, 3) == 0) l[k++] = gancl_dropout(0.2f);
     }
     const int r = pick(rng, 4);
-    l[k++] = r == 0 ? gancl_projection(CLASSES) : r == 1 ? gancl_linear_wn(2) : gancl_linear(2, 1);
+    l[k++] = r == 0 ? gancl_projection(CLASSES) : r == 1 ? gancl_linear_wn(2, 1) : gancl_linear(2, 1);
     if (pick(rng, 2)) l[k++] = random_act(rng);
     *n = k;
 }
@@ -224,9 +231,14 @@ static void random_net_case(uint64_t seed) {
             fail_msg("[%s] dinput[%zu]: device %.7g, reference %.7g", desc, i, dinf[i], dx[i]);
     gancl_net_ref_free(&r);
 
-    /* ---- the reference's gradients against central finite differences ---- */
+    /* ---- the reference's gradients against central finite differences (a frozen tensor's
+     * gradient is 0 instead, on the device and in the reference) ---- */
     const fd_case fc = {&net, p, x, run_d, NULL, w, lab};
+    for (size_t k = 0; k < P; k++)
+        if (frozen_at(&net, k) && (grad[k] != 0 || dp[k] != 0))
+            fail_msg("[%s] dparam[%zu] of a frozen tensor: device %.7g, reference %.7g", desc, k, grad[k], dp[k]);
     for (size_t k = 0; k < P; k += P > 120 ? 1 + P / 120 : 1) {
+        if (frozen_at(&net, k)) continue;
         double fd = central(&p[k], ref_loss, &fc);
         worst_fd = fmax(worst_fd, fabs(fd - dp[k]));
         if (!close_enough(dp[k], fd, 1e-6, 1e-4))
@@ -262,11 +274,11 @@ static void random_critic(uint64_t *rng, gancl_layer *l, int *n) {
     }
     l[k++] = gancl_flatten();
     if (pick(rng, 2)) l[k++] = gancl_embed(CLASSES, 2);
-    l[k++] = pick(rng, 2) ? gancl_linear_wn(3 + pick(rng, 4)) : gancl_linear(3 + pick(rng, 4), 1);
+    l[k++] = pick(rng, 2) ? gancl_linear_wn(3 + pick(rng, 4), 0) : gancl_linear(3 + pick(rng, 4), 1);
     l[k++] = gancl_leaky_relu(0.2f);
     if (pick(rng, 2)) l[k++] = gancl_noise(0.2f);
     const int r = pick(rng, 3);
-    l[k++] = r == 0 ? gancl_projection(CLASSES) : r == 1 ? gancl_linear_wn(1) : gancl_linear(1, 1);
+    l[k++] = r == 0 ? gancl_projection(CLASSES) : r == 1 ? gancl_linear_wn(1, 0) : gancl_linear(1, 1);
     *n = k;
 }
 
@@ -324,6 +336,10 @@ static void tangent_case(uint64_t seed) {
     double worst = 0;
     const fd_case fc = {&net, p, x, NULL, u, w, lab};
     for (size_t k = 0; k < P; k++) {
+        if (frozen_at(&net, k)) {
+            if (grad[k] != 0) fail_msg("[%s] d<u, grad_x>/dparam[%zu] of a frozen tensor: %.7g", desc, k, grad[k]);
+            continue;
+        }
         double fd = central(&p[k], tangent_objective, &fc);
         worst = fmax(worst, fabs(fd - grad[k]));
         if (!close_enough(grad[k], fd, 1e-4, 2e-3))

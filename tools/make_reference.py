@@ -245,12 +245,13 @@ def normals(first, n, seed, c1, c2):
 
 class WNLinear(nn.Module):
     """A weight-normalised Linear in gan-cl's (and PyTorch weight_norm's) terms: weight =
-    weight_g v / ||v|| per output row; parameters in gan-cl's table order v, g, bias."""
+    weight_g v / ||v|| per output row; parameters in gan-cl's table order v, g, bias. train_g
+    False: g is not trained (improved-gan's DenseLayer with train_scale=False)."""
 
-    def __init__(self, i, o):
+    def __init__(self, i, o, train_g=True):
         super().__init__()
         self.weight_v = nn.Parameter(torch.empty(o, i).uniform_(-1, 1) / i ** 0.5)
-        self.weight_g = nn.Parameter(torch.empty(o, 1).uniform_(0.5, 1.5))
+        self.weight_g = nn.Parameter(torch.empty(o, 1).uniform_(0.5, 1.5), requires_grad=train_g)
         self.bias = nn.Parameter(torch.empty(o).uniform_(-0.5, 0.5))
 
     def forward(self, x):
@@ -268,7 +269,7 @@ class SSD(nn.Module):
     def __init__(self, I, DH):
         super().__init__()
         widths = [I] + list(DH)
-        self.hidden = nn.ModuleList(WNLinear(a, b) for a, b in zip(widths, widths[1:]))
+        self.hidden = nn.ModuleList(WNLinear(a, b, train_g=False) for a, b in zip(widths, widths[1:]))
         self.out = WNLinear(widths[-1], 10)
 
     def forward(self, x, seed, step, stream):
@@ -307,7 +308,7 @@ def write_ssgan(path, B, Z, H, I, DH, STEPS, W=1.0, NOISE_SEED=7):
         D = SSD(I, DH)
         out = {'g0': flat(G.parameters()), 'd0': flat(D.parameters())}
         opt_g = torch.optim.Adam(G.parameters(), lr=LR, betas=BETAS, eps=EPS)
-        opt_d = torch.optim.Adam(D.parameters(), lr=LR, betas=BETAS, eps=EPS)
+        opt_d = torch.optim.Adam([p for p in D.parameters() if p.requires_grad], lr=LR, betas=BETAS, eps=EPS)
         images = torch.randint(0, 256, (STEPS, 3, B, I))
         classes = torch.randint(0, 10, (STEPS, B))
         losses, smallest = [], float('inf')
@@ -323,7 +324,7 @@ def write_ssgan(path, B, Z, H, I, DH, STEPS, W=1.0, NOISE_SEED=7):
             sp = nn.functional.softplus
             unl = W * (-0.5 * lse_u.mean() + 0.5 * sp(lse_u).mean() + 0.5 * sp(lse_f).mean())
             (lab + unl).backward()
-            d_grads = flat(p.grad for p in D.parameters())
+            d_grads = flat(p.grad if p.requires_grad else torch.zeros_like(p) for p in D.parameters())
             opt_d.step()
             opt_g.zero_grad()
             z2 = torch.tensor(uniforms(B * Z, NOISE_SEED, s, G_Z_STREAMS[1])).reshape(B, Z)
@@ -334,7 +335,8 @@ def write_ssgan(path, B, Z, H, I, DH, STEPS, W=1.0, NOISE_SEED=7):
             opt_g.step()
             if s == 0:
                 out['gg1'], out['dg1'] = g_grads, d_grads
-            smallest = min(smallest, g_grads.abs().min().item(), d_grads.abs().min().item())
+            d_trained = flat(p.grad for p in D.parameters() if p.requires_grad)
+            smallest = min(smallest, g_grads.abs().min().item(), d_trained.abs().min().item())
             losses.append([lab.item(), unl.item(), fm.item()])
         if smallest > MIN_GRAD:
             break

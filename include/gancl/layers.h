@@ -109,8 +109,8 @@ void noise_apply(const gancl_runtime *rt, gancl_ptr y, gancl_ptr x, size_t n, si
 
 /* ---- weight normalisation of a Linear layer (cl/weightnorm.cl) ----
  * weight[OUT, IN] = g[o] v[o, :] / ||v[o, :]||, norm[OUT] keeps the norms. The backward pass
- * turns dweight into dg[OUT] += sum dweight * v / ||v|| and dv += g / ||v|| (dweight -
- * (sum dweight * v) v / ||v||^2), both accumulated. */
+ * turns dweight into dg[OUT] += sum dweight * v / ||v|| (unless dg.mem is NULL: g not
+ * trained) and dv += g / ||v|| (dweight - (sum dweight * v) v / ||v||^2), both accumulated. */
 void weightnorm_forward(const gancl_runtime *rt, gancl_ptr weight, gancl_ptr norm, gancl_ptr g, gancl_ptr v,
                         int OUT, int IN);
 void weightnorm_backward(const gancl_runtime *rt, gancl_ptr dg, gancl_ptr dv, gancl_ptr dweight, gancl_ptr g,

@@ -38,12 +38,15 @@ typedef enum {
     GANCL_LAYER_KINDS
 } gancl_layer_kind;
 
+enum { GANCL_WN_TRAINED = 1, GANCL_WN_FIXED = 2 };
+
 typedef struct {
     gancl_layer_kind kind;
     int n;                        /* features or channels out (see the kinds) */
     int h, w;                     /* Unflatten */
     int k, stride, pad, out_pad;  /* convolutions */
-    int bias, weight_norm;        /* Linear and Conv2d */
+    int bias, weight_norm;        /* Linear and Conv2d; weight_norm: 0, GANCL_WN_TRAINED or
+                                     GANCL_WN_FIXED (g not trained) */
     int classes;                  /* Embedding, Projection */
     float a;                      /* slope, p, sigma or eps (see the kinds) */
     float momentum;               /* BatchNorm: PyTorch's (weight of the batch statistics) */
@@ -51,7 +54,9 @@ typedef struct {
 
 /* The table rows: one constructor per kind. */
 gancl_layer gancl_linear(int out, int bias);
-gancl_layer gancl_linear_wn(int out); /* weight-normalised, with bias */
+/* Weight-normalised, with bias; train_g = 0 keeps the scale g where the initialisation put it
+ * (its gradient is not taken: improved-gan's DenseLayer with train_scale=False). */
+gancl_layer gancl_linear_wn(int out, int train_g);
 gancl_layer gancl_conv2d(int out, int k, int stride, int pad, int bias);
 gancl_layer gancl_convt2d(int out, int k, int stride, int pad, int out_pad);
 gancl_layer gancl_batchnorm(float eps, float momentum);
@@ -81,6 +86,7 @@ typedef struct {
     size_t numel;
     gancl_init init; /* U(-value, value), the constant value, N(0, 1), or the norms of the */
     float value;     /* rows of the tensor before it (weight_g = ||weight_v||, as PyTorch) */
+    int frozen;      /* not trained: its gradient stays 0 (a weight-norm scale GANCL_WN_FIXED) */
 } gancl_tensor_info;
 
 typedef struct {

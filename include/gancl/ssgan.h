@@ -33,11 +33,11 @@ void gancl_ssgan_iteration(gancl_gan *gan, const gancl_step_config *cfg, float l
                            cl_mem images, cl_mem lab, cl_mem lab_classes, cl_mem unl, cl_mem unl2, size_t off,
                            uint64_t seed, long step);
 
-/* Data-dependent initialisation (Salimans & Kingma 2016, as the script does): each
+/* Data-dependent initialisation of D (Salimans & Kingma 2016, as the script does): each
  * weight-normalised Linear in list order gets g = 1 / std and b = -mean / std of its
- * pre-activation over a batch, so that it starts with zero mean and unit variance: D's on the
- * first n training images, G's on n rows of its noise. In double through the reference
- * engine (net.h), training mode. */
+ * pre-activation over the first n training images, so that it starts with zero mean and unit
+ * variance there. In double through the reference engine (net.h), in training mode (noise
+ * from `seed`). G is left as initialised: the script's G has no such initialisation. */
 void gancl_ssgan_data_init(gancl_gan *gan, const uint8_t *images, int n, uint64_t seed);
 
 /* Class probabilities probs [n, 10] (softmax of D's logits, evaluation mode: no noise) of n
