@@ -117,6 +117,8 @@ typedef struct {
     cl_mem lab_order, lab_classes, perm2;
     const gancl_dataset *test;
     long total_steps;
+    long lr_horizon; /* ssgan: the learning rate decays over the last third of --epochs (not
+                        of --steps, which only stops a run) */
     int n_images, iters_per_epoch;
     long step;
     gancl_metrics metrics;
@@ -152,7 +154,7 @@ static void fill_meta(const trainer *t, gancl_meta *m) {
         if (c->labels) gancl_meta_set(m, "labels", "%d", c->labels);
         else gancl_meta_set(m, "labels", "all");
         gancl_meta_set(m, "unlabeled_weight", "%.9g", c->unlabeled_weight);
-        gancl_meta_set(m, "lr_schedule", "linear decay to 0 over the last third of %ld steps", t->total_steps);
+        gancl_meta_set(m, "lr_schedule", "linear decay to 0 over the last third of %ld steps", t->lr_horizon);
     }
     char w[128];
     gancl_widths_format(t->gan.arch.g, t->gan.arch.ng, w, sizeof w);
@@ -686,7 +688,7 @@ int gancl_train(const gancl_runtime *rt, gancl_train_config *cfg, const gancl_da
         goto out;
     }
     t.iters_per_epoch = t.n_images / cfg->batch;
-    t.total_steps = (long)cfg->epochs * t.iters_per_epoch;
+    t.total_steps = t.lr_horizon = (long)cfg->epochs * t.iters_per_epoch;
     if (cfg->steps > 0 && cfg->steps < t.total_steps) t.total_steps = cfg->steps;
     const int ss = cfg->model == GANCL_MODEL_SSGAN;
     if (ss) {
@@ -799,7 +801,7 @@ int gancl_train(const gancl_runtime *rt, gancl_train_config *cfg, const gancl_da
             perm_epoch = epoch;
         }
         if (ss)
-            gancl_ssgan_iteration(&t.gan, &cfg->step, gancl_ssgan_lr(cfg->step.lr_d, t.step, total), cfg->unlabeled_weight,
+            gancl_ssgan_iteration(&t.gan, &cfg->step, gancl_ssgan_lr(cfg->step.lr_d, t.step, t.lr_horizon), cfg->unlabeled_weight,
                                   t.images, t.lab_order, t.lab_classes, t.perm, t.perm2, (size_t)it * B, cfg->seed, t.step);
         else
             gancl_train_iteration(&t.gan, &cfg->step, t.images, t.perm, t.perm_labels, (size_t)it * B, cfg->seed,

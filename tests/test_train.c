@@ -465,7 +465,7 @@ static void test_bad_flags(void **state) {
         {2, "given twice", {"--seed", "1", "--seed", "2"}},
         {2, "takes no value", {"--offline=yes"}},
         {2, "expected bce, wgan, wgan-gp or hinge", {"--loss", "lsgan"}},
-        {2, "expected mlp or dcgan", {"--model", "resnet"}},
+        {2, "expected mlp, dcgan or ssgan", {"--model", "resnet"}},
         {2, "expected concat or projection", {"--conditional", "--d-conditioning", "both"}},
         {2, "applies only to --conditional models", {"--d-conditioning", "projection"}},
         {2, "expected adam or rmsprop", {"--optimizer", "sgd"}},
@@ -569,14 +569,15 @@ static void test_score(void **state) {
     if (!strstr(train_out, line)) fail_msg("expected \"%s\" in:\n%s", line, train_out);
     size_t n;
     char *csv = (char *)slurp(at("S/metrics.csv"), &n), *svg = (char *)slurp(at("S/losses.svg"), &n);
-    assert_non_null(strstr(csv, ",fid,precision,recall,inception_score,kl_uniform\n"));
+    assert_non_null(strstr(csv, ",fid,precision,recall,inception_score,kl_uniform,lab_loss,train_error,test_error\n"));
     int scored = 0;
     for (char *l = strchr(csv, '\n'); l && l[1]; l = strchr(l + 1, '\n')) {
-        const char *end = strchr(l + 1, '\n');
+        const char *end = strchr(l + 1, '\n'), *fid = NULL;
         int commas = 0;
-        for (const char *c = l + 1; c < end; c++) commas += *c == ',';
-        assert_int_equal(commas, 14);
-        scored += end[-1] != ',';
+        for (const char *c = l + 1; c < end; c++)
+            if (*c == ',' && ++commas == 10) fid = c + 1;
+        assert_int_equal(commas, 17);
+        scored += *fid != ',';
     }
     assert_int_equal(scored, 1); /* --score-every 10 (the default): the end of the run only */
     assert_non_null(strstr(svg, "FID (lower is better)"));
@@ -649,6 +650,78 @@ static void test_classify(void **state) {
     EXPECT("classify needs images");
     assert_int_equal(run_gan(env, "--data", data, one, NULL), 2);
     EXPECT("unexpected argument");
+}
+
+/* The semi-supervised GAN end to end (small widths): trains with 100 labels, logs and prints its
+ * test error each epoch, resumes bit-identically, names digits with its D (classify
+ * --checkpoint), generates, and refuses contradicting or meaningless flags. */
+static void test_ssgan(void **state) {
+    (void)state;
+#define SS(...) run_gan(NULL, "--data", data, "--offline", "--seed", "5", "--model", "ssgan", "--batch-size", "16", \
+                        "--g-layers", "24,24", "--d-layers", "40,24,16", "--score-every", "0", __VA_ARGS__, NULL)
+    assert_int_equal(SS("--epochs", "2", "--out", at("S1")), 0);
+    EXPECT("training the semi-supervised GAN (100 labels)");
+    EXPECT("test error ");
+    EXPECT("of 256 test images named wrong");
+    size_t n;
+    char *csv = (char *)slurp(at("S1/metrics.csv"), &n);
+    assert_non_null(strstr(csv, ",lab_loss,train_error,test_error\n"));
+    int tested = 0; /* the rows at an epoch's end carry a test error in [0, 1] */
+    for (char *l = strchr(csv, '\n'); l && l[1]; l = strchr(l + 1, '\n')) {
+        char line[512];
+        snprintf(line, sizeof line, "%.*s", (int)strcspn(l + 1, "\n"), l + 1);
+        const char *c = strrchr(line, ',');
+        if (c && c[1]) {
+            const double e = atof(c + 1);
+            assert_true(e >= 0 && e <= 1);
+            tested++;
+        }
+    }
+    assert_int_equal(tested, 2);
+    free(csv);
+    char *cfg = (char *)slurp(at("S1/config.json"), &n);
+    assert_non_null(strstr(cfg, "\"model\": \"ssgan\""));
+    assert_non_null(strstr(cfg, "\"labels\": \"100\""));
+    free(cfg);
+    /* stopped after one epoch, resumed to two: the same checkpoint as two at once (the
+     * labelled subset and every order come from the seed; the learning rate's decay from
+     * --epochs) */
+    assert_int_equal(SS("--epochs", "2", "--steps", "16", "--out", at("S2")), 0);
+    assert_int_equal(run_gan(NULL, "--data", data, "--offline", "--quiet", "--score-every", "0", "--epochs", "2",
+                             "--resume", at("S2/checkpoint.safetensors"), NULL), 0);
+    assert_same_file(at("S1/checkpoint.safetensors"), at("S2/checkpoint.safetensors"));
+    /* its D names the digits of an IDX file; with the labels, the accuracy and confusion */
+    char images[1100], labels[1100], ck[1100];
+    snprintf(images, sizeof images, "%s/t10k-images-idx3-ubyte.gz", data);
+    snprintf(labels, sizeof labels, "%s/t10k-labels-idx1-ubyte.gz", data);
+    snprintf(ck, sizeof ck, "%s", at("S1/checkpoint.safetensors"));
+    assert_int_equal(run_gan(NULL, "classify", "--checkpoint", ck, "--images", images, "--labels", labels, NULL), 0);
+    EXPECT("t10k-images-idx3-ubyte.gz #255: ");
+    EXPECT("accuracy: ");
+    EXPECT("confusion matrix");
+    assert_int_equal(run_gan(NULL, "generate", "--checkpoint", ck, "--count", "4", "--out", at("ss.png"), NULL), 0);
+    int w, h;
+    png_size(at("ss.png"), &w, &h);
+    assert_int_equal(w, 2 * 28 + 3 * 2);
+    /* refusals */
+    assert_int_equal(run_gan(NULL, "--data", data, "--offline", "--labels", "200", "--resume", ck, NULL), 1);
+    EXPECT("--labels/--unlabeled-weight conflict with the checkpoint");
+    assert_int_equal(SS("--labels", "15", "--steps", "1", "--out", at("S3")), 2);
+    EXPECT("must be a multiple of 10");
+    assert_int_equal(SS("--labels", "300", "--steps", "1", "--out", at("S3")), 1);
+    EXPECT("fewer than the 30 per class");
+    assert_int_equal(SS("--loss", "hinge", "--steps", "1", "--out", at("S3")), 2);
+    EXPECT("has its own losses");
+    assert_int_equal(run_gan(NULL, "--data", data, "--offline", "--labels", "100", "--steps", "1", "--out", at("S3"),
+                             NULL), 2);
+    EXPECT("apply only to --model ssgan");
+    snprintf(ck, sizeof ck, "%s", at("C/checkpoint.safetensors")); /* an MLP GAN's */
+    assert_int_equal(run_gan(NULL, "classify", "--checkpoint", ck, "--images", images, NULL), 1);
+    EXPECT("names no digits");
+    /* D alone on the labels (--unlabeled-weight 0): no G step, no G loss */
+    assert_int_equal(SS("--unlabeled-weight", "0", "--epochs", "1", "--out", at("S4")), 0);
+    EXPECT("test error ");
+#undef SS
 }
 
 static void test_ctrl_c(void **state) {
@@ -768,6 +841,7 @@ int main(void) {
         cmocka_unit_test(test_damaged_checkpoints),
         cmocka_unit_test(test_divergence_stops),
         cmocka_unit_test(test_bad_flags),
+        cmocka_unit_test(test_ssgan),
         cmocka_unit_test(test_ctrl_c),
         cmocka_unit_test(test_real_mnist),
     };
