@@ -193,6 +193,72 @@ static void test_losses(void **state) {
     assert_true(gan_loss_ref(NULL, &two, 1, GANCL_LOSS_KIND_LINEAR, -1, 1) == -2);
 }
 
+/* The semi-supervised GAN's K+1-class losses: gradients by finite differences, and the values
+ * against the definition with an 11th logit fixed at 0, written out the long way. */
+static void test_kplus1_losses(void **state) {
+    (void)state;
+    enum { KB = 4, K = 10 };
+    uint64_t rng = 41;
+    double l[KB * K], dl[KB * K];
+    randomize(l, KB * K, &rng, -8, 5);
+    for (int k = 0; k < K; k++) l[3 * K + k] -= 30; /* a row with lse far below 0 */
+    const double w[2][2] = {{-0.5, 0.5}, {0.0, 0.5}}; /* unlabelled real rows, fakes */
+    for (int c = 0; c < 2; c++) {
+        double mean_d;
+        const double loss = kplus1_loss_ref(dl, l, KB, K, w[c][0], w[c][1], 1.0, &mean_d);
+        for (int i = 0; i < KB * K; i++) {
+            const double h = 1e-6, keep = l[i];
+            l[i] = keep + h;
+            const double up = kplus1_loss_ref(NULL, l, KB, K, w[c][0], w[c][1], 1.0, NULL);
+            l[i] = keep - h;
+            const double down = kplus1_loss_ref(NULL, l, KB, K, w[c][0], w[c][1], 1.0, NULL);
+            l[i] = keep;
+            expect_close("kplus1 dlogit", (size_t)i, dl[i], (up - down) / (2 * h) * KB); /* dl: of the sum */
+        }
+        /* the long way: p(fake) = 1 / (1 + sum exp l_k); real rows -log(1 - p(fake)) / 2,
+         * fakes -log p(fake) / 2; D(x) = 1 - p(fake) */
+        double want = 0, d = 0;
+        for (int b = 0; b < KB; b++) {
+            double z = 0;
+            for (int k = 0; k < K; k++) z += exp(l[b * K + k]);
+            const double p_real = z / (1 + z), p_fake = 1 / (1 + z); /* 1 - p_fake, without cancellation */
+            want += c == 0 ? -0.5 * log(p_real) : -0.5 * log(p_fake);
+            d += p_real;
+        }
+        if (fabs(loss - want / KB) > 1e-12 || fabs(mean_d - d / KB) > 1e-12)
+            fail_msg("kplus1 case %d: loss %.15g (want %.15g), mean D(x) %.15g (want %.15g)", c, loss, want / KB, mean_d,
+                     d / KB);
+    }
+}
+
+/* Feature matching: the gradient for the fakes by finite differences, the value by the
+ * definition. */
+static void test_feature_matching(void **state) {
+    (void)state;
+    enum { FB = 5, F = 7 };
+    uint64_t rng = 43;
+    double real[FB * F], fake[FB * F], d[FB * F];
+    randomize(real, FB * F, &rng, 0, 3);
+    randomize(fake, FB * F, &rng, 0, 2);
+    const double loss = feature_match_ref(d, real, fake, FB, F, 1.0);
+    for (int i = 0; i < FB * F; i++) {
+        const double h = 1e-6, keep = fake[i];
+        fake[i] = keep + h;
+        const double up = feature_match_ref(NULL, real, fake, FB, F, 1.0);
+        fake[i] = keep - h;
+        const double down = feature_match_ref(NULL, real, fake, FB, F, 1.0);
+        fake[i] = keep;
+        expect_close("feature matching dfake", (size_t)i, d[i], (up - down) / (2 * h));
+    }
+    double want = 0;
+    for (int k = 0; k < F; k++) {
+        double mr = 0, mf = 0;
+        for (int b = 0; b < FB; b++) mr += real[b * F + k] / FB, mf += fake[b * F + k] / FB;
+        want += (mf - mr) * (mf - mr) / F;
+    }
+    assert_true(fabs(loss - want) < 1e-12);
+}
+
 static void test_gp_direction(void **state) {
     (void)state;
     /* u = dGP/dg by finite differences of GP(g) = lambda mean (||g_b|| - 1)^2 */
@@ -271,7 +337,8 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_linear_leaky), cmocka_unit_test(test_linear_tanh),
         cmocka_unit_test(test_linear_none),  cmocka_unit_test(test_batchnorm),
-        cmocka_unit_test(test_losses), cmocka_unit_test(test_gp_direction),
+        cmocka_unit_test(test_losses), cmocka_unit_test(test_kplus1_losses),
+        cmocka_unit_test(test_feature_matching), cmocka_unit_test(test_gp_direction),
         cmocka_unit_test(test_rmsprop_step), cmocka_unit_test(test_conv),
         cmocka_unit_test(test_convt_is_adjoint), cmocka_unit_test(test_dropout_mask),          cmocka_unit_test(test_philox_known_answer),
         cmocka_unit_test(test_randn_moments), cmocka_unit_test(test_adam_first_step),
