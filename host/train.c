@@ -379,8 +379,12 @@ static void score_samples(trainer *t) {
 static int write_log_files(trainer *t, char *err) {
     char title[300];
     if (gancl_metrics_write_csv(&t->metrics, t->path_csv, err)) return -1;
-    snprintf(title, sizeof title, "gan-cl: %s (%s) on %.200s, batch %d", gancl_model_name(t->cfg->model),
-             gancl_loss_name(t->cfg->step.loss), t->rt->dev.name, t->cfg->batch);
+    if (t->cfg->model == GANCL_MODEL_SSGAN)
+        snprintf(title, sizeof title, "gan-cl: ssgan (%d labels) on %.200s, batch %d", t->n_lab, t->rt->dev.name,
+                 t->cfg->batch);
+    else
+        snprintf(title, sizeof title, "gan-cl: %s (%s) on %.200s, batch %d", gancl_model_name(t->cfg->model),
+                 gancl_loss_name(t->cfg->step.loss), t->rt->dev.name, t->cfg->batch);
     return gancl_metrics_write_svg(&t->metrics, t->path_svg, title, t->cfg->step.loss == GANCL_LOSS_BCE, err);
 }
 
