@@ -822,8 +822,9 @@ void gancl_net_backward(gancl_net *net, gancl_ptr din, gancl_ptr dout, gancl_ptr
 static int feature_op(const gancl_net *net, int layer) {
     for (int i = 0; i + 1 < net->n_ops; i++) {
         const gancl_op *o = &net->op[i], *next = &net->op[i + 1];
-        const int covers = o->layer == layer || (o->kind == GANCL_LINEAR && o->act != GANCL_ACT_NONE &&
-                                                  o->layer + 1 == layer);
+        /* a Linear fused with its activation leaves the activation's output */
+        const int fused_act = o->kind == GANCL_LINEAR && o->act != GANCL_ACT_NONE;
+        const int covers = fused_act ? o->layer + 1 == layer : o->layer == layer;
         if (covers && next->layer > layer && next->x_out != o->x_out && next->kind != GANCL_BATCHNORM) return i;
     }
     return -1;

@@ -357,6 +357,64 @@ static void test_tangent_pass(void **state) {
 }
 
 /* Every kind appears among the random lists above (so none goes untested). */
+/* The backward pass from an inner layer (feature matching's): a D shaped like the ssgan's, its
+ * last ReLU's output and the backward pass from there against the reference engine on the
+ * list cut after that layer (same parameters: a prefix of the table); the layers after it
+ * keep zero gradients. */
+static void test_backward_from_inner_layer(void **state) {
+    (void)state;
+    const gancl_layer l[] = {gancl_noise(0.3f), gancl_linear_wn(7, 0), gancl_act_layer(GANCL_RELU), gancl_noise(0.5f),
+                             gancl_linear(6, 1), gancl_act_layer(GANCL_RELU), gancl_noise(0.5f),
+                             gancl_linear_wn(4, 1)};
+    enum { FL = 5, F = 6, IN = 9 };
+    const gancl_shape in = {IN, 1, 1};
+    gancl_net net, cut;
+    char err[GANCL_ERR_LEN];
+    if (gancl_net_build(&net, "d", in, l, 8, err) || gancl_net_build(&cut, "d", in, l, FL + 1, err)) fail_msg("%s", err);
+    assert_int_equal(cut.params.t[cut.params.n - 1].off + cut.params.t[cut.params.n - 1].numel, cut.params.size);
+    gancl_ptr fx, fg;
+    assert_int_equal(gancl_net_feature(&net, 7, 0, &fx, &fg, err), -1); /* the output layer: no */
+    assert_int_equal(gancl_net_feature(&net, 4, 0, &fx, &fg, err), -1); /* fused with its ReLU: no */
+    const size_t P = net.params.size, PC = cut.params.size, NI = (size_t)ROWS * IN, NF = (size_t)ROWS * F;
+    uint64_t rng = 77;
+    float *buf = calloc(4 * P, sizeof *buf);
+    gancl_net_init_host(&net, buf, NULL, &rng);
+    double *p = calloc(P, sizeof *p), *x = malloc(NI * sizeof *x), *g = malloc(NF * sizeof *g);
+    float *xf = malloc(NI * sizeof *xf), *gf = malloc(NF * sizeof *gf);
+    for (size_t i = 0; i < P; i++) p[i] = buf[i];
+    for (size_t i = 0; i < NI; i++) x[i] = xf[i] = gancl_uniform(&rng, 0, 1);
+    for (size_t i = 0; i < NF; i++) g[i] = gf[i] = gancl_uniform(&rng, -1, 1);
+    int lab[ROWS] = {0};
+    cl_mem scratch = on_device(&net, buf, NULL, lab, 0);
+    cl_mem io = gancl_buffer(&rt, (2 * NI + (size_t)ROWS * 4) * sizeof(float));
+    gancl_ptr inp = {io, 0}, din = {io, NI}, out = {io, 2 * NI};
+    gancl_write(&rt, io, 0, NI * sizeof *xf, xf);
+    gancl_net_forward(&net, out, inp, 0, ROWS, 1);
+    if (gancl_net_feature(&net, FL, 0, &fx, &fg, err)) fail_msg("%s", err);
+    float *feat = malloc(NF * sizeof *feat), *grad = malloc(P * sizeof *grad), *dinf = malloc(NI * sizeof *dinf);
+    gancl_read(&rt, fx.mem, fx.off * sizeof(float), NF * sizeof *feat, feat);
+    gancl_write(&rt, fg.mem, fg.off * sizeof(float), NF * sizeof *gf, gf);
+    gancl_net_backward_from(&net, FL, din, inp, 0, ROWS, 1);
+    gancl_read(&rt, net.buf, P * sizeof(float), P * sizeof *grad, grad);
+    gancl_read(&rt, io, NI * sizeof(float), NI * sizeof *dinf, dinf);
+    gancl_net_ref r;
+    double *dp = calloc(PC, sizeof *dp), *dx = calloc(NI, sizeof *dx);
+    gancl_net_ref_forward(&r, &cut, p, NULL, x, NULL, ROWS, 1, SEED, STEP, 1);
+    for (size_t i = 0; i < NF; i++)
+        if (!close_enough(feat[i], r.x[FL + 1][i], 1e-5, 1e-5)) fail_msg("feature %zu: %.7g, reference %.7g", i, feat[i], r.x[FL + 1][i]);
+    gancl_net_ref_backward(&r, p, dp, g, dx, NULL, SEED, STEP, 1);
+    for (size_t i = 0; i < P; i++) {
+        const double want = i < PC ? dp[i] : 0;
+        if (!close_enough(grad[i], want, 1e-5, 1e-4)) fail_msg("dparam %zu: %.7g, reference %.7g", i, grad[i], want);
+    }
+    for (size_t i = 0; i < NI; i++)
+        if (!close_enough(dinf[i], dx[i], 1e-5, 1e-4)) fail_msg("dinput %zu: %.7g, reference %.7g", i, dinf[i], dx[i]);
+    gancl_net_ref_free(&r);
+    clReleaseMemObject(io);
+    off_device(&net, scratch);
+    free(buf); free(p); free(x); free(g); free(xf); free(gf); free(feat); free(grad); free(dinf); free(dp); free(dx);
+}
+
 static void test_random_lists_cover_every_kind(void **state) {
     (void)state;
     int seen[GANCL_LAYER_KINDS] = {0}, wn = 0;
@@ -487,6 +545,7 @@ int main(void) {
         cmocka_unit_test(test_model_tables),
         cmocka_unit_test(test_random_networks),
         cmocka_unit_test(test_tangent_pass),
+        cmocka_unit_test(test_backward_from_inner_layer),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
