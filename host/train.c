@@ -116,6 +116,8 @@ typedef struct {
     int *lab_idx, n_lab;
     cl_mem lab_order, lab_classes, perm2;
     const gancl_dataset *test;
+    double test_error; /* ssgan: the last one measured (NaN: none yet), at tested_step */
+    long tested_step;
     long total_steps;
     long lr_horizon; /* ssgan: the learning rate decays over the last third of --epochs (not
                         of --steps, which only stops a run) */
@@ -412,7 +414,10 @@ static void fmt_time(double s, char *out, size_t n) {
 /* "D 0.612  G 0.824  D(x) 0.57  D(G(z)) 0.45", or with a critic "... W 0.12  GP 0.03". */
 static void format_stats(const trainer *t, char *out, size_t n) {
     const gancl_metric_row *r = &t->last;
-    if (t->cfg->model == GANCL_MODEL_SSGAN)
+    if (t->cfg->model == GANCL_MODEL_SSGAN && t->cfg->unlabeled_weight == 0) /* D alone: no G, no fakes */
+        snprintf(out, n, "labelled %.4f  train error %.1f%%  (D on the labels alone)", r->lab_loss,
+                 100 * r->train_error);
+    else if (t->cfg->model == GANCL_MODEL_SSGAN)
         snprintf(out, n, "D %.3f  labelled %.3f  G %.4f  D(x) %.3f  D(G(z)) %.3f  train error %.1f%%", r->d_loss,
                  r->lab_loss, r->g_loss, r->d_real, r->d_fake, 100 * r->train_error);
     else if (t->cfg->step.loss == GANCL_LOSS_BCE)
@@ -656,6 +661,8 @@ static int prepare_dirs(trainer *t, char *err) {
 /* ssgan: the test error at an epoch's end, printed and put in the last metrics row. */
 static void test_ssgan(trainer *t) {
     const double e = gancl_ssgan_test_error(&t->gan, t->test, NULL);
+    t->test_error = e;
+    t->tested_step = t->step;
     if (t->metrics.n) t->metrics.rows[t->metrics.n - 1].test_error = e;
     if (!t->cfg->quiet) {
         printf("%s  test error %.2f%% (%ld of %u test images named wrong)\n", t->tty ? "\r\033[K" : "", 100 * e,
@@ -672,6 +679,7 @@ int gancl_train(const gancl_runtime *rt, gancl_train_config *cfg, const gancl_da
     t.cfg = cfg;
     t.scorer = scorer;
     t.test = test;
+    t.test_error = NAN;
     t.tty = isatty(STDOUT_FILENO);
     char err[GANCL_ERR_LEN];
     int status = 1;
@@ -872,9 +880,16 @@ int gancl_train(const gancl_runtime *rt, gancl_train_config *cfg, const gancl_da
         status = 130;
     } else {
         if (!cfg->quiet) {
-            printf("done: %ld iterations in %.1f s (%.0f img/s, %.2f s/epoch); D %.4f  G %.4f\n", trained, secs,
-                   trained * (double)B / secs, secs / ((double)trained / t.iters_per_epoch), t.last.d_loss,
-                   t.last.g_loss);
+            char stats[160];
+            if (ss && isfinite(t.test_error))
+                snprintf(stats, sizeof stats, "test error %.2f%% (at step %ld)", 100 * t.test_error, t.tested_step);
+            else if (ss)
+                snprintf(stats, sizeof stats, "labelled loss %.4f (no test error: the run ended before an epoch did)",
+                         t.last.lab_loss);
+            else
+                snprintf(stats, sizeof stats, "D %.4f  G %.4f", t.last.d_loss, t.last.g_loss);
+            printf("done: %ld iterations in %.1f s (%.0f img/s, %.2f s/epoch); %s\n", trained, secs,
+                   trained * (double)B / secs, secs / ((double)trained / t.iters_per_epoch), stats);
             if (t.scorer) {
                 char line[200];
                 gancl_scores_line(&t.score, line, sizeof line);

@@ -724,6 +724,7 @@ static void test_ssgan(void **state) {
     EXPECT("names no digits");
     /* D alone on the labels (--unlabeled-weight 0): no G step, no G loss */
     assert_int_equal(SS("--unlabeled-weight", "0", "--epochs", "1", "--out", at("S4")), 0);
+    EXPECT("(D on the labels alone)");
     EXPECT("test error ");
 #undef SS
 }
