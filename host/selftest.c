@@ -732,19 +732,26 @@ static double knn_check(const gancl_runtime *rt, int inside) {
 static double check_knn_radius(const gancl_runtime *rt) { return knn_check(rt, 0); }
 static double check_knn_inside(const gancl_runtime *rt) { return knn_check(rt, 1); }
 
-static double check_randn(const gancl_runtime *rt) {
-    const size_t n = 4099; /* not a multiple of 4: the tail is guarded */
+/* A random fill (randn_fill, randu_fill) against its bit-exact reference; n not a multiple of 4,
+ * so the tail is guarded. */
+typedef void (*fill_fn)(const gancl_runtime *, gancl_ptr, size_t, uint32_t, uint32_t, uint32_t, uint32_t);
+typedef void (*fill_ref_fn)(float *, size_t, uint32_t, uint32_t, uint32_t, uint32_t);
+
+static double fill_check(const gancl_runtime *rt, fill_fn fill, fill_ref_fn ref_fill, size_t n) {
     float *ref = malloc(n * sizeof *ref);
     double *r = ALLOC(n);
-    randn_ref(ref, n, 0x12345678u, 0x9abcdef0u, 7, 11);
+    ref_fill(ref, n, 0x12345678u, 0x9abcdef0u, 7, 11);
     for (size_t i = 0; i < n; i++) r[i] = ref[i];
     gancl_ptr p = upload(rt, r, n);
-    randn_fill(rt, p, n, 0x12345678u, 0x9abcdef0u, 7, 11);
+    fill(rt, p, n, 0x12345678u, 0x9abcdef0u, 7, 11);
     double err = compare(rt, p, r, n);
     free(ref);
     free(r);
     return err;
 }
+
+static double check_randn(const gancl_runtime *rt) { return fill_check(rt, randn_fill, randn_ref, 4099); }
+static double check_randu(const gancl_runtime *rt) { return fill_check(rt, randu_fill, randu_ref, 4097); }
 
 static double gather_check(const gancl_runtime *rt, int unit) {
     const int count = 10, D = 13, B = 5;
@@ -766,20 +773,6 @@ static double gather_check(const gancl_runtime *rt, int unit) {
 }
 
 static double check_gather(const gancl_runtime *rt) { return max2(gather_check(rt, 0), gather_check(rt, 1)); }
-
-static double check_randu(const gancl_runtime *rt) {
-    const size_t n = 4097;
-    float *ref = malloc(n * sizeof *ref);
-    double *r = ALLOC(n);
-    randu_ref(ref, n, 0x2468ace0u, 0x13579bdfu, 5, 3);
-    for (size_t i = 0; i < n; i++) r[i] = ref[i];
-    gancl_ptr p = upload(rt, r, n);
-    randu_fill(rt, p, n, 0x2468ace0u, 0x13579bdfu, 5, 3);
-    double err = compare(rt, p, r, n);
-    free(ref);
-    free(r);
-    return err;
-}
 
 /* The K+1 losses as the semi-supervised GAN weights them: real unlabelled rows (-1/2, 1/2) and
  * fakes (0, 1/2), logits spread wide enough that lse crosses 0 both ways. */

@@ -72,13 +72,12 @@ void gancl_ssgan_iteration(gancl_gan *gan, const gancl_step_config *cfg, float l
     CL_CHECK(clEnqueueCopyBuffer(rt->queue, lab_classes, gan->labels, off * sizeof(cl_int), 0, (size_t)B * sizeof(cl_int),
                                  0, NULL, NULL));
     const int rows = w != 0 ? 3 * B : B;
+    gancl_gan_set_noise(gan, seed, step, 0);
     if (w != 0) {
         gather_images(rt, gancl_at(x, (size_t)B * I), images, unl, off, B, I, 1);
         gancl_gan_noise(gan, z, (size_t)B * Z, seed, (uint32_t)step, STREAM_LAB_Z | hi);
-        gancl_gan_set_noise(gan, seed, step, 0);
         gancl_gan_generate(gan, gancl_at(x, (size_t)2 * B * I), B, 1);
     }
-    gancl_gan_set_noise(gan, seed, step, 0);
     d_forward(gan, rows);
     gancl_ptr l = A(gan->d_logit), dl = A(gan->d_dlogit);
     softmax_xent(rt, dl, l, labels, B, K, 1.0f / B, gan->acc, GANCL_ACC_LAB_LOSS, GANCL_ACC_LAB_CORRECT);

@@ -265,15 +265,15 @@ static void upload_permutation(trainer *t, long epoch) {
         for (int i = 0; i < n; i++) perm[i] = i;
         shuffle(perm, n, base ^ 0x5555555555555555ull);
         gancl_write(t->rt, t->perm2, 0, (size_t)n * sizeof *perm, perm);
+        int *chunk = malloc((size_t)t->n_lab * sizeof *chunk);
+        if (!chunk) gancl_die("out of host memory");
         for (int done = 0, pass = 0; done < n; done += t->n_lab, pass++) {
-            int *chunk = malloc((size_t)t->n_lab * sizeof *chunk);
-            if (!chunk) gancl_die("out of host memory");
             memcpy(chunk, t->lab_idx, (size_t)t->n_lab * sizeof *chunk);
             shuffle(chunk, t->n_lab, base ^ (0xA5A5A5A5A5A5A5A5ull + (uint64_t)pass * 0x9E3779B97F4A7C15ull));
             const int m = n - done < t->n_lab ? n - done : t->n_lab;
             memcpy(perm + done, chunk, (size_t)m * sizeof *perm);
-            free(chunk);
         }
+        free(chunk);
         gancl_write(t->rt, t->lab_order, 0, (size_t)n * sizeof *perm, perm);
         for (int i = 0; i < n; i++) perm[i] = t->labels[perm[i]];
         gancl_write(t->rt, t->lab_classes, 0, (size_t)n * sizeof *perm, perm);

@@ -442,6 +442,16 @@ static void test_ema(void **state) {
 
 /* ---- (2) PyTorch reference ---- */
 
+/* Every element of got [n] (device) against want [n] (PyTorch) within atol + rtol |want|;
+ * *worst keeps the largest difference. */
+static void expect_floats(const char *what, const float *got, const float *want, size_t n, double atol, double rtol,
+                          double *worst) {
+    for (size_t i = 0; i < n; i++) {
+        *worst = fmax(*worst, fabs(got[i] - want[i]));
+        if (!close_enough(got[i], want[i], atol, rtol)) fail_msg("%s %zu: %.8g vs PyTorch %.8g", what, i, got[i], want[i]);
+    }
+}
+
 /* Replays a fixture's iterations (on its weights, noise and real batches) and compares. */
 static void pytorch_case(const char *fixture, gancl_arch dims) {
     const gancl_arch TINY = dims; /* the fixture's sizes are checked against these */
@@ -516,29 +526,17 @@ static void pytorch_case(const char *fixture, gancl_arch dims) {
         free(acc);
         if (s == 0) {
             float *gg = read_floats(g.g.buf, gn, gn), *dg = read_floats(g.d.buf, dn, dn);
-            for (size_t i = 0; i < gn; i++) {
-                worst_grad = fmax(worst_grad, fabs(gg[i] - gg1[i]));
-                if (!close_enough(gg[i], gg1[i], 1e-6, 1e-4)) fail_msg("G grad %zu: %.8g vs PyTorch %.8g", i, gg[i], gg1[i]);
-            }
-            for (size_t i = 0; i < dn; i++) {
-                worst_grad = fmax(worst_grad, fabs(dg[i] - dg1[i]));
-                if (!close_enough(dg[i], dg1[i], 1e-6, 1e-4)) fail_msg("D grad %zu: %.8g vs PyTorch %.8g", i, dg[i], dg1[i]);
-            }
+            expect_floats("G grad", gg, gg1, gn, 1e-6, 1e-4, &worst_grad);
+            expect_floats("D grad", dg, dg1, dn, 1e-6, 1e-4, &worst_grad);
             free(gg);
             free(dg);
         }
     }
     float *gp = read_floats(g.g.buf, 0, gn), *dp = read_floats(g.d.buf, 0, dn), *run = read_floats(g.g.running_buf, 0, rn);
-    for (size_t i = 0; i < gn; i++) {
-        worst_param = fmax(worst_param, fabs(gp[i] - g3[i]));
-        if (!close_enough(gp[i], g3[i], 1e-5, 1e-5)) fail_msg("G param %zu after %d steps: %.8g vs PyTorch %.8g", i, steps, gp[i], g3[i]);
-    }
-    for (size_t i = 0; i < dn; i++) {
-        worst_param = fmax(worst_param, fabs(dp[i] - d3[i]));
-        if (!close_enough(dp[i], d3[i], 1e-5, 1e-5)) fail_msg("D param %zu after %d steps: %.8g vs PyTorch %.8g", i, steps, dp[i], d3[i]);
-    }
-    for (size_t i = 0; i < rn; i++)
-        if (!close_enough(run[i], run3[i], 1e-5, 1e-5)) fail_msg("running stat %zu: %.8g vs PyTorch %.8g", i, run[i], run3[i]);
+    double worst_run = 0;
+    expect_floats("G param after the last step", gp, g3, gn, 1e-5, 1e-5, &worst_param);
+    expect_floats("D param after the last step", dp, d3, dn, 1e-5, 1e-5, &worst_param);
+    expect_floats("running stat", run, run3, rn, 1e-5, 1e-5, &worst_run);
     print_message("%s%s: max abs difference to PyTorch: losses %.2g, gradients %.2g, parameters after %d steps %.2g\n",
                   dims.projection ? "conditional (projection D) " : dims.classes ? "conditional " : "",
                   gancl_model_name(dims.model), worst_loss, worst_grad, steps,
@@ -641,29 +639,17 @@ static void test_ssgan_matches_pytorch(void **state) {
             /* G's gradients are still in its buffer; D's were overwritten by nothing since
              * its step (the G step asks for none) */
             float *gg = read_floats(g.g.buf, gn, gn), *dg = read_floats(g.d.buf, dn, dn);
-            for (size_t i = 0; i < gn; i++) {
-                worst_grad = fmax(worst_grad, fabs(gg[i] - gg1[i]));
-                if (!close_enough(gg[i], gg1[i], 1e-6, 1e-4)) fail_msg("G grad %zu: %.8g vs PyTorch %.8g", i, gg[i], gg1[i]);
-            }
-            for (size_t i = 0; i < dn; i++) {
-                worst_grad = fmax(worst_grad, fabs(dg[i] - dg1[i]));
-                if (!close_enough(dg[i], dg1[i], 1e-6, 1e-4)) fail_msg("D grad %zu: %.8g vs PyTorch %.8g", i, dg[i], dg1[i]);
-            }
+            expect_floats("G grad", gg, gg1, gn, 1e-6, 1e-4, &worst_grad);
+            expect_floats("D grad", dg, dg1, dn, 1e-6, 1e-4, &worst_grad);
             free(gg);
             free(dg);
         }
     }
     float *gp = read_floats(g.g.buf, 0, gn), *dp = read_floats(g.d.buf, 0, dn), *run = read_floats(g.g.running_buf, 0, rn);
-    for (size_t i = 0; i < gn; i++) {
-        worst_param = fmax(worst_param, fabs(gp[i] - g2[i]));
-        if (!close_enough(gp[i], g2[i], 1e-5, 1e-5)) fail_msg("G param %zu: %.8g vs PyTorch %.8g", i, gp[i], g2[i]);
-    }
-    for (size_t i = 0; i < dn; i++) {
-        worst_param = fmax(worst_param, fabs(dp[i] - d2[i]));
-        if (!close_enough(dp[i], d2[i], 1e-5, 1e-5)) fail_msg("D param %zu: %.8g vs PyTorch %.8g", i, dp[i], d2[i]);
-    }
-    for (size_t i = 0; i < rn; i++)
-        if (!close_enough(run[i], run2[i], 1e-5, 1e-5)) fail_msg("running stat %zu: %.8g vs PyTorch %.8g", i, run[i], run2[i]);
+    double worst_run = 0;
+    expect_floats("G param after the last step", gp, g2, gn, 1e-5, 1e-5, &worst_param);
+    expect_floats("D param after the last step", dp, d2, dn, 1e-5, 1e-5, &worst_param);
+    expect_floats("running stat", run, run2, rn, 1e-5, 1e-5, &worst_run);
     print_message("ssgan: max abs difference to PyTorch: losses %.2g, gradients %.2g, parameters after %d steps %.2g\n",
                   worst_loss, worst_grad, steps, worst_param);
     cl_mem mems[] = {dimg, dlab, dcls, dunl, dunl2};
