@@ -113,8 +113,9 @@ static const char USAGE_TOOLS[] =
     "  for the GEMM shapes of one --model iteration at --batch-size on --device: picks CLBlast\n"
     "  kernel parameters, then times every GEMM method on each shape and keeps the fastest;\n"
     "  every candidate's results are checked first. Stored in the cache dir (choices for more\n"
-    "  models and batch sizes add up); training and bench use them from then on. About 15 s\n"
-    "  for the MLP and a few minutes for the DCGAN on a 2-core CPU. Safe to interrupt.\n"
+    "  models and batch sizes add up); training and bench use them from then on. Training and\n"
+    "  bench already run a quick version by themselves on first use; this is the full search\n"
+    "  (5 minutes for the MLP from cold caches on a 2-core CPU). Safe to interrupt.\n"
     "\n";
 
 /* ISO C limits a string literal's length: the help comes in three parts. */
@@ -168,6 +169,9 @@ static const char USAGE_MORE[] =
     "                        xn-4x32, xn-4x16 (for A B and A^T B), nt-4x4, nt-3x4, nt-2x4,\n"
     "                        nt-4x2, nt-2x2 (for A B^T), blk-64x32 (any, blocked for long\n"
     "                        k); matmul runs what they cannot\n"
+    "  --no-tune             train, bench, classifier: do not tune GEMM shapes that have no\n"
+    "                        stored choice (by default a quick tune runs first: about 1 s for\n"
+    "                        the MLP, 1 minute for the DCGAN on a 2-core CPU)\n"
     "  --self-test           check every kernel and both GEMM paths on the device against C\n"
     "                        references; exits non-zero on any failure\n"
     "\n"
@@ -208,7 +212,7 @@ static const struct {
     {"--interpolate", 0, CMD_GENERATE}, {"--images", 1, CMD_SCORE | CMD_CLASSIFY}, {"--labels", 1, CMD_CLASSIFY | CMD_TRAIN}, {"--unlabeled-weight", 1, CMD_TRAIN}, {"--json", 0, CMD_SCORE},
     {"--score-every", 1, CMD_TRAIN}, {"--score-count", 1, CMD_TRAIN}, {"--ema", 1, CMD_TRAIN}, {"--data", 1, DATA_CMDS},
     {"--mirror", 1, DATA_CMDS}, {"--offline", 0, DATA_CMDS}, {"--device", 1, DEVICE_CMDS},
-    {"--gemm", 1, DEVICE_CMDS},
+    {"--gemm", 1, DEVICE_CMDS}, {"--no-tune", 0, CMD_TRAIN | CMD_BENCH | CMD_CLASSIFIER},
 };
 #define N_OPTIONS (int)(sizeof OPTIONS / sizeof *OPTIONS)
 
@@ -422,9 +426,10 @@ static void print_version(void) {
     }
 }
 
-/* Picks the device --device names and sets up the runtime; exits with the list on failure. */
-/* model and batch name the workload whose tuning note to show (batch 0: none). */
-static void open_runtime(const cli *c, gancl_runtime *rt, gancl_model model, int batch) {
+/* Picks the device --device names and sets up the runtime; exits with the list on failure.
+ * w: the workload this command multiplies (NULL: none), tuned quickly first when some GEMM
+ * shape of it has no stored choice (unless --no-tune or --gemm says otherwise). */
+static void open_runtime(const cli *c, gancl_runtime *rt, const gancl_workload *w) {
     char err[GANCL_ERR_LEN];
     gancl_device_info *all;
     int n;
@@ -446,14 +451,22 @@ static void open_runtime(const cli *c, gancl_runtime *rt, gancl_model model, int
     if (opt(c, "--profile")) gancl_profiler_start(rt);
     if (c->cmd == CMD_TUNE || (gemm != GANCL_GEMM_AUTO && gemm != GANCL_GEMM_CLBLAST)) return;
     char msg[GANCL_ERR_LEN];
-    gancl_tuning_status ts = gancl_tuning_apply(rt, model, batch, msg, sizeof msg);
-    int chatty = (c->cmd == CMD_TRAIN || c->cmd == CMD_BENCH || c->cmd == CMD_CLASSIFIER) && !opt(c, "--quiet");
+    gancl_tuning_status ts = gancl_tuning_apply(rt, w, msg, sizeof msg);
+    const int quiet = opt(c, "--quiet") != NULL;
+    int chatty = (c->cmd == CMD_TRAIN || c->cmd == CMD_BENCH || c->cmd == CMD_CLASSIFIER) && !quiet;
     if (ts == GANCL_TUNING_REJECTED) fprintf(stderr, "gan-cl: warning: %s\n", msg);
-    else if ((ts == GANCL_TUNING_APPLIED || ts == GANCL_TUNING_OTHER_SHAPES) && chatty) printf("%s\n", msg);
-    else if (ts == GANCL_TUNING_NONE && chatty)
-        printf("note: GEMMs are not tuned for this device yet: `gan-cl tune --model %s --batch-size %d`\n"
-               "      (about 15 s for the MLP, minutes for the DCGAN, on a 2-core CPU) picks the fastest\n"
-               "      correct GEMM kernels for it\n", gancl_model_name(model), batch > 0 ? batch : 64);
+    if (w && !opt(c, "--no-tune") && rt->gemm == GANCL_GEMM_AUTO &&
+        (ts == GANCL_TUNING_NONE || ts == GANCL_TUNING_OTHER_SHAPES || ts == GANCL_TUNING_REJECTED)) {
+        /* first use of this device, model or batch size: a quick tune, then its choices */
+        if (gancl_tune(rt, w, GANCL_TUNE_QUICK, quiet ? NULL : stdout, isatty(STDOUT_FILENO))) exit(1);
+        ts = gancl_tuning_apply(rt, NULL, msg, sizeof msg);
+        if (ts == GANCL_TUNING_REJECTED) fprintf(stderr, "gan-cl: warning: %s\n", msg);
+    } else if ((ts == GANCL_TUNING_APPLIED || ts == GANCL_TUNING_OTHER_SHAPES) && chatty) {
+        printf("%s\n", msg);
+    } else if (ts == GANCL_TUNING_NONE && chatty && w) {
+        printf("note: GEMMs are not tuned for this device (--no-tune): `gan-cl tune --model %s --batch-size %d`\n"
+               "      picks the fastest correct GEMM kernels for it\n", gancl_model_name(w->model), w->batch);
+    }
 }
 
 static int cmd_list_devices(void) {
@@ -471,7 +484,7 @@ static int cmd_list_devices(void) {
 
 static int cmd_self_test(const cli *c) {
     gancl_runtime rt;
-    open_runtime(c, &rt, GANCL_MODEL_MLP, 0);
+    open_runtime(c, &rt, NULL);
     printf("self-test on %s (%s, driver %s)\n", rt.dev.name, rt.dev.platform_name, rt.dev.driver_version);
     static const char *cache_words[] = {"off (no cache directory)", "hit", "miss (built and stored)",
                                         "corrupt or stale entry rebuilt"};
@@ -628,8 +641,9 @@ static int cmd_train(const cli *c) {
     if (gancl_dataset_load(dir, 1, &ds, err))
         gancl_die("%s\n  hint: replace or delete the damaged file (`gan-cl download --data %s` fetches "
                   "missing ones and reports on each)", err, dir);
-    gancl_runtime rt; /* a resumed run takes model and batch from its checkpoint: no tuning note */
-    open_runtime(c, &rt, cfg.model, cfg.resume && !(cfg.set_model && cfg.set_batch) ? 0 : cfg.batch);
+    gancl_runtime rt; /* a resumed run has its networks in its checkpoint: tuned when it began */
+    gancl_workload w = {cfg.model, gancl_train_arch(&cfg), cfg.step.loss, cfg.batch};
+    open_runtime(c, &rt, cfg.resume ? NULL : &w);
     /* the scores need gan-cl's classifier: trained here only when --score-every asks for it */
     gancl_scorer scorer;
     int scoring = 0;
@@ -674,7 +688,8 @@ static workload_args bench_args(const cli *c) {
 static int cmd_bench(const cli *c) {
     const workload_args w = bench_args(c);
     gancl_runtime rt;
-    open_runtime(c, &rt, w.model, w.batch);
+    const gancl_workload wl = gancl_workload_default(w.model, w.batch, w.loss);
+    open_runtime(c, &rt, &wl);
     int status = gancl_bench(&rt, w.model, w.batch, w.iters, w.loss);
     gancl_runtime_free(&rt);
     return status;
@@ -683,8 +698,9 @@ static int cmd_bench(const cli *c) {
 static int cmd_tune(const cli *c) {
     const workload_args w = bench_args(c); /* --iters and --loss do not apply to tune (parse) */
     gancl_runtime rt;
-    open_runtime(c, &rt, w.model, w.batch);
-    int status = gancl_tune(&rt, w.model, w.batch, stdout);
+    open_runtime(c, &rt, NULL);
+    const gancl_workload wl = gancl_workload_default(w.model, w.batch, GANCL_LOSS_BCE);
+    int status = gancl_tune(&rt, &wl, GANCL_TUNE_FULL, stdout, 0);
     gancl_runtime_free(&rt);
     return status;
 }
@@ -693,7 +709,8 @@ static int cmd_classifier(const cli *c) {
     char dir[4096];
     ensure_data(c, dir, sizeof dir);
     gancl_runtime rt;
-    open_runtime(c, &rt, GANCL_MODEL_CLASSIFIER, GANCL_CLASSIFIER_BATCH);
+    const gancl_workload wl = gancl_workload_default(GANCL_MODEL_CLASSIFIER, GANCL_CLASSIFIER_BATCH, GANCL_LOSS_BCE);
+    open_runtime(c, &rt, &wl);
     int status = gancl_classifier_report(&rt, dir, opt(c, "--quiet") != NULL);
     if (rt.prof) gancl_prof_report(&rt, stdout);
     gancl_runtime_free(&rt);
@@ -714,7 +731,7 @@ static int cmd_classify(const cli *c) {
     char dir[4096] = "";
     if (!ck) ensure_data(c, dir, sizeof dir); /* gan-cl's classifier is trained on it */
     gancl_runtime rt;
-    open_runtime(c, &rt, ck ? GANCL_MODEL_SSGAN : GANCL_MODEL_CLASSIFIER, 0);
+    open_runtime(c, &rt, NULL);
     int status = gancl_classify_command(&rt, dir, ck, files, n, opt(c, "--labels"), opt(c, "--quiet") != NULL);
     gancl_runtime_free(&rt);
     free(files);
@@ -749,7 +766,7 @@ static int cmd_score(const cli *c) {
     char dir[4096];
     ensure_data(c, dir, sizeof dir);
     gancl_runtime rt;
-    open_runtime(c, &rt, GANCL_MODEL_CLASSIFIER, 0);
+    open_runtime(c, &rt, NULL);
     int status = gancl_score_command(&rt, dir, ck, im, count, opt(c, "--count") != NULL, seed,
                                      opt(c, "--json") != NULL, opt(c, "--quiet") != NULL);
     gancl_runtime_free(&rt);
@@ -783,7 +800,7 @@ static int cmd_generate(const cli *c) {
     const sample_args a = generate_args(c);
     if (!gancl_file_exists(a.checkpoint)) gancl_die("--checkpoint %s: no such file", a.checkpoint);
     gancl_runtime rt;
-    open_runtime(c, &rt, GANCL_MODEL_MLP, 0);
+    open_runtime(c, &rt, NULL);
     const gancl_generate_options o = {a.count, a.seed, a.out, a.format, a.digits[0] ? a.digits : NULL, a.interpolate};
     int status = gancl_generate(&rt, a.checkpoint, &o);
     gancl_runtime_free(&rt);

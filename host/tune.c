@@ -26,6 +26,8 @@
 #define TUNING_VERSION 2
 #define MAX_METHODS 16
 #define MAX_WORKLOADS 16
+/* a quick tune starts no new shape after this many seconds (the next run goes on) */
+#define QUICK_BUDGET_S 90.0
 
 /* ---- candidates: CLBlast parameter sets (all parameters of the kernel must be given) ---- */
 
@@ -294,9 +296,8 @@ static int has_workload(const tuning *t, const char *w) {
     return 0;
 }
 
-gancl_tuning_status gancl_tuning_apply(gancl_runtime *rt, gancl_model model, int batch, char *msg,
-                                       size_t msglen) {
-    char path[4096], err[GANCL_ERR_LEN], w[32];
+gancl_tuning_status gancl_tuning_apply(gancl_runtime *rt, const gancl_workload *w, char *msg, size_t msglen) {
+    char path[4096], err[GANCL_ERR_LEN];
     msg[0] = 0;
     if (gancl_tuning_path(rt, path, sizeof path) || !gancl_file_exists(path)) return GANCL_TUNING_NONE;
     tuning *t = malloc(sizeof *t);
@@ -308,10 +309,13 @@ gancl_tuning_status gancl_tuning_apply(gancl_runtime *rt, gancl_model model, int
         status = GANCL_TUNING_REJECTED;
         goto done;
     }
-    if (t->clblast_best < 0) goto done; /* an interrupted tune: nothing chosen yet */
+    int planned = 0, own = 0;
+    for (int i = 0; i < t->plan.n; i++) planned += t->plan.method[i] >= 0;
+    if (t->clblast_best < 0 && !planned) goto done; /* interrupted before anything was chosen */
     const char *wrong = NULL, *unsuited = NULL;
     for (int i = 0; i < t->plan.n; i++) /* a CPU-only kernel chosen for a GPU (an old file) */
-        if (!gancl_gemm_method_suits(t->plan.method[i], &rt->dev)) unsuited = gancl_gemm_method_name(t->plan.method[i]);
+        if (t->plan.method[i] >= 0 && !gancl_gemm_method_suits(t->plan.method[i], &rt->dev))
+            unsuited = gancl_gemm_method_name(t->plan.method[i]);
     if (unsuited) {
         remove(path);
         snprintf(msg, msglen, "the GEMM tuning chose %s, a kernel blocked for CPUs, for this GPU: deleted it; "
@@ -319,12 +323,12 @@ gancl_tuning_status gancl_tuning_apply(gancl_runtime *rt, gancl_model model, int
         status = GANCL_TUNING_REJECTED;
         goto done;
     }
-    const candidate *c = &CANDIDATES[t->clblast_best];
-    if (apply_candidate(rt, c)) wrong = c->name;
-    for (int ta = 0; ta < 2 && !wrong; ta++) /* every transpose on odd shapes and offsets */
+    /* CLBlast's parameters, when a full tune chose them (a quick tune leaves CLBlast's own) */
+    const candidate *c = &CANDIDATES[t->clblast_best >= 0 ? t->clblast_best : 0];
+    if (t->clblast_best >= 0 && apply_candidate(rt, c)) wrong = c->name;
+    for (int ta = 0; ta < 2 && !wrong && t->clblast_best >= 0; ta++) /* every transpose, odd shapes and offsets */
         for (int tb = 0; tb < 2 && !wrong; tb++)
             if (!(gancl_check_gemm(rt, GANCL_GEMM_CLBLAST, ta, tb) <= 1e-4)) wrong = c->name;
-    int own = 0;
     for (int i = 0; i < t->plan.n && !wrong; i++) { /* each of our kernels the plan uses */
         const gancl_gemm_shape *s = &t->plan.shapes[i];
         gancl_gemm_method m = t->plan.method[i];
@@ -346,14 +350,22 @@ gancl_tuning_status gancl_tuning_apply(gancl_runtime *rt, gancl_model model, int
     }
     if (!rt->gemm_plan && !(rt->gemm_plan = malloc(sizeof *rt->gemm_plan))) gancl_die("out of host memory");
     *rt->gemm_plan = t->plan;
-    gancl_tuning_workload(model, batch, w, sizeof w);
     int n = snprintf(msg, msglen, "GEMM tuned for this device: CLBlast %s, own kernels for %d of %d shapes (%s)",
-                     c->name, own, t->plan.n, path);
+                     t->clblast_best >= 0 ? c->name : "with its own parameters", own, planned, path);
     status = GANCL_TUNING_APPLIED;
-    if (batch > 0 && !has_workload(t, w) && n > 0 && (size_t)n < msglen) {
-        snprintf(msg + n, msglen - n, "\nnote: %s is not tuned yet: `gan-cl tune --model %s --batch-size %d`"
-                 " measures its GEMM shapes", w, gancl_model_name(model), batch);
-        status = GANCL_TUNING_OTHER_SHAPES;
+    gancl_shape_log log;
+    if (w && gancl_workload_shapes(rt, w, &log, err) == 0) { /* this run's shapes without a choice
+                                                                (a run that cannot start says why itself) */
+        int missing = 0;
+        for (int i = 0; i < log.n; i++) {
+            const gancl_gemm_shape *s = &log.shapes[i];
+            int k = gancl_gemm_plan_find(&t->plan, s->ta, s->tb, s->M, s->N, s->K);
+            missing += k < 0 || t->plan.method[k] < 0;
+        }
+        if (missing && n > 0 && (size_t)n < msglen) {
+            snprintf(msg + n, msglen - n, "\nnote: %d of this run's %d GEMM shapes are not tuned yet", missing, log.n);
+            status = GANCL_TUNING_OTHER_SHAPES;
+        }
     }
 done:
     free(t);
@@ -402,12 +414,15 @@ static int shape_correct(const gancl_runtime *rt, gancl_gemm_method method, cons
 }
 
 /* Seconds for one round of the n shapes, each run `count` times, by `method`: the best of up
- * to 7 rounds (at least 2, more while under a second in all); one round when it already takes
- * longer than give_up. */
+ * to 7 rounds (at least 2, more while under a second in all; quick, after the correctness
+ * check has run it once: at most 3, more than one only while under 0.1 s in all); one round
+ * when it already takes longer than give_up. */
 static double time_gemms(const gancl_runtime *rt, gancl_gemm_method method, const gancl_gemm_shape *shapes,
-                         int n, operands *o, double give_up) {
+                         int n, operands *o, double give_up, int quick) {
     double best = INFINITY, spent = 0;
-    for (int round = 0; round < 7 && (round < 2 || spent < 1.0); round++) {
+    const int rounds = quick ? 3 : 7, least = quick ? 1 : 2;
+    const double enough = quick ? 0.1 : 1.0;
+    for (int round = 0; round < rounds && (round < least || spent < enough); round++) {
         double t0 = now_s();
         for (int s = 0; s < n; s++)
             for (int k = 0; k < shapes[s].count; k++)
@@ -428,34 +443,38 @@ static double flops_of(const gancl_gemm_shape *s, int n) {
     return f;
 }
 
-/* The GEMM shapes of one training iteration of `model` at `batch` (BCE loss). */
-static void record_shapes(gancl_runtime *rt, gancl_model model, int batch, gancl_shape_log *log) {
+gancl_workload gancl_workload_default(gancl_model model, int batch, gancl_loss loss) {
+    gancl_workload w = {model, gancl_arch_default(model, 100), loss, batch};
+    return w;
+}
+
+int gancl_workload_shapes(gancl_runtime *rt, const gancl_workload *w, gancl_shape_log *log, char *err) {
     memset(log, 0, sizeof *log);
-    if (model == GANCL_MODEL_CLASSIFIER) {
+    if (w->model == GANCL_MODEL_CLASSIFIER) {
         gancl_classifier_record_shapes(rt, log);
-        return;
+        return 0;
     }
     gancl_gan gan;
-    gancl_arch arch = gancl_arch_default(model, 100);
-    char err[GANCL_ERR_LEN];
-    if (gancl_gan_init(&gan, rt, &arch, batch, batch, 0, err)) gancl_die("%s", err);
+    const int batch = w->batch;
+    if (gancl_gan_init(&gan, rt, &w->arch, batch, batch, w->loss == GANCL_LOSS_WGAN_GP, err)) return -1;
     gancl_gan_init_params(&gan, 1);
     cl_mem img = gancl_buffer(rt, (size_t)batch * 784), perm = gancl_buffer(rt, (size_t)batch * sizeof(int));
     uint8_t zero = 0;
     CL_CHECK(clEnqueueFillBuffer(rt->queue, img, &zero, 1, 0, (size_t)batch * 784, 0, NULL, NULL));
     int zi = 0;
     CL_CHECK(clEnqueueFillBuffer(rt->queue, perm, &zi, sizeof zi, 0, (size_t)batch * sizeof(int), 0, NULL, NULL));
-    gancl_step_config opt = gancl_step_defaults(GANCL_LOSS_BCE);
+    gancl_step_config opt = gancl_step_defaults(w->loss);
     rt->shape_log = log; /* GEMMs are recorded, not run: the other kernels see garbage, harmlessly */
-    if (model == GANCL_MODEL_SSGAN) /* perm's zeros serve as the orders and the classes */
+    if (w->model == GANCL_MODEL_SSGAN) /* perm's zeros serve as the orders and the classes */
         gancl_ssgan_iteration(&gan, &opt, 0.003f, 1.0f, img, perm, perm, perm, perm, 0, 1, 0);
-    else
-        gancl_train_iteration(&gan, &opt, img, perm, NULL, 0, 1, 0);
+    else /* the step that ends in a G step, so that both networks' products are seen */
+        gancl_train_iteration(&gan, &opt, img, perm, perm, 0, 1, opt.n_critic - 1);
     CL_CHECK(clFinish(rt->queue));
     rt->shape_log = NULL;
     clReleaseMemObject(img);
     clReleaseMemObject(perm);
     gancl_gan_free(&gan);
+    return 0;
 }
 
 static int save(const gancl_runtime *rt, const char *path, const tuning *t) {
@@ -465,25 +484,28 @@ static int save(const gancl_runtime *rt, const char *path, const tuning *t) {
     return -1;
 }
 
-/* Stage 1: CLBlast's parameter sets, each over all of the iteration's GEMMs. */
+/* Stage 1: CLBlast's parameter sets, each over all of the iteration's GEMMs: the first n of
+ * them (CLBlast's own first), out NULL: silently. */
 static int tune_clblast(const gancl_runtime *rt, const char *path, tuning *t, const gancl_shape_log *log,
-                        operands *o, FILE *out) {
+                        operands *o, int n, FILE *out) {
     const double flops = flops_of(log->shapes, log->n);
-    fprintf(out, "CLBlast parameter sets, over all GEMMs of one iteration (%.2f GFLOP):\n", flops * 1e-9);
-    for (int i = 0; i < N_CANDIDATES; i++) {
+    if (out) fprintf(out, "CLBlast parameter sets, over all GEMMs of one iteration (%.2f GFLOP):\n", flops * 1e-9);
+    for (int i = 0; i < n; i++) {
         if (!isnan(t->clblast[i])) {
-            fprintf(out, "  %-28s %7.1f GFLOP/s (measured before)\n", CANDIDATES[i].name, t->clblast[i]);
+            if (out) fprintf(out, "  %-28s %7.1f GFLOP/s (measured before)\n", CANDIDATES[i].name, t->clblast[i]);
             continue;
         }
         double t0 = now_s();
         int rc = apply_candidate(rt, &CANDIDATES[i]), ok = rc == 0;
         for (int s = 0; s < log->n && ok; s++) ok = shape_correct(rt, GANCL_GEMM_CLBLAST, &log->shapes[s], o);
-        t->clblast[i] = ok ? flops / time_gemms(rt, GANCL_GEMM_CLBLAST, log->shapes, log->n, o, INFINITY) * 1e-9 : -1;
-        if (!ok) fprintf(out, "  %-28s rejected (%s)\n", CANDIDATES[i].name, rc ? "CLBlast refused it" : "wrong results");
+        t->clblast[i] = ok ? flops / time_gemms(rt, GANCL_GEMM_CLBLAST, log->shapes, log->n, o, INFINITY, !out) * 1e-9 : -1;
+        if (!out);
+        else if (!ok) fprintf(out, "  %-28s rejected (%s)\n", CANDIDATES[i].name, rc ? "CLBlast refused it" : "wrong results");
         else fprintf(out, "  %-28s %7.1f GFLOP/s  (%.1f s)\n", CANDIDATES[i].name, t->clblast[i], now_s() - t0);
-        fflush(out);
+        if (out) fflush(out);
         if (save(rt, path, t)) return -1; /* progress survives an interruption */
     }
+    t->clblast_best = -1;
     for (int i = 0; i < N_CANDIDATES; i++)
         if (t->clblast[i] > 0 && (t->clblast_best < 0 || t->clblast[i] > t->clblast[t->clblast_best])) t->clblast_best = i;
     if (t->clblast_best < 0) {
@@ -493,10 +515,15 @@ static int tune_clblast(const gancl_runtime *rt, const char *path, tuning *t, co
     return save(rt, path, t);
 }
 
-/* Stage 2: every method on each shape, CLBlast with the chosen set included. */
+/* Stage 2: every method on each shape, CLBlast (with the parameters chosen, if any) included
+ * when `with_clblast`. Quick: no line per shape (a progress line on a tty), and no new shape
+ * started after `deadline`; *done counts the shapes with a choice. */
 static int tune_shapes(const gancl_runtime *rt, const char *path, tuning *t, const gancl_shape_log *log,
-                       operands *o, FILE *out) {
-    fprintf(out, "each GEMM shape (ta tb MxNxK, runs per iteration): the fastest correct method\n");
+                       operands *o, gancl_tune_mode mode, int with_clblast, double deadline, FILE *out,
+                       int tty, int *done) {
+    const int quick = mode == GANCL_TUNE_QUICK, cpu = (rt->dev.type & CL_DEVICE_TYPE_CPU) != 0;
+    *done = 0;
+    if (!quick) fprintf(out, "each GEMM shape (ta tb MxNxK, runs per iteration): the fastest correct method\n");
     for (int s = 0; s < log->n; s++) {
         gancl_gemm_shape one = log->shapes[s];
         one.count = 1;
@@ -504,24 +531,33 @@ static int tune_shapes(const gancl_runtime *rt, const char *path, tuning *t, con
         char key[96];
         shape_key(&one, key, sizeof key);
         if (k < 0) {
-            fprintf(out, "  %-22s not tuned: the tuning file holds %d shapes at most\n", key, GANCL_MAX_SHAPES);
+            if (!quick) fprintf(out, "  %-22s not tuned: the tuning file holds %d shapes at most\n", key, GANCL_MAX_SHAPES);
             continue;
         }
         /* the methods not measured on this shape yet: all of them for a new shape, or those
-         * added to gan-cl since it was tuned */
+         * added to gan-cl (or to the search) since it was tuned */
         int chosen = t->plan.method[k], measured = 0;
+        if (quick && chosen < 0 && now_s() > deadline) continue;
+        if (quick && out && tty) {
+            fprintf(out, "\rtuning GEMMs for this device (once): shape %d of %d ", s + 1, log->n);
+            fflush(out);
+        }
         double best_s = chosen >= 0 ? flops_of(&one, 1) / (t->gflops[k][chosen] * 1e9) : INFINITY;
-        for (gancl_gemm_method m = 0; m < gancl_gemm_method_count() && m < MAX_METHODS; m++) {
+        /* the register-blocked kernels first: a slower method measured later gives up sooner */
+        const int n_methods = gancl_gemm_method_count() < MAX_METHODS ? gancl_gemm_method_count() : MAX_METHODS;
+        for (gancl_gemm_method m = n_methods - 1; m >= 0; m--) {
             if (!gancl_gemm_method_supports(m, one.ta, one.tb) || !gancl_gemm_method_suits(m, &rt->dev) ||
-                !isnan(t->gflops[k][m]))
+                !isnan(t->gflops[k][m]) || (m == GANCL_GEMM_CLBLAST && !with_clblast) ||
+                (quick && cpu && m == GANCL_GEMM_MATMUL)) /* on CPUs 10-50x slower than the blocked kernels */
                 continue;
             measured = 1;
             if (!shape_correct(rt, m, &one, o)) {
                 t->gflops[k][m] = -1;
-                fprintf(out, "  %-22s %s gave wrong results\n", key, gancl_gemm_method_name(m));
+                fprintf(quick ? stderr : out, "%s  %-22s %s gave wrong results\n", quick ? "\ngan-cl: warning:" : "",
+                        key, gancl_gemm_method_name(m));
                 continue;
             }
-            double sec = time_gemms(rt, m, &one, 1, o, 4 * best_s);
+            double sec = time_gemms(rt, m, &one, 1, o, (quick ? 2 : 4) * best_s, quick);
             best_s = sec < best_s ? sec : best_s;
             t->gflops[k][m] = flops_of(&one, 1) / sec * 1e-9;
         }
@@ -537,7 +573,9 @@ static int tune_shapes(const gancl_runtime *rt, const char *path, tuning *t, con
             }
             if (save(rt, path, t)) return -1;
         }
+        ++*done;
         gancl_gemm_method m = t->plan.method[k];
+        if (quick) continue;
         fprintf(out, "  %-22s x%-2d %-9s %7.1f GFLOP/s (CLBlast %5.1f)\n", key, log->shapes[s].count,
                 gancl_gemm_method_name(m), t->gflops[k][m], t->gflops[k][GANCL_GEMM_CLBLAST]);
         fflush(out);
@@ -545,7 +583,8 @@ static int tune_shapes(const gancl_runtime *rt, const char *path, tuning *t, con
     return 0;
 }
 
-int gancl_tune(gancl_runtime *rt, gancl_model model, int batch, FILE *out) {
+int gancl_tune(gancl_runtime *rt, const gancl_workload *wl, gancl_tune_mode mode, FILE *out, int tty) {
+    const int quick = mode == GANCL_TUNE_QUICK;
     char path[4096], err[GANCL_ERR_LEN], dir[4096], w[32];
     if (gancl_tuning_path(rt, path, sizeof path) || gancl_cache_dir("tuning", dir, sizeof dir) ||
         gancl_mkdirs(dir, err)) {
@@ -557,17 +596,22 @@ int gancl_tune(gancl_runtime *rt, gancl_model model, int batch, FILE *out) {
     tuning_clear(t);
     if (gancl_file_exists(path)) {
         if (tuning_read(rt, path, t, err)) {
-            fprintf(out, "starting over: %s\n", err);
+            if (out) fprintf(out, "starting over: %s\n", err);
             tuning_clear(t);
-        } else {
+        } else if (!quick) {
             fprintf(out, "resuming from %s\n", path);
         }
     }
-    gancl_tuning_workload(model, batch, w, sizeof w);
+    gancl_tuning_workload(wl->model, wl->batch, w, sizeof w);
     gancl_shape_log log;
-    record_shapes(rt, model, batch, &log);
-    fprintf(out, "tuning the %d GEMM shapes of a %s iteration at batch %d on %s\n", log.n,
-            gancl_model_name(model), batch, rt->dev.name);
+    if (gancl_workload_shapes(rt, wl, &log, err)) { /* quick: the command that asked says why */
+        if (!quick) fprintf(stderr, "gan-cl: error: %s\n", err);
+        free(t);
+        return quick ? 0 : 1;
+    }
+    if (!quick)
+        fprintf(out, "tuning the %d GEMM shapes of a %s iteration at batch %d on %s\n", log.n,
+                gancl_model_name(wl->model), wl->batch, rt->dev.name);
     size_t na = 1, nb = 1, nc = 1;
     for (int s = 0; s < log.n; s++) {
         const gancl_gemm_shape *g = &log.shapes[s];
@@ -585,29 +629,54 @@ int gancl_tune(gancl_runtime *rt, gancl_model model, int batch, FILE *out) {
     gancl_write(rt, o.b, 0, nb * 4, o.B);
 
     double t_start = now_s();
-    int status = 1;
-    if (t->clblast_best < 0 && tune_clblast(rt, path, t, &log, &o, out)) goto done;
-    apply_candidate(rt, &CANDIDATES[t->clblast_best]);
-    fprintf(out, "CLBlast parameter set: %s (%.1f GFLOP/s; CLBlast's defaults %.1f)\n",
-            CANDIDATES[t->clblast_best].name, t->clblast[t->clblast_best], t->clblast[0]);
-    if (tune_shapes(rt, path, t, &log, &o, out)) goto done;
-    if (!has_workload(t, w) && t->n_workloads < MAX_WORKLOADS)
+    int status = 1, done_shapes = 0;
+    const int cpu = (rt->dev.type & CL_DEVICE_TYPE_CPU) != 0;
+    int unmeasured = 0;
+    for (int i = 0; i < N_CANDIDATES; i++) unmeasured += isnan(t->clblast[i]);
+    if (!quick && (t->clblast_best < 0 || unmeasured)) {
+        const int before = t->clblast_best;
+        if (tune_clblast(rt, path, t, &log, &o, N_CANDIDATES, out)) goto done;
+        for (int s = 0; s < log.n && t->clblast_best != before; s++) { /* measured with other parameters */
+            int k = gancl_gemm_plan_find(&t->plan, log.shapes[s].ta, log.shapes[s].tb, log.shapes[s].M,
+                                         log.shapes[s].N, log.shapes[s].K);
+            if (k >= 0) t->gflops[k][GANCL_GEMM_CLBLAST] = NAN;
+        }
+    } else if (quick && !cpu && isnan(t->clblast[0]) && tune_clblast(rt, path, t, &log, &o, 1, NULL)) {
+        goto done; /* a GPU: CLBlast's own parameters (tuned for many GPUs), nothing searched */
+    }
+    if (t->clblast_best >= 0) apply_candidate(rt, &CANDIDATES[t->clblast_best]);
+    if (!quick)
+        fprintf(out, "CLBlast parameter set: %s (%.1f GFLOP/s; CLBlast's defaults %.1f)\n",
+                CANDIDATES[t->clblast_best].name, t->clblast[t->clblast_best], t->clblast[0]);
+    /* quick, on a CPU: gan-cl's kernels beat CLBlast there unless its parameters were searched */
+    const int with_clblast = !quick || !cpu || t->clblast_best > 0;
+    if (tune_shapes(rt, path, t, &log, &o, mode, with_clblast, t_start + QUICK_BUDGET_S, out, tty, &done_shapes))
+        goto done;
+    if (!quick && !has_workload(t, w) && t->n_workloads < MAX_WORKLOADS)
         snprintf(t->workloads[t->n_workloads++], sizeof t->workloads[0], "%s", w);
     if (save(rt, path, t)) goto done;
     /* the iteration's GEMM time by the plan, by tuned CLBlast alone and by untuned CLBlast */
-    double plan_s = 0, clblast_s = 0;
+    double plan_s = 0, clblast_s = 0, flops = 0;
     for (int s = 0; s < log.n; s++) {
         int k = gancl_gemm_plan_find(&t->plan, log.shapes[s].ta, log.shapes[s].tb, log.shapes[s].M,
                                      log.shapes[s].N, log.shapes[s].K);
-        if (k < 0) continue;
+        if (k < 0 || t->plan.method[k] < 0) continue;
         double f = flops_of(&log.shapes[s], 1);
-        plan_s += f / (t->gflops[k][t->plan.method[k]] * 1e9);
-        clblast_s += f / (t->gflops[k][GANCL_GEMM_CLBLAST] * 1e9);
+        flops += f * log.shapes[s].count;
+        plan_s += f * log.shapes[s].count / (t->gflops[k][t->plan.method[k]] * 1e9);
+        clblast_s += f * log.shapes[s].count / (t->gflops[k][GANCL_GEMM_CLBLAST] * 1e9);
     }
-    double flops = flops_of(log.shapes, log.n);
-    fprintf(out, "one iteration's GEMMs: %.1f GFLOP/s with the plan, %.1f with tuned CLBlast alone, %.1f with "
-            "CLBlast's defaults\ntuning took %.0f s; stored in %s\n", flops / plan_s * 1e-9,
-            flops / clblast_s * 1e-9, t->clblast[0], now_s() - t_start, path);
+    if (quick && out) {
+        fprintf(out, "%sGEMMs tuned for this device in %.0f s: %d of %d shapes, %.1f GFLOP/s over an iteration "
+                "(`gan-cl tune` searches further, --no-tune skips this)\n", tty ? "\r" : "", now_s() - t_start,
+                done_shapes, log.n, plan_s > 0 ? flops / plan_s * 1e-9 : 0.0);
+        if (done_shapes < log.n)
+            fprintf(out, "note: the time for it ran out; the next run tunes the other %d shapes\n", log.n - done_shapes);
+    } else if (!quick) {
+        fprintf(out, "one iteration's GEMMs: %.1f GFLOP/s with the plan, %.1f with tuned CLBlast alone, %.1f with "
+                "CLBlast's defaults\ntuning took %.0f s; stored in %s\n", flops / plan_s * 1e-9,
+                flops / clblast_s * 1e-9, t->clblast[0], now_s() - t_start, path);
+    }
     status = 0;
 done:
     clReleaseMemObject(o.a);

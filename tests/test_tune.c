@@ -10,6 +10,7 @@
 #include "gancl/tune.h"
 #include "testutil.h"
 
+#include <dirent.h>
 #include <math.h>
 
 static gancl_device_info device;
@@ -17,14 +18,16 @@ static gancl_runtime rt;
 static char cache_root[512], path[4096];
 
 static gancl_tuning_status apply(int batch, char *msg) {
-    return gancl_tuning_apply(&rt, GANCL_MODEL_MLP, batch, msg, GANCL_ERR_LEN);
+    const gancl_workload w = gancl_workload_default(GANCL_MODEL_MLP, batch, GANCL_LOSS_BCE);
+    return gancl_tuning_apply(&rt, &w, msg, GANCL_ERR_LEN);
 }
 
-/* Runs tune for the MLP at `batch`; returns its output (static). */
-static const char *tune(int batch) {
+/* Runs tune (full or quick) for the MLP at `batch`; returns its output (static). */
+static const char *tune_with(int batch, gancl_tune_mode mode) {
     static char text[16384];
     FILE *out = tmpfile();
-    assert_int_equal(gancl_tune(&rt, GANCL_MODEL_MLP, batch, out), 0);
+    const gancl_workload w = gancl_workload_default(GANCL_MODEL_MLP, batch, GANCL_LOSS_BCE);
+    assert_int_equal(gancl_tune(&rt, &w, mode, out, 0), 0);
     rewind(out);
     size_t n = fread(text, 1, sizeof text - 1, out);
     text[n] = 0;
@@ -32,6 +35,8 @@ static const char *tune(int batch) {
     print_message("%s", text);
     return text;
 }
+
+static const char *tune(int batch) { return tune_with(batch, GANCL_TUNE_FULL); }
 
 /* Every shape of the plan through gancl_gemm (the AUTO path) against the C reference. */
 static void check_plan_followed(void) {
@@ -65,6 +70,97 @@ static void check_plan_followed(void) {
     }
 }
 
+/* The tuning file as a string (free it). */
+static char *read_tuning(void) {
+    uint8_t *bytes;
+    size_t n;
+    char err[GANCL_ERR_LEN];
+    assert_int_equal(gancl_read_file(path, &bytes, &n, err), 0);
+    char *text = malloc(n + 1);
+    assert_non_null(text);
+    memcpy(text, bytes, n);
+    text[n] = 0;
+    free(bytes);
+    return text;
+}
+
+/* The quick tune of first use: on a CPU no CLBlast and no `matmul` (both far slower there),
+ * every shape planned, the plan applied and followed; a full tune afterwards adds the CLBlast
+ * parameter search and CLBlast on each shape, and names the model as fully tuned. */
+static void test_quick_tune(void **state) {
+    (void)state;
+    char msg[GANCL_ERR_LEN];
+    assert_int_equal(gancl_tuning_path(&rt, path, sizeof path), 0);
+    remove(path);
+    assert_int_equal(apply(16, msg), GANCL_TUNING_NONE);
+    const char *text = tune_with(16, GANCL_TUNE_QUICK);
+    int done = 0, all = -1;
+    const char *summary = strstr(text, "GEMMs tuned for this device in");
+    assert_non_null(summary);
+    assert_int_equal(sscanf(strstr(summary, ": ") + 2, "%d of %d shapes", &done, &all), 2);
+    assert_true(all > 5);
+    assert_int_equal(done, all);
+    char *file = read_tuning();
+    assert_non_null(strstr(file, "\"clblast\": {\n  }")); /* no CLBlast set measured */
+    assert_null(strstr(file, "clblast_best"));
+    const char *shapes = strstr(file, "\"shapes\": {");
+    assert_non_null(shapes);
+    assert_null(strstr(shapes, "\"clblast\": ")); /* nor CLBlast on any shape */
+    assert_null(strstr(file, "\"matmul\": "));
+    assert_non_null(strstr(file, "\"tuned_for\": []"));
+    assert_int_equal(apply(16, msg), GANCL_TUNING_APPLIED); /* every shape of b16 has a choice */
+    assert_non_null(strstr(msg, "CLBlast with its own parameters"));
+    check_plan_followed();
+    assert_int_equal(apply(24, msg), GANCL_TUNING_OTHER_SHAPES);
+
+    text = tune(16); /* the full search goes on from the quick one */
+    assert_non_null(strstr(text, "CLBlast parameter sets"));
+    assert_null(strstr(text, "(measured before)"));
+    char *full = read_tuning();
+    assert_non_null(strstr(full, "\"clblast_best\": "));
+    const char *full_shapes = strstr(full, "\"shapes\": {");
+    assert_non_null(full_shapes);
+    assert_non_null(strstr(full_shapes, "\"clblast\": ")); /* CLBlast on the shapes */
+    assert_non_null(strstr(full, "\"tuned_for\": [\"mlp b16\"]"));
+    free(full);
+    free(file);
+    assert_int_equal(apply(16, msg), GANCL_TUNING_APPLIED);
+    check_plan_followed();
+    remove(path);
+}
+
+/* First use from the command line: bench tunes by itself, once; --no-tune does not. */
+static void test_first_use(void **state) {
+    (void)state;
+    char dir[512], xdg[600];
+    make_temp_dir(dir, sizeof dir);
+    snprintf(xdg, sizeof xdg, "XDG_CACHE_HOME=%s", dir);
+    char *env[] = {xdg, NULL};
+    assert_int_equal(run_gan(env, "bench", "--batch-size", "8", "--iters", "2", "--no-tune", NULL), 0);
+    EXPECT("GEMMs are not tuned for this device (--no-tune)");
+    char tuning[700];
+    snprintf(tuning, sizeof tuning, "%s/gan-cl/tuning", dir);
+    DIR *d = opendir(tuning);
+    int files = 0;
+    for (struct dirent *e; d && (e = readdir(d));) files += e->d_name[0] != '.';
+    if (d) closedir(d);
+    assert_int_equal(files, 0);
+    assert_int_equal(run_gan(env, "bench", "--batch-size", "8", "--iters", "2", NULL), 0);
+    EXPECT("GEMMs tuned for this device in");
+    EXPECT("ms/iteration");
+    assert_int_equal(run_gan(env, "bench", "--batch-size", "8", "--iters", "2", NULL), 0);
+    assert_null(strstr(gan_out, "GEMMs tuned for this device in")); /* once */
+    EXPECT("GEMM tuned for this device: CLBlast with its own parameters");
+    remove_tree(dir);
+    make_temp_dir(dir, sizeof dir); /* --quiet: tuned all the same, silently */
+    snprintf(xdg, sizeof xdg, "XDG_CACHE_HOME=%s", dir);
+    assert_int_equal(run_gan(env, "bench", "--batch-size", "8", "--iters", "2", "--quiet", NULL), 0);
+    assert_null(strstr(gan_out, "tuned"));
+    assert_int_equal(run_gan(env, "bench", "--batch-size", "8", "--iters", "2", NULL), 0);
+    EXPECT("GEMM tuned for this device: CLBlast with its own parameters");
+    remove_tree(dir);
+}
+
 static void test_tune_apply_and_reject(void **state) {
     (void)state;
     char msg[GANCL_ERR_LEN];
@@ -93,7 +189,7 @@ static void test_tune_apply_and_reject(void **state) {
     check_plan_followed();
     /* another batch size: applied (shapes it shares) with a note on how to tune it */
     assert_int_equal(apply(24, msg), GANCL_TUNING_OTHER_SHAPES);
-    assert_non_null(strstr(msg, "gan-cl tune --model mlp --batch-size 24"));
+    assert_non_null(strstr(msg, "GEMM shapes are not tuned yet"));
 
     uint8_t *good;
     size_t good_n;
@@ -223,6 +319,8 @@ static int teardown(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_quick_tune),
+        cmocka_unit_test(test_first_use),
         cmocka_unit_test(test_tune_apply_and_reject),
         cmocka_unit_test(test_gpu_never_gets_cpu_kernels),
     };

@@ -1,9 +1,10 @@
-/* tune.h: per-device GEMM tuning (`gan-cl tune`). For the GEMM shapes of one training iteration
- * of a model at a batch size, `tune` first picks CLBlast kernel parameters for the device
- * (CLBlast ships tuned parameters for many GPUs, not for PoCL or many laptop GPUs), then times
- * every GEMM method (gemm.h) on each shape and keeps the fastest; every candidate's results are
- * checked against a double-precision reference before it is timed. The choices are stored in
- * the cache dir, keyed by device, driver and platform, and accumulate over models and batch
+/* tune.h: per-device GEMM tuning. For the GEMM shapes of one training iteration of a model at
+ * a batch size, `gan-cl tune` first picks CLBlast kernel parameters for the device (CLBlast
+ * ships tuned parameters for many GPUs, not for PoCL or many laptop GPUs), then times every GEMM
+ * method (gemm.h) on each shape and keeps the fastest; every candidate's results are checked
+ * against a double-precision reference before it is timed. Training and bench run a quick
+ * version of it by themselves when a shape of theirs has no choice yet. The choices are stored
+ * in the cache dir, keyed by device, driver and platform, and accumulate over models and batch
  * sizes. Training and bench apply them automatically after checking the chosen kernels again;
  * a damaged file is rejected (and deleted) with a message. */
 #ifndef GANCL_TUNE_H
@@ -11,6 +12,7 @@
 
 #include "gancl/device.h"
 #include "gancl/gan.h"
+#include "gancl/gemm.h"
 
 #include <stdio.h>
 
@@ -21,6 +23,20 @@ typedef enum {
     GANCL_TUNING_REJECTED,     /* a stored file was damaged or gave wrong results: not used */
 } gancl_tuning_status;
 
+/* What a run multiplies: a model with its networks, its loss and its batch size. */
+typedef struct {
+    gancl_model model;
+    gancl_arch arch; /* the GAN's networks (unused for the classifier) */
+    gancl_loss loss;
+    int batch;
+} gancl_workload;
+
+/* A model's default networks at `batch` with `loss`. */
+gancl_workload gancl_workload_default(gancl_model model, int batch, gancl_loss loss);
+/* The GEMM shapes of one training iteration of w (recorded, not run); -1 with err when its
+ * networks do not fit the device. */
+int gancl_workload_shapes(gancl_runtime *rt, const gancl_workload *w, gancl_shape_log *log, char *err);
+
 /* The tuning file of this device: "<cache>/tuning/<hash>.json"; -1 without a cache dir. */
 int gancl_tuning_path(const gancl_runtime *rt, char *out, size_t len);
 /* "mlp b64": how the tuning file names a model and batch size. */
@@ -29,11 +45,20 @@ void gancl_tuning_workload(gancl_model model, int batch, char *out, size_t len);
  * it would be used, -1 with err when it is damaged or for another device. */
 int gancl_tuning_check(const char *device, const char *driver, const uint8_t *buf, size_t n, char *err);
 /* Applies the stored tuning, if any, after checking the chosen methods against the C
- * reference; msg says what happened (and, for OTHER_SHAPES, how to tune `model` at `batch`). */
-gancl_tuning_status gancl_tuning_apply(gancl_runtime *rt, gancl_model model, int batch, char *msg,
-                                       size_t msglen);
-/* Tunes for the shapes of one iteration of `model` at `batch`; resumes a run that was
- * interrupted (measurements are kept in the file as it goes). Returns the exit status. */
-int gancl_tune(gancl_runtime *rt, gancl_model model, int batch, FILE *out);
+ * reference; msg says what happened. With w, OTHER_SHAPES when some GEMM shape of w has no
+ * stored choice (w NULL: no such check). */
+gancl_tuning_status gancl_tuning_apply(gancl_runtime *rt, const gancl_workload *w, char *msg, size_t msglen);
+
+typedef enum {
+    GANCL_TUNE_FULL,  /* `gan-cl tune`: every CLBlast parameter set, then every method per shape */
+    GANCL_TUNE_QUICK, /* on first use: no CLBlast parameter search (CLBlast's own choice on a GPU,
+                       * and on a CPU, where gan-cl's kernels win, CLBlast only once a full tune
+                       * has chosen its parameters), fewer timing rounds, a time budget */
+} gancl_tune_mode;
+
+/* Tunes for the GEMM shapes of w; resumes a run that was interrupted (measurements are kept in
+ * the file as it goes). FULL prints every measurement to out; QUICK prints one progress line
+ * (updated in place when tty) and a summary, nothing when out is NULL. Returns the exit status. */
+int gancl_tune(gancl_runtime *rt, const gancl_workload *w, gancl_tune_mode mode, FILE *out, int tty);
 
 #endif
