@@ -36,23 +36,47 @@ void lanes_store(__global float *p, const int i, const int stride, const int n, 
     for (int l = 0; l < n; l++) p[i + l * stride] = v[l];
 }
 
-lanes_t act_apply(const int act, const lanes_t v, const float slope) {
-    if (act == ACT_LEAKY) return select(slope * v, v, v > 0.0f);
-    if (act == ACT_TANH) return tanh(v);
-    if (act == ACT_RELU) return fmax(v, 0.0f);
-    if (act == ACT_SIGMOID) return 1.0f / (1.0f + exp(-v));
-    if (act == ACT_SOFTPLUS) return select(log1p(exp(v)), v, v > 20.0f);
-    return v;
-}
+/* The activation of v, and its derivative from the output a, for a vector of lanes (act_apply,
+ * act_grad) and for one float (act_apply1, act_grad1: the kernels with one work group per
+ * feature). */
+#define ACT_FUNCTIONS(T, APPLY, GRAD)                                             \
+    T APPLY(const int act, const T v, const float slope) {                       \
+        if (act == ACT_LEAKY) return select(slope * v, v, v > 0.0f);             \
+        if (act == ACT_TANH) return tanh(v);                                     \
+        if (act == ACT_RELU) return fmax(v, 0.0f);                               \
+        if (act == ACT_SIGMOID) return 1.0f / (1.0f + exp(-v));                  \
+        if (act == ACT_SOFTPLUS) return select(log1p(exp(v)), v, v > 20.0f);     \
+        return v;                                                                \
+    }                                                                            \
+    T GRAD(const int act, const T a, const float slope) {                        \
+        if (act == ACT_LEAKY) return select((T)slope, (T)1.0f, a > 0.0f);        \
+        if (act == ACT_TANH) return 1.0f - a * a;                                \
+        if (act == ACT_RELU) return select((T)0.0f, (T)1.0f, a > 0.0f);          \
+        if (act == ACT_SIGMOID) return a * (1.0f - a);                           \
+        if (act == ACT_SOFTPLUS) return 1.0f - exp(-a);                          \
+        return (T)1.0f;                                                          \
+    }
+ACT_FUNCTIONS(lanes_t, act_apply, act_grad)
+ACT_FUNCTIONS(float, act_apply1, act_grad1)
+#undef ACT_FUNCTIONS
 
-/* The activation's derivative from its output a. */
-lanes_t act_grad(const int act, const lanes_t a, const float slope) {
-    if (act == ACT_LEAKY) return select((lanes_t)slope, (lanes_t)1.0f, a > 0.0f);
-    if (act == ACT_TANH) return 1.0f - a * a;
-    if (act == ACT_RELU) return select((lanes_t)0.0f, (lanes_t)1.0f, a > 0.0f);
-    if (act == ACT_SIGMOID) return a * (1.0f - a);
-    if (act == ACT_SOFTPLUS) return 1.0f - exp(-a);
-    return (lanes_t)1.0f;
+/* Sums a and b over the work group (local size a power of two, scratch 2 floats per item);
+ * every item gets both totals. */
+float2 group_sum2(__local float *scratch, const float a, const float b) {
+    const int l = get_local_id(0), n = get_local_size(0);
+    scratch[l] = a;
+    scratch[n + l] = b;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int s = n / 2; s > 0; s >>= 1) {
+        if (l < s) {
+            scratch[l] += scratch[l + s];
+            scratch[n + l] += scratch[n + l + s];
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    const float2 total = (float2)(scratch[0], scratch[n]);
+    barrier(CLK_LOCAL_MEM_FENCE); /* everyone has read it before scratch is used again */
+    return total;
 }
 
 /* y[B, N] <- act(y + bias[N]); has_bias = 0 skips the bias. One work item per row and group
@@ -84,4 +108,23 @@ __kernel void bias_act_backward(__global float *dy, const uint dy_off, __global 
         sum += d;
     }
     if (has_dbias) lanes_store(dbias, db_off + f, 1, n, lanes_load(dbias, db_off + f, 1, n) + sum);
+}
+
+/* The same with one work group per feature j (GPU-shaped: its items stride over the rows and
+ * reduce the column sum in local memory). */
+__kernel void bias_act_backward_wg(__global float *dy, const uint dy_off, __global const float *y,
+                                   const uint y_off, __global float *dbias, const uint db_off,
+                                   const int has_dbias, const int B, const int N, const int act,
+                                   const float slope, __local float *scratch) {
+    const int j = get_group_id(0), l = get_local_id(0), L = get_local_size(0);
+    if (j >= N) return; /* the whole group */
+    float sum = 0.0f;
+    for (int b = l; b < B; b += L) {
+        const int i = b * N + j;
+        const float d = dy[dy_off + i] * act_grad1(act, y[y_off + i], slope);
+        dy[dy_off + i] = d;
+        sum += d;
+    }
+    sum = group_sum2(scratch, sum, 0.0f).x; /* a barrier every item meets */
+    if (l == 0 && has_dbias) dbias[db_off + j] += sum;
 }

@@ -6,7 +6,8 @@
  * the batch mean[N] then 1/sqrt(var + eps)[N] for the backward pass; running holds the running
  * mean[N] then the running variance[N] (unbiased, as PyTorch keeps it). act: 0 none, 1 leaky
  * (slope), 2 tanh, as in activation.cl. One work item per LANES features (activation.cl),
- * looping over the batch. */
+ * looping over the batch (CPU-shaped); the _wg kernels compute the same with one work group
+ * per feature, whose items stride over its values and reduce in local memory (GPU-shaped). */
 
 /* Every position of the group of features starting at f: lane 0's index i (lane l at
  * i + l S); S values in a row at (b N + f) S for each row b. */
@@ -97,3 +98,88 @@ __kernel void batchnorm_backward(__global float *dx, const uint dx_off, __global
     if (has_dbias) lanes_store(dbias, db_off + f, 1, n, lanes_load(dbias, db_off + f, 1, n) + sum);
 }
 #undef FOR_EACH_POSITION
+
+/* The index of the v-th of the B*S values of feature j. */
+#define AT(v) (((v) / S * N + j) * S + (v) % S)
+
+__kernel void batchnorm_forward_wg(__global float *y, const uint y_off, __global float *x,
+                                   const uint x_off, __global const float *bias, const uint b_off,
+                                   const int has_bias, __global const float *gb, const uint gb_off,
+                                   __global float *saved, const uint saved_off,
+                                   __global float *running, const uint running_off, const int B,
+                                   const int N, const float eps, const float momentum,
+                                   const int training, const int act, const float slope,
+                                   const int S, __local float *scratch) {
+    const int j = get_group_id(0), l = get_local_id(0), L = get_local_size(0), M = B * S;
+    if (j >= N) return; /* the whole group */
+    const float bias_j = has_bias ? bias[b_off + j] : 0.0f;
+    float sum = 0.0f;
+    for (int v = l; v < M; v += L) { /* each item rereads only the values it wrote */
+        float a = x[x_off + AT(v)];
+        if (has_bias || act) {
+            a = act_apply1(act, a + bias_j, slope);
+            x[x_off + AT(v)] = a;
+        }
+        sum += a;
+    }
+    /* every barrier outside the branches: each item of the group meets the same ones */
+    const float batch_mean = group_sum2(scratch, sum, 0.0f).x / M;
+    float ss = 0.0f;
+    for (int v = l; training && v < M; v += L) {
+        const float d = x[x_off + AT(v)] - batch_mean;
+        ss += d * d;
+    }
+    ss = group_sum2(scratch, ss, 0.0f).x;
+    float mean, invstd;
+    if (training) {
+        mean = batch_mean;
+        const float var = ss / M;
+        invstd = 1.0f / sqrt(var + eps);
+        if (l == 0) {
+            saved[saved_off + j] = mean;
+            saved[saved_off + N + j] = invstd;
+            const float unbiased = M > 1 ? ss / (M - 1) : var;
+            running[running_off + j] = (1.0f - momentum) * running[running_off + j] + momentum * mean;
+            running[running_off + N + j] = (1.0f - momentum) * running[running_off + N + j] + momentum * unbiased;
+        }
+    } else {
+        mean = running[running_off + j];
+        invstd = 1.0f / sqrt(running[running_off + N + j] + eps);
+    }
+    const float gamma = gb[gb_off + j], beta = gb[gb_off + N + j];
+    for (int v = l; v < M; v += L) y[y_off + AT(v)] = gamma * (x[x_off + AT(v)] - mean) * invstd + beta;
+}
+
+__kernel void batchnorm_backward_wg(__global float *dx, const uint dx_off, __global const float *dy,
+                                    const uint dy_off, __global const float *x, const uint x_off,
+                                    __global const float *gb, const uint gb_off, __global float *dgb,
+                                    const uint dgb_off, __global float *dbias, const uint db_off,
+                                    const int has_dbias, __global const float *saved,
+                                    const uint saved_off, const int B, const int N, const int act,
+                                    const float slope, const int S, __local float *scratch) {
+    const int j = get_group_id(0), l = get_local_id(0), L = get_local_size(0), M = B * S;
+    if (j >= N) return; /* the whole group */
+    const float mean = saved[saved_off + j], invstd = saved[saved_off + N + j];
+    float sdy = 0.0f, sdyx = 0.0f;
+    for (int v = l; v < M; v += L) {
+        const float g = dy[dy_off + AT(v)];
+        sdy += g;
+        sdyx += g * (x[x_off + AT(v)] - mean) * invstd;
+    }
+    const float2 t = group_sum2(scratch, sdy, sdyx); /* also orders all reads of dy before dx is written */
+    if (l == 0) {
+        dgb[dgb_off + j] += t.y;
+        dgb[dgb_off + N + j] += t.x;
+    }
+    const float k = gb[gb_off + j] * invstd / M;
+    float sum = 0.0f;
+    for (int v = l; v < M; v += L) {
+        const float xv = x[x_off + AT(v)];
+        const float d = k * (M * dy[dy_off + AT(v)] - t.x - (xv - mean) * invstd * t.y) * act_grad1(act, xv, slope);
+        dx[dx_off + AT(v)] = d;
+        sum += d;
+    }
+    sum = group_sum2(scratch, sum, 0.0f).x;
+    if (l == 0 && has_dbias) dbias[db_off + j] += sum;
+}
+#undef AT

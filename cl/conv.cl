@@ -78,6 +78,18 @@ __kernel void row_sums(__global float *out, const uint out_off, __global const f
     out[out_off + r] += s;
 }
 
+/* The same with one work group per row (GPU-shaped: its items stride along the row and reduce
+ * in local memory, group_sum2 in activation.cl). */
+__kernel void row_sums_wg(__global float *out, const uint out_off, __global const float *m,
+                          const uint m_off, const int R, const int L, __local float *scratch) {
+    const int r = get_group_id(0), l = get_local_id(0), n = get_local_size(0);
+    if (r >= R) return; /* the whole group */
+    float s = 0.0f;
+    for (int c = l; c < L; c += n) s += m[m_off + (size_t)r * L + c];
+    s = group_sum2(scratch, s, 0.0f).x;
+    if (l == 0) out[out_off + r] += s;
+}
+
 /* y[n] = x[n] * keep / (1 - p) for the elements first .. first + n - 1 of a tensor, keep =
  * (u > p) with u uniform from Philox counter (i / 4, c1, c2, 2) under (k0, k1), draw i % 4:
  * the same element and stream give the same mask, so the backward pass (and the gradient

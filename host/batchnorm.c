@@ -7,9 +7,8 @@
 void batchnorm_forward(const gancl_runtime *rt, gancl_ptr out, gancl_ptr inp, gancl_ptr bias,
                        gancl_ptr gb, gancl_ptr saved, gancl_ptr running, int B, int N, float eps,
                        float momentum, int training, gancl_act act, float slope, int S) {
-    cl_kernel k = gancl_kernel(rt, "batchnorm_forward");
     gancl_ptr b = bias.mem ? bias : gb; /* any valid buffer when there is no bias */
-    GANCL_LAUNCH_1D(rt, k, GANCL_LANE_GROUPS(N), GANCL_P(out), GANCL_P(inp), GANCL_P(b),
+    GANCL_LAUNCH_REDUCTION(rt, "batchnorm_forward", (size_t)N, GANCL_LANES, GANCL_P(out), GANCL_P(inp), GANCL_P(b),
                     GANCL_V(cl_int, bias.mem != NULL), GANCL_P(gb), GANCL_P(saved), GANCL_P(running),
                     GANCL_A(B), GANCL_A(N), GANCL_A(eps), GANCL_A(momentum), GANCL_A(training),
                     GANCL_V(cl_int, act), GANCL_A(slope), GANCL_A(S));
@@ -18,9 +17,8 @@ void batchnorm_forward(const gancl_runtime *rt, gancl_ptr out, gancl_ptr inp, ga
 void batchnorm_backward(const gancl_runtime *rt, gancl_ptr dinp, gancl_ptr dgb, gancl_ptr dbias,
                         gancl_ptr dout, gancl_ptr inp, gancl_ptr gb, gancl_ptr saved, int B, int N,
                         gancl_act act, float slope, int S) {
-    cl_kernel k = gancl_kernel(rt, "batchnorm_backward");
     gancl_ptr db = dbias.mem ? dbias : dgb; /* any valid buffer when there is no dbias */
-    GANCL_LAUNCH_1D(rt, k, GANCL_LANE_GROUPS(N), GANCL_P(dinp), GANCL_P(dout), GANCL_P(inp), GANCL_P(gb),
+    GANCL_LAUNCH_REDUCTION(rt, "batchnorm_backward", (size_t)N, GANCL_LANES, GANCL_P(dinp), GANCL_P(dout), GANCL_P(inp), GANCL_P(gb),
                     GANCL_P(dgb), GANCL_P(db), GANCL_V(cl_int, dbias.mem != NULL), GANCL_P(saved),
                     GANCL_A(B), GANCL_A(N), GANCL_V(cl_int, act), GANCL_A(slope), GANCL_A(S));
 }

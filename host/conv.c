@@ -52,8 +52,8 @@ void conv2d_backward(const gancl_runtime *rt, gancl_ptr dinp, gancl_ptr dweight,
     const size_t CKK = (size_t)g.C * g.K * g.K, BP = (size_t)B * g.OH * g.OW;
     permute(rt, tmp, dout, B, OC, g.OH * g.OW, 1, NONE); // tmp[OC, B*P] = dout
     if (dbias.mem) {
-        cl_kernel k = gancl_kernel(rt, "row_sums");     // dbias[OC] += row sums
-        GANCL_LAUNCH_1D(rt, k, (size_t)OC, GANCL_P(dbias), GANCL_P(tmp), GANCL_A(OC), GANCL_V(cl_int, BP));
+        GANCL_LAUNCH_REDUCTION(rt, "row_sums", (size_t)OC, 1, // dbias[OC] += row sums
+                               GANCL_P(dbias), GANCL_P(tmp), GANCL_A(OC), GANCL_V(cl_int, BP));
     }
     if (dweight.mem) {
         col_image(rt, 1, col, inp, g, B);                // dW[OC, CKK] += tmp @ col^T

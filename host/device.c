@@ -171,6 +171,7 @@ void gancl_runtime_init(gancl_runtime *rt, const gancl_device_info *dev, gancl_g
      * the matmul tile is 16x16 where a 256-item group fits, else 8x8. */
     rt->wg_size = dev->max_work_group < 256 ? dev->max_work_group : 256;
     rt->matmul_tile = dev->max_work_group >= 256 ? 16 : 8;
+    rt->group_reductions = !(dev->type & CL_DEVICE_TYPE_CPU);
     rt->gemm_scratch = calloc(1, sizeof *rt->gemm_scratch);
     if (!rt->gemm_scratch) gancl_die("out of host memory");
     gancl_program_build(rt);
@@ -181,6 +182,7 @@ void gancl_runtime_free(gancl_runtime *rt) {
     if (rt->gemm_scratch && rt->gemm_scratch->mem) clReleaseMemObject(rt->gemm_scratch->mem);
     free(rt->gemm_scratch);
     free(rt->gemm_plan);
+    free(rt->tuner);
     for (int i = 0; i < rt->n_kernels; i++) clReleaseKernel(rt->kernels[i].kernel);
     free(rt->kernels);
     if (rt->program) clReleaseProgram(rt->program);
@@ -221,6 +223,30 @@ void gancl_launch_1d(const gancl_runtime *rt, cl_kernel k, size_t n) {
     size_t global = (n + local - 1) / local * local;
     CL_CHECK(clEnqueueNDRangeKernel(rt->queue, k, 1, NULL, &global, &local, 0, NULL,
                                     gancl_prof_event(rt, nk->name, 0)));
+}
+
+void gancl_launch_groups(const gancl_runtime *rt, cl_kernel k, size_t groups, cl_uint scratch_arg) {
+    if (groups == 0) return;
+    const gancl_named_kernel *nk = NULL;
+    for (int i = 0; i < rt->n_kernels && !nk; i++)
+        if (rt->kernels[i].kernel == k) nk = &rt->kernels[i];
+    if (!nk) gancl_die("a kernel from outside the runtime's program was launched");
+    size_t local = 1;
+    while (local * 2 <= nk->wg_size) local *= 2;
+    CL_CHECK(clSetKernelArg(k, scratch_arg, 2 * local * sizeof(float), NULL));
+    size_t global = groups * local;
+    CL_CHECK(clEnqueueNDRangeKernel(rt->queue, k, 1, NULL, &global, &local, 0, NULL,
+                                    gancl_prof_event(rt, nk->name, 0)));
+}
+
+void gancl_launch_reduction(const gancl_runtime *rt, const char *name, size_t n, size_t per_item,
+                            const gancl_karg *args, int nargs) {
+    char wg[80];
+    snprintf(wg, sizeof wg, "%s_wg", name);
+    cl_kernel k = gancl_kernel(rt, rt->group_reductions ? wg : name);
+    gancl_set_args(k, args, nargs);
+    if (rt->group_reductions) gancl_launch_groups(rt, k, n, (cl_uint)nargs);
+    else gancl_launch_1d(rt, k, (n + per_item - 1) / per_item);
 }
 
 cl_mem gancl_buffer(const gancl_runtime *rt, size_t bytes) {

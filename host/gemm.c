@@ -162,6 +162,11 @@ void gancl_gemm(const gancl_runtime *rt, int ta, int tb, size_t M, size_t N, siz
     gancl_gemm_method m = rt->gemm;
     if (m == GANCL_GEMM_AUTO) {
         int i = rt->gemm_plan ? gancl_gemm_plan_find(rt->gemm_plan, ta, tb, M, N, K) : -1;
+        if ((i < 0 || rt->gemm_plan->method[i] < 0) && rt->tuner && !rt->tuner->off && !rt->shape_log) {
+            const gancl_gemm_shape s = {ta, tb, M, N, K, 1};
+            rt->tuner->tune(rt, &s); /* first met: tuned now */
+            i = rt->gemm_plan ? gancl_gemm_plan_find(rt->gemm_plan, ta, tb, M, N, K) : -1;
+        }
         m = i >= 0 && rt->gemm_plan->method[i] >= 0 ? rt->gemm_plan->method[i] : GANCL_GEMM_CLBLAST;
     } else if (!gancl_gemm_method_supports(m, ta, tb)) {
         m = GANCL_GEMM_MATMUL; /* a forced kernel that cannot do these transposes */

@@ -25,11 +25,10 @@ void bias_act_forward(const gancl_runtime *rt, gancl_ptr y, gancl_ptr bias, int 
 void bias_act_backward(const gancl_runtime *rt, gancl_ptr dout, gancl_ptr out, gancl_ptr dbias,
                        int B, int N, gancl_act act, float slope) {
     if (!dbias.mem && act == GANCL_ACT_NONE) return;
-    cl_kernel k = gancl_kernel(rt, "bias_act_backward");
     gancl_ptr db = dbias.mem ? dbias : dout; /* any valid buffer when there is no dbias */
-    GANCL_LAUNCH_1D(rt, k, GANCL_LANE_GROUPS(N), GANCL_P(dout), GANCL_P(out), GANCL_P(db),
-                    GANCL_V(cl_int, dbias.mem != NULL), GANCL_A(B), GANCL_A(N), GANCL_V(cl_int, act),
-                    GANCL_A(slope));
+    GANCL_LAUNCH_REDUCTION(rt, "bias_act_backward", (size_t)N, GANCL_LANES, GANCL_P(dout), GANCL_P(out), GANCL_P(db),
+                           GANCL_V(cl_int, dbias.mem != NULL), GANCL_A(B), GANCL_A(N), GANCL_V(cl_int, act),
+                           GANCL_A(slope));
 }
 
 void linear_backward(const gancl_runtime *rt, gancl_ptr dinp, gancl_ptr dweight, gancl_ptr dbias,

@@ -450,23 +450,9 @@ static void open_runtime(const cli *c, gancl_runtime *rt, const gancl_workload *
     gancl_runtime_init(rt, &dev, gemm);
     if (opt(c, "--profile")) gancl_profiler_start(rt);
     if (c->cmd == CMD_TUNE || (gemm != GANCL_GEMM_AUTO && gemm != GANCL_GEMM_CLBLAST)) return;
-    char msg[GANCL_ERR_LEN];
-    gancl_tuning_status ts = gancl_tuning_apply(rt, w, msg, sizeof msg);
-    const int quiet = opt(c, "--quiet") != NULL;
-    int chatty = (c->cmd == CMD_TRAIN || c->cmd == CMD_BENCH || c->cmd == CMD_CLASSIFIER) && !quiet;
-    if (ts == GANCL_TUNING_REJECTED) fprintf(stderr, "gan-cl: warning: %s\n", msg);
-    if (w && !opt(c, "--no-tune") && rt->gemm == GANCL_GEMM_AUTO &&
-        (ts == GANCL_TUNING_NONE || ts == GANCL_TUNING_OTHER_SHAPES || ts == GANCL_TUNING_REJECTED)) {
-        /* first use of this device, model or batch size: a quick tune, then its choices */
-        if (gancl_tune(rt, w, GANCL_TUNE_QUICK, quiet ? NULL : stdout, isatty(STDOUT_FILENO))) exit(1);
-        ts = gancl_tuning_apply(rt, NULL, msg, sizeof msg);
-        if (ts == GANCL_TUNING_REJECTED) fprintf(stderr, "gan-cl: warning: %s\n", msg);
-    } else if ((ts == GANCL_TUNING_APPLIED || ts == GANCL_TUNING_OTHER_SHAPES) && chatty) {
-        printf("%s\n", msg);
-    } else if (ts == GANCL_TUNING_NONE && chatty && w) {
-        printf("note: GEMMs are not tuned for this device (--no-tune): `gan-cl tune --model %s --batch-size %d`\n"
-               "      picks the fastest correct GEMM kernels for it\n", gancl_model_name(w->model), w->batch);
-    }
+    const int chatty = (c->cmd == CMD_TRAIN || c->cmd == CMD_BENCH || c->cmd == CMD_CLASSIFIER) && !opt(c, "--quiet");
+    /* not the self-test: its odd shapes would go into the tuning file */
+    gancl_tuning_prepare(rt, w, !opt(c, "--no-tune") && c->cmd != CMD_SELFTEST, chatty ? stdout : NULL);
 }
 
 static int cmd_list_devices(void) {

@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #define TUNING_FORMAT "gan-cl-tuning"
 #define TUNING_VERSION 2
@@ -583,14 +584,19 @@ static int tune_shapes(const gancl_runtime *rt, const char *path, tuning *t, con
     return 0;
 }
 
-int gancl_tune(gancl_runtime *rt, const gancl_workload *wl, gancl_tune_mode mode, FILE *out, int tty) {
+/* Tunes the shapes of log (named `workload` in the file once fully tuned; NULL: no name) as
+ * gancl_tune describes; plan_out, when given, receives the file's plan afterwards. */
+static int tune_log(const gancl_runtime *rt, const gancl_shape_log *log_in, const char *workload,
+                    gancl_tune_mode mode, FILE *out, int tty, gancl_gemm_plan *plan_out) {
     const int quick = mode == GANCL_TUNE_QUICK;
-    char path[4096], err[GANCL_ERR_LEN], dir[4096], w[32];
+    char path[4096], err[GANCL_ERR_LEN], dir[4096];
     if (gancl_tuning_path(rt, path, sizeof path) || gancl_cache_dir("tuning", dir, sizeof dir) ||
         gancl_mkdirs(dir, err)) {
-        fprintf(stderr, "gan-cl: error: no cache directory for the tuning results (set HOME or XDG_CACHE_HOME)\n");
+        fprintf(stderr, "gan-cl: %s: no cache directory for the tuning results (set HOME or XDG_CACHE_HOME)\n",
+                quick ? "warning" : "error");
         return 1;
     }
+    const gancl_shape_log log = *log_in;
     tuning *t = malloc(sizeof *t);
     if (!t) gancl_die("out of host memory");
     tuning_clear(t);
@@ -602,16 +608,6 @@ int gancl_tune(gancl_runtime *rt, const gancl_workload *wl, gancl_tune_mode mode
             fprintf(out, "resuming from %s\n", path);
         }
     }
-    gancl_tuning_workload(wl->model, wl->batch, w, sizeof w);
-    gancl_shape_log log;
-    if (gancl_workload_shapes(rt, wl, &log, err)) { /* quick: the command that asked says why */
-        if (!quick) fprintf(stderr, "gan-cl: error: %s\n", err);
-        free(t);
-        return quick ? 0 : 1;
-    }
-    if (!quick)
-        fprintf(out, "tuning the %d GEMM shapes of a %s iteration at batch %d on %s\n", log.n,
-                gancl_model_name(wl->model), wl->batch, rt->dev.name);
     size_t na = 1, nb = 1, nc = 1;
     for (int s = 0; s < log.n; s++) {
         const gancl_gemm_shape *g = &log.shapes[s];
@@ -652,8 +648,8 @@ int gancl_tune(gancl_runtime *rt, const gancl_workload *wl, gancl_tune_mode mode
     const int with_clblast = !quick || !cpu || t->clblast_best > 0;
     if (tune_shapes(rt, path, t, &log, &o, mode, with_clblast, t_start + QUICK_BUDGET_S, out, tty, &done_shapes))
         goto done;
-    if (!quick && !has_workload(t, w) && t->n_workloads < MAX_WORKLOADS)
-        snprintf(t->workloads[t->n_workloads++], sizeof t->workloads[0], "%s", w);
+    if (!quick && workload && !has_workload(t, workload) && t->n_workloads < MAX_WORKLOADS)
+        snprintf(t->workloads[t->n_workloads++], sizeof t->workloads[0], "%s", workload);
     if (save(rt, path, t)) goto done;
     /* the iteration's GEMM time by the plan, by tuned CLBlast alone and by untuned CLBlast */
     double plan_s = 0, clblast_s = 0, flops = 0;
@@ -678,6 +674,7 @@ int gancl_tune(gancl_runtime *rt, const gancl_workload *wl, gancl_tune_mode mode
                 flops / clblast_s * 1e-9, t->clblast[0], now_s() - t_start, path);
     }
     status = 0;
+    if (plan_out) *plan_out = t->plan;
 done:
     clReleaseMemObject(o.a);
     clReleaseMemObject(o.b);
@@ -687,4 +684,70 @@ done:
     free(o.C);
     free(t);
     return status;
+}
+
+int gancl_tune(gancl_runtime *rt, const gancl_workload *wl, gancl_tune_mode mode, FILE *out, int tty) {
+    const int quick = mode == GANCL_TUNE_QUICK;
+    char err[GANCL_ERR_LEN], w[32];
+    gancl_shape_log log;
+    if (gancl_workload_shapes(rt, wl, &log, err)) { /* quick: the command that asked says why */
+        if (!quick) fprintf(stderr, "gan-cl: error: %s\n", err);
+        return quick ? 0 : 1;
+    }
+    gancl_tuning_workload(wl->model, wl->batch, w, sizeof w);
+    if (!quick)
+        fprintf(out, "tuning the %d GEMM shapes of a %s iteration at batch %d on %s\n", log.n,
+                gancl_model_name(wl->model), wl->batch, rt->dev.name);
+    return tune_log(rt, &log, w, mode, out, tty, NULL);
+}
+
+/* The runtime's tuner: a shape first met with no choice, tuned quickly and silently, its choice
+ * added to the runtime's plan (or the tuner turned off when that cannot be done). */
+static void tune_new_shape(const gancl_runtime *rt, const gancl_gemm_shape *s) {
+    gancl_shape_log *log = calloc(1, sizeof *log);
+    gancl_gemm_plan *plan = malloc(sizeof *plan);
+    if (!log || !plan) gancl_die("out of host memory");
+    log->shapes[0] = *s;
+    log->n = 1;
+    int k = -1;
+    if (tune_log(rt, log, NULL, GANCL_TUNE_QUICK, NULL, 0, plan) == 0)
+        k = gancl_gemm_plan_find(plan, s->ta, s->tb, s->M, s->N, s->K);
+    gancl_gemm_plan *p = rt->gemm_plan;
+    int i = gancl_gemm_plan_find(p, s->ta, s->tb, s->M, s->N, s->K);
+    if (i < 0 && p->n < GANCL_MAX_SHAPES) {
+        i = p->n++;
+        p->shapes[i] = *s;
+        p->method[i] = -1;
+    }
+    if (k < 0 || i < 0 || plan->method[k] < 0) rt->tuner->off = 1;
+    else p->method[i] = plan->method[k];
+    free(log);
+    free(plan);
+}
+
+gancl_tuning_status gancl_tuning_prepare(gancl_runtime *rt, const gancl_workload *w, int may_tune, FILE *out) {
+    char msg[GANCL_ERR_LEN];
+    gancl_tuning_status ts = gancl_tuning_apply(rt, w, msg, sizeof msg);
+    if (ts == GANCL_TUNING_REJECTED) fprintf(stderr, "gan-cl: warning: %s\n", msg);
+    may_tune = may_tune && rt->gemm == GANCL_GEMM_AUTO; /* not when --gemm forces a method */
+    if (w && may_tune && ts != GANCL_TUNING_APPLIED) {
+        /* first use of this device, model or batch size: a quick tune, then its choices */
+        if (gancl_tune(rt, w, GANCL_TUNE_QUICK, out, out && isatty(fileno(out)))) {
+            fprintf(stderr, "gan-cl: warning: the GEMMs could not be tuned; going on with CLBlast\n");
+            return ts;
+        }
+        ts = gancl_tuning_apply(rt, NULL, msg, sizeof msg);
+        if (ts == GANCL_TUNING_REJECTED) fprintf(stderr, "gan-cl: warning: %s\n", msg);
+    } else if ((ts == GANCL_TUNING_APPLIED || ts == GANCL_TUNING_OTHER_SHAPES) && out) {
+        fprintf(out, "%s\n", msg);
+    } else if (ts == GANCL_TUNING_NONE && out && w && !may_tune) {
+        fprintf(out, "note: GEMMs are not tuned for this device (--no-tune): `gan-cl tune --model %s --batch-size %d`\n"
+                "      picks the fastest correct GEMM kernels for it\n", gancl_model_name(w->model), w->batch);
+    }
+    if (may_tune && rt->gemm == GANCL_GEMM_AUTO) { /* the shapes met later (samples, scores, ...) */
+        if (!rt->gemm_plan && !(rt->gemm_plan = calloc(1, sizeof *rt->gemm_plan))) gancl_die("out of host memory");
+        if (!rt->tuner && !(rt->tuner = calloc(1, sizeof *rt->tuner))) gancl_die("out of host memory");
+        rt->tuner->tune = tune_new_shape;
+    }
+    return ts;
 }

@@ -57,6 +57,7 @@ typedef struct {
 struct gancl_profiler;  /* profile.h */
 struct gancl_shape_log; /* tune.h */
 struct gancl_gemm_plan; /* gemm.h */
+struct gancl_tuner;     /* gemm.h */
 
 /* A device buffer that grows on demand (CLBlast's temporary buffer). */
 struct gancl_scratch {
@@ -73,8 +74,12 @@ typedef struct {
     int n_kernels;
     size_t wg_size;    /* 1-D work-group size used for element-wise launches */
     int matmul_tile;   /* tile edge of cl/matmul.cl, chosen from the device's limits */
+    int group_reductions; /* per-feature sums (BatchNorm, bias gradients) by one work group per
+                             feature (GPU-shaped _wg kernels) instead of one work item per
+                             feature (CPU-shaped): set for every device that is not a CPU */
     gancl_gemm_method gemm; /* --gemm */
     struct gancl_gemm_plan *gemm_plan; /* the method per GEMM shape chosen by `tune` (AUTO) */
+    struct gancl_tuner *tuner; /* when set, a GEMM shape with no choice is tuned when first met */
     gancl_cache_status cache_status;
     char cache_path[4096]; /* cache entry used ("" when the cache is off) */
     struct gancl_profiler *prof; /* NULL unless profiling */
@@ -90,6 +95,10 @@ void gancl_runtime_free(gancl_runtime *rt);
 cl_kernel gancl_kernel(const gancl_runtime *rt, const char *name);
 /* Enqueues a 1-D launch of `n` work items, rounded up to the runtime's work-group size. */
 void gancl_launch_1d(const gancl_runtime *rt, cl_kernel k, size_t n);
+/* Enqueues `groups` work groups of the largest power-of-two size the kernel allows (at most
+ * the runtime's), after giving argument `scratch_arg` 2 floats of local memory per item (the
+ * _wg kernels' reductions). */
+void gancl_launch_groups(const gancl_runtime *rt, cl_kernel k, size_t groups, cl_uint scratch_arg);
 /* Device buffers: create (exits with a hint when the device has no memory), write, read. */
 cl_mem gancl_buffer(const gancl_runtime *rt, size_t bytes);
 void gancl_write(const gancl_runtime *rt, cl_mem buf, size_t byte_off, size_t bytes, const void *src);
@@ -115,5 +124,13 @@ void gancl_set_args(cl_kernel k, const gancl_karg *args, int n);
         gancl_set_args((k), (const gancl_karg[]){__VA_ARGS__}, GANCL_NARGS(__VA_ARGS__)); \
         gancl_launch_1d((rt), (k), (n));                                      \
     } while (0)
+/* Launches the per-feature reduction kernel `name` over n features (or rows) with the given
+ * arguments: one work item per `per_item` features, or, with rt->group_reductions, `name`_wg
+ * with one work group per feature (its local scratch the argument after the given ones). */
+void gancl_launch_reduction(const gancl_runtime *rt, const char *name, size_t n, size_t per_item,
+                            const gancl_karg *args, int nargs);
+#define GANCL_LAUNCH_REDUCTION(rt, name, n, per_item, ...)                                   \
+    gancl_launch_reduction((rt), (name), (n), (per_item), (const gancl_karg[]){__VA_ARGS__}, \
+                           GANCL_NARGS(__VA_ARGS__))
 
 #endif

@@ -42,7 +42,7 @@ typedef struct {
     int count;
 } gancl_gemm_shape;
 
-#define GANCL_MAX_SHAPES 128
+#define GANCL_MAX_SHAPES 512
 
 /* The method chosen for each tuned shape. */
 typedef struct gancl_gemm_plan {
@@ -50,6 +50,13 @@ typedef struct gancl_gemm_plan {
     gancl_gemm_method method[GANCL_MAX_SHAPES];
     int n;
 } gancl_gemm_plan;
+
+/* Tuning on the fly (tune.c sets it up for the AUTO method): gancl_gemm meeting a shape that
+ * the plan has no choice for calls tune(rt, shape) first, which may add one to the plan. */
+typedef struct gancl_tuner {
+    void (*tune)(const gancl_runtime *rt, const gancl_gemm_shape *s);
+    int off; /* set when tuning failed (no cache directory, a full plan): not tried again */
+} gancl_tuner;
 
 /* Index of the shape in the plan, or -1. */
 int gancl_gemm_plan_find(const gancl_gemm_plan *p, int ta, int tb, size_t M, size_t N, size_t K);

@@ -15,10 +15,15 @@ typedef struct {
     const char *name;
     gancl_check_fn run; /* returns the max error (relative where the check says so) */
     double tol;
+    int groups; /* checks of per-feature sums: 0 with the per-item kernels, 1 with the
+                   work-group ones (rt->group_reductions); -1: with the runtime's choice */
 } gancl_check;
 
 extern const gancl_check GANCL_CHECKS[];
 extern const int GANCL_N_CHECKS;
+
+/* Runs check c on rt (with the reduction kernels the check names): its max error. */
+double gancl_check_run(const gancl_check *c, const gancl_runtime *rt);
 
 /* One GEMM method and transpose on three odd shapes at non-zero offsets, alpha 0.75 and beta
  * 0.5: the max relative error against gancl_gemm_ref (infinite if it wrote before C). */

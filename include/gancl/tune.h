@@ -60,5 +60,11 @@ typedef enum {
  * the file as it goes). FULL prints every measurement to out; QUICK prints one progress line
  * (updated in place when tty) and a summary, nothing when out is NULL. Returns the exit status. */
 int gancl_tune(gancl_runtime *rt, const gancl_workload *w, gancl_tune_mode mode, FILE *out, int tty);
+/* What a command does before it multiplies: applies the stored tuning (a rejected file is
+ * warned about on stderr) and, when may_tune and some GEMM shape of w has no stored choice,
+ * runs a QUICK tune and applies that; with may_tune, the runtime also tunes (quickly and
+ * silently) any other shape without a choice when it first meets it (rt->tuner). Progress and
+ * notes go to out (NULL: none). */
+gancl_tuning_status gancl_tuning_prepare(gancl_runtime *rt, const gancl_workload *w, int may_tune, FILE *out);
 
 #endif
