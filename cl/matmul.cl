@@ -32,6 +32,68 @@ void matmul(const int M, const int N, const int K, const int ta, const int tb, c
     *c = beta == 0.0f ? alpha * acc : alpha * acc + beta * *c;
 }
 
+/* ---- tiled-4x4: the GPU-shaped GEMM (any transposes) ----
+ * A work group of TILED_LS x TILED_LS items computes a square tile of C of TILED_LS * TILED_ITEM
+ * rows and columns; each item keeps TILED_ITEM x TILED_ITEM entries of it in registers (rows
+ * ty + i TILED_LS, columns tx + j TILED_LS: neighbouring items read neighbouring words of local
+ * memory and write neighbouring words of C). Slices of TILED_K columns of op(A) and rows of
+ * op(B) are staged in local memory, zero past the edges. The sizes are build options (-D);
+ * by default TILED_LS is the device's MATMUL_TILE, so the work group is as large as matmul's. */
+#ifndef TILED_LS
+#define TILED_LS MATMUL_TILE
+#endif
+#ifndef TILED_ITEM
+#define TILED_ITEM 4
+#endif
+#ifndef TILED_K
+#define TILED_K 16
+#endif
+#define TILED_EDGE (TILED_LS * TILED_ITEM)
+
+__kernel __attribute__((reqd_work_group_size(TILED_LS, TILED_LS, 1)))
+void gemm_tiled(const int M, const int N, const int K, const int ta, const int tb, const float alpha,
+                __global const float *A, const uint a_off, __global const float *B, const uint b_off,
+                const float beta, __global float *C, const uint c_off) {
+    __local float As[TILED_K][TILED_EDGE]; /* op(A)[m0 + m][k0 + k] at As[k][m] */
+    __local float Bs[TILED_K][TILED_EDGE]; /* op(B)[k0 + k][n0 + n] at Bs[k][n] */
+    const int tx = get_local_id(0), ty = get_local_id(1), id = ty * TILED_LS + tx;
+    const int n0 = get_group_id(0) * TILED_EDGE, m0 = get_group_id(1) * TILED_EDGE;
+    A += a_off;
+    B += b_off;
+    float acc[TILED_ITEM][TILED_ITEM];
+    for (int i = 0; i < TILED_ITEM; i++)
+        for (int j = 0; j < TILED_ITEM; j++) acc[i][j] = 0.0f;
+    for (int k0 = 0; k0 < K; k0 += TILED_K) {
+        /* the items walk the slice along its contiguous direction in memory */
+        for (int e = id; e < TILED_EDGE * TILED_K; e += TILED_LS * TILED_LS) {
+            const int m = ta ? e % TILED_EDGE : e / TILED_K, k = ta ? e / TILED_EDGE : e % TILED_K;
+            const int gm = m0 + m, gk = k0 + k;
+            As[k][m] = gm < M && gk < K ? (ta ? A[gk * M + gm] : A[gm * K + gk]) : 0.0f;
+            const int n = tb ? e / TILED_K : e % TILED_EDGE, kb = tb ? e % TILED_K : e / TILED_EDGE;
+            const int gn = n0 + n, gkb = k0 + kb;
+            Bs[kb][n] = gn < N && gkb < K ? (tb ? B[gn * K + gkb] : B[gkb * N + gn]) : 0.0f;
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+        for (int k = 0; k < TILED_K; k++) {
+            float a[TILED_ITEM], b[TILED_ITEM];
+            for (int i = 0; i < TILED_ITEM; i++) a[i] = As[k][ty + i * TILED_LS];
+            for (int j = 0; j < TILED_ITEM; j++) b[j] = Bs[k][tx + j * TILED_LS];
+            for (int i = 0; i < TILED_ITEM; i++)
+                for (int j = 0; j < TILED_ITEM; j++) acc[i][j] = fma(a[i], b[j], acc[i][j]);
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    for (int i = 0; i < TILED_ITEM; i++) {
+        const int row = m0 + ty + i * TILED_LS;
+        for (int j = 0; j < TILED_ITEM; j++) {
+            const int col = n0 + tx + j * TILED_LS;
+            if (row >= M || col >= N) continue;
+            __global float *c = C + c_off + row * N + col;
+            *c = beta == 0.0f ? alpha * acc[i][j] : alpha * acc[i][j] + beta * *c;
+        }
+    }
+}
+
 /* ---- register-blocked GEMMs: one work item per tile of C, no local memory ----
  * The fast path on CPUs (PoCL) and the other candidates of `gan-cl tune`, which picks per GEMM
  * shape among these, the tiled kernel above and CLBlast. Each work item keeps a tile of C in

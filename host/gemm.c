@@ -6,32 +6,36 @@
 #include <clblast_c.h>
 #include <string.h>
 
-/* gan-cl's own kernels. ALL_TRANSPOSES: matmul and blk take ta and tb; xn: any ta, tb = 0;
- * nt: ta = 0, tb = 1. rows x cols: the block of C one work item computes; 0 for the tiled
- * matmul, one item per element in rt->matmul_tile square work-groups. cpu_only: blocked for
+/* gan-cl's own kernels. ALL_TRANSPOSES: matmul, tiled and blk take ta and tb; xn: any ta,
+ * tb = 0; nt: ta = 0, tb = 1. rows x cols: the block of C one work item computes; 0 for the
+ * tiled matmul, one item per element in rt->matmul_tile square work-groups; -1 for tiled-4x4,
+ * 4 x 4 elements per item in the same work-groups (cl/matmul.cl's TILED_ITEM). cpu_only: blocked for
  * a CPU's registers and caches, these spill on GPUs (tools/check-kernels-offline, which reads
- * this table: Intel Gen9/Xe-LP/Arc and AMD RDNA2), so tuning never tries them on one. */
+ * this table: Intel Gen9/Xe-LP/Arc and AMD RDNA2), so tuning never tries them on one.
+ * gpu_shaped: work groups staging tiles in local memory, 10-50x slower than the blocked
+ * kernels on CPUs: the quick tune leaves them out there. */
 typedef enum { ALL_TRANSPOSES, XN, NT } kernel_kind;
 typedef struct {
     const char *name, *kernel;
     kernel_kind kind;
-    int rows, cols, cpu_only;
+    int rows, cols, cpu_only, gpu_shaped;
 } method_desc;
 
 static const method_desc METHODS[] = {
-    {"clblast", NULL, ALL_TRANSPOSES, 0, 0, 0},
-    {"matmul", "matmul", ALL_TRANSPOSES, 0, 0, 0},
-    {"xn-8x32", "gemm_xn_8x32", XN, 8, 32, 1},
-    {"xn-4x64", "gemm_xn_4x64", XN, 4, 64, 1},
-    {"xn-6x32", "gemm_xn_6x32", XN, 6, 32, 1},
-    {"xn-4x32", "gemm_xn_4x32", XN, 4, 32, 1},
-    {"xn-4x16", "gemm_xn_4x16", XN, 4, 16, 0},
-    {"nt-4x4", "gemm_nt_4x4", NT, 4, 4, 1},
-    {"nt-3x4", "gemm_nt_3x4", NT, 3, 4, 1},
-    {"nt-2x4", "gemm_nt_2x4", NT, 2, 4, 1},
-    {"nt-4x2", "gemm_nt_4x2", NT, 4, 2, 1},
-    {"nt-2x2", "gemm_nt_2x2", NT, 2, 2, 0},
-    {"blk-64x32", "gemm_blk_64x32", ALL_TRANSPOSES, 64, 32, 1},
+    {"clblast", NULL, ALL_TRANSPOSES, 0, 0, 0, 0},
+    {"matmul", "matmul", ALL_TRANSPOSES, 0, 0, 0, 1},
+    {"tiled-4x4", "gemm_tiled", ALL_TRANSPOSES, -1, -1, 0, 1},
+    {"xn-8x32", "gemm_xn_8x32", XN, 8, 32, 1, 0},
+    {"xn-4x64", "gemm_xn_4x64", XN, 4, 64, 1, 0},
+    {"xn-6x32", "gemm_xn_6x32", XN, 6, 32, 1, 0},
+    {"xn-4x32", "gemm_xn_4x32", XN, 4, 32, 1, 0},
+    {"xn-4x16", "gemm_xn_4x16", XN, 4, 16, 0, 0},
+    {"nt-4x4", "gemm_nt_4x4", NT, 4, 4, 1, 0},
+    {"nt-3x4", "gemm_nt_3x4", NT, 3, 4, 1, 0},
+    {"nt-2x4", "gemm_nt_2x4", NT, 2, 4, 1, 0},
+    {"nt-4x2", "gemm_nt_4x2", NT, 4, 2, 1, 0},
+    {"nt-2x2", "gemm_nt_2x2", NT, 2, 2, 0, 0},
+    {"blk-64x32", "gemm_blk_64x32", ALL_TRANSPOSES, 64, 32, 1, 0},
 };
 #define N_METHODS (int)(sizeof METHODS / sizeof *METHODS)
 
@@ -55,6 +59,8 @@ int gancl_gemm_method_supports(gancl_gemm_method m, int ta, int tb) {
 }
 
 int gancl_gemm_method_cpu_only(gancl_gemm_method m) { return m >= 0 && m < N_METHODS && METHODS[m].cpu_only; }
+
+int gancl_gemm_method_gpu_shaped(gancl_gemm_method m) { return m >= 0 && m < N_METHODS && METHODS[m].gpu_shaped; }
 
 int gancl_gemm_method_suits(gancl_gemm_method m, const gancl_device_info *dev) {
     return !gancl_gemm_method_cpu_only(m) || (dev->type & CL_DEVICE_TYPE_CPU);
@@ -103,7 +109,12 @@ static void kernel_launch(const gancl_runtime *rt, const method_desc *d, int ta,
     args[i++] = GANCL_V(cl_uint, c_off);
     gancl_set_args(k, args, i);
     size_t global[2], local[2] = {1, 1};
-    if (d->rows) { /* one work item per rows x cols block of C */
+    if (d->rows < 0) { /* tiled-4x4: a work group per 4 matmul_tile square of C */
+        const size_t edge = 4 * (size_t)rt->matmul_tile;
+        local[0] = local[1] = (size_t)rt->matmul_tile;
+        global[0] = (N + edge - 1) / edge * local[0];
+        global[1] = (M + edge - 1) / edge * local[1];
+    } else if (d->rows) { /* one work item per rows x cols block of C */
         global[0] = (N + d->cols - 1) / d->cols;
         global[1] = (M + d->rows - 1) / d->rows;
     } else { /* matmul: one work item per element of C */

@@ -116,6 +116,9 @@ static const char USAGE_TOOLS[] =
     "  models and batch sizes add up); training and bench use them from then on. Training and\n"
     "  bench already run a quick version by themselves on first use; this is the full search\n"
     "  (5 minutes for the MLP from cold caches on a 2-core CPU). Safe to interrupt.\n"
+    "  --no-tune             train, bench, classifier: leave GEMM shapes without a stored\n"
+    "                        choice untuned (by default a quick tune runs first: about 1 s\n"
+    "                        for the MLP, 1 minute for the DCGAN on a 2-core CPU)\n"
     "\n";
 
 /* ISO C limits a string literal's length: the help comes in three parts. */
@@ -164,14 +167,12 @@ static const char USAGE_MORE[] =
     "  --device N|NAME       device index from --list-devices, or part of its name\n"
     "                        (default: the first GPU, else the first device)\n"
     "  --gemm METHOD         how GEMMs run: auto (default: per shape as `tune` chose, else\n"
-    "                        CLBlast), clblast, matmul (gan-cl's tiled kernel), or one of\n"
+    "                        CLBlast), clblast, matmul (gan-cl's tiled kernel), tiled-4x4\n"
+    "                        (its GPU-shaped kernel: 4x4 outputs per item), or one of\n"
     "                        gan-cl's register-blocked kernels: xn-8x32, xn-4x64, xn-6x32,\n"
     "                        xn-4x32, xn-4x16 (for A B and A^T B), nt-4x4, nt-3x4, nt-2x4,\n"
     "                        nt-4x2, nt-2x2 (for A B^T), blk-64x32 (any, blocked for long\n"
     "                        k); matmul runs what they cannot\n"
-    "  --no-tune             train, bench, classifier: do not tune GEMM shapes that have no\n"
-    "                        stored choice (by default a quick tune runs first: about 1 s for\n"
-    "                        the MLP, 1 minute for the DCGAN on a 2-core CPU)\n"
     "  --self-test           check every kernel and both GEMM paths on the device against C\n"
     "                        references; exits non-zero on any failure\n"
     "\n"

@@ -73,6 +73,7 @@ double gancl_check_gemm(const gancl_runtime *rt, gancl_gemm_method method, int t
 #define GEMM_CHECK_XN(fn, method) GEMM_CHECK(fn, method, 0, 0) GEMM_CHECK(fn, method, 1, 0)
 GEMM_CHECK_ALL(clblast, "clblast")
 GEMM_CHECK_ALL(matmul, "matmul")
+GEMM_CHECK_ALL(tiled_4x4, "tiled-4x4")
 GEMM_CHECK_XN(xn_8x32, "xn-8x32")
 GEMM_CHECK_XN(xn_4x64, "xn-4x64")
 GEMM_CHECK_XN(xn_6x32, "xn-6x32")
@@ -842,6 +843,10 @@ const gancl_check GANCL_CHECKS[] = {
     {"gemm matmul A B^T", check_matmul_01, 1e-4, -1},
     {"gemm matmul A^T B", check_matmul_10, 1e-4, -1},
     {"gemm matmul A^T B^T", check_matmul_11, 1e-4, -1},
+    {"gemm tiled-4x4 A B", check_tiled_4x4_00, 1e-4, -1},
+    {"gemm tiled-4x4 A B^T", check_tiled_4x4_01, 1e-4, -1},
+    {"gemm tiled-4x4 A^T B", check_tiled_4x4_10, 1e-4, -1},
+    {"gemm tiled-4x4 A^T B^T", check_tiled_4x4_11, 1e-4, -1},
     {"gemm xn-8x32 A B", check_xn_8x32_00, 1e-4, -1},
     {"gemm xn-8x32 A^T B", check_xn_8x32_10, 1e-4, -1},
     {"gemm xn-4x64 A B", check_xn_4x64_00, 1e-4, -1},

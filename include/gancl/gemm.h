@@ -34,6 +34,9 @@ int gancl_gemm_method_supports(gancl_gemm_method m, int ta, int tb);
  * only the methods that suit the device. */
 int gancl_gemm_method_cpu_only(gancl_gemm_method m);
 int gancl_gemm_method_suits(gancl_gemm_method m, const gancl_device_info *dev);
+/* Whether m stages tiles in local memory (matmul, tiled-4x4): far slower than the blocked
+ * kernels on CPUs, where the quick tune leaves it out. */
+int gancl_gemm_method_gpu_shaped(gancl_gemm_method m);
 
 /* One GEMM shape, and how often an iteration runs it. */
 typedef struct {
