@@ -416,24 +416,29 @@ static int shape_correct(const gancl_runtime *rt, gancl_gemm_method method, cons
 
 /* Seconds for one round of the n shapes, each run `count` times, by `method`: the best of up
  * to 7 rounds (at least 2, more while under a second in all; quick, after the correctness
- * check has run it once: at most 3, more than one only while under 0.1 s in all); one round
- * when it already takes longer than give_up. */
+ * check or a first launch has run it once: at most 4, more than one only while under 0.1 s in
+ * all); one round when it already takes longer than give_up. A round of a product that takes
+ * under 2 ms is repeated to about 2 ms (timing a single short launch is mostly noise). */
 static double time_gemms(const gancl_runtime *rt, gancl_gemm_method method, const gancl_gemm_shape *shapes,
                          int n, operands *o, double give_up, int quick) {
     double best = INFINITY, spent = 0;
-    const int rounds = quick ? 3 : 7, least = quick ? 1 : 2;
+    const int rounds = quick ? 4 : 7, least = quick ? 1 : 2;
     const double enough = quick ? 0.1 : 1.0;
+    int reps = 1;
     for (int round = 0; round < rounds && (round < least || spent < enough); round++) {
         double t0 = now_s();
-        for (int s = 0; s < n; s++)
-            for (int k = 0; k < shapes[s].count; k++)
-                gancl_gemm_with(rt, method, shapes[s].ta, shapes[s].tb, shapes[s].M, shapes[s].N, shapes[s].K,
-                                1.0f, o->a, 0, o->b, 0, 0.0f, o->c, 0);
+        for (int r = 0; r < reps; r++)
+            for (int s = 0; s < n; s++)
+                for (int k = 0; k < shapes[s].count; k++)
+                    gancl_gemm_with(rt, method, shapes[s].ta, shapes[s].tb, shapes[s].M, shapes[s].N, shapes[s].K,
+                                    1.0f, o->a, 0, o->b, 0, 0.0f, o->c, 0);
         CL_CHECK(clFinish(rt->queue));
         double dt = now_s() - t0;
         spent += dt;
+        dt /= reps;
         best = dt < best ? dt : best;
         if (best > give_up) break; /* far slower than the best method: one round tells */
+        if (round == 0 && dt < 0.002) reps = dt * 64 < 0.002 ? 64 : (int)(0.002 / dt) + 1;
     }
     return best;
 }

@@ -262,6 +262,15 @@ static void test_random_networks(void **state) {
     for (uint64_t s = 1; s <= 12; s++) random_net_case(s * 7919);
 }
 
+/* The same networks with the other kind of per-feature reduction kernels (one work group per
+ * feature on a CPU, one work item per feature group on a GPU) */
+static void test_random_networks_other_reductions(void **state) {
+    (void)state;
+    rt.group_reductions = !rt.group_reductions;
+    for (uint64_t s = 1; s <= 12; s += 3) random_net_case(s * 7919);
+    rt.group_reductions = !rt.group_reductions;
+}
+
 /* A random critic that is piecewise linear in its input (what the tangent pass is for). */
 static void random_critic(uint64_t *rng, gancl_layer *l, int *n) {
     int k = 0;
@@ -544,6 +553,7 @@ int main(void) {
         cmocka_unit_test(test_bad_tables_rejected),
         cmocka_unit_test(test_model_tables),
         cmocka_unit_test(test_random_networks),
+        cmocka_unit_test(test_random_networks_other_reductions),
         cmocka_unit_test(test_tangent_pass),
         cmocka_unit_test(test_backward_from_inner_layer),
     };

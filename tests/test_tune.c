@@ -106,7 +106,8 @@ static void test_quick_tune(void **state) {
     const char *shapes = strstr(file, "\"shapes\": {");
     assert_non_null(shapes);
     assert_null(strstr(shapes, "\"clblast\": ")); /* nor CLBlast on any shape */
-    assert_null(strstr(file, "\"matmul\": "));
+    assert_null(strstr(file, "\"matmul\": ")); /* nor the local-memory kernels */
+    assert_null(strstr(file, "\"tiled-4x4\": "));
     assert_non_null(strstr(file, "\"tuned_for\": []"));
     assert_int_equal(apply(16, msg), GANCL_TUNING_APPLIED); /* every shape of b16 has a choice */
     assert_non_null(strstr(msg, "CLBlast with its own parameters"));
@@ -126,6 +127,49 @@ static void test_quick_tune(void **state) {
     free(file);
     assert_int_equal(apply(16, msg), GANCL_TUNING_APPLIED);
     check_plan_followed();
+    remove(path);
+}
+
+/* Tuning on the fly: with the tuner on, a shape first met is tuned before it runs (its choice in
+ * the runtime's plan and in the file), and the product is right. */
+static void test_tuned_when_first_met(void **state) {
+    (void)state;
+    char msg[GANCL_ERR_LEN];
+    remove(path);
+    gancl_tuning_prepare(&rt, NULL, 1, NULL);
+    assert_non_null(rt.tuner);
+    const size_t M = 45, N = 70, K = 33;
+    assert_true(gancl_gemm_plan_find(rt.gemm_plan, 0, 1, M, N, K) < 0);
+    float *A = malloc(M * K * 4), *B = malloc(N * K * 4), *C = malloc(M * N * 4), *R = malloc(M * N * 4);
+    assert_true(A && B && C && R);
+    uint64_t seed = 9;
+    for (size_t i = 0; i < M * K; i++) A[i] = gancl_uniform(&seed, -1, 1);
+    for (size_t i = 0; i < N * K; i++) B[i] = gancl_uniform(&seed, -1, 1);
+    cl_mem a = gancl_buffer(&rt, M * K * 4), b = gancl_buffer(&rt, N * K * 4), c = gancl_buffer(&rt, M * N * 4);
+    gancl_write(&rt, a, 0, M * K * 4, A);
+    gancl_write(&rt, b, 0, N * K * 4, B);
+    gancl_gemm(&rt, 0, 1, M, N, K, 1.0f, a, 0, b, 0, 0.0f, c, 0);
+    gancl_read(&rt, c, 0, M * N * 4, C);
+    gancl_gemm_ref(0, 1, M, N, K, 1.0f, A, B, 0.0f, R);
+    for (size_t i = 0; i < M * N; i++) assert_true(fabs(C[i] - R[i]) <= 1e-4 * (1 + fabs(R[i])));
+    const int k = gancl_gemm_plan_find(rt.gemm_plan, 0, 1, M, N, K);
+    assert_true(k >= 0);
+    assert_true(rt.gemm_plan->method[k] >= 0);
+    print_message("NT 45x70x33 tuned when first met: %s\n", gancl_gemm_method_name(rt.gemm_plan->method[k]));
+    char *file = read_tuning();
+    assert_non_null(strstr(file, "\"NT 45x70x33\": \""));  /* in the stored plan */
+    free(file);
+    /* the next runtime finds it stored: nothing of this shape is tuned again */
+    assert_int_equal(gancl_tuning_apply(&rt, NULL, msg, sizeof msg), GANCL_TUNING_APPLIED);
+    free(rt.tuner);
+    rt.tuner = NULL;
+    clReleaseMemObject(a);
+    clReleaseMemObject(b);
+    clReleaseMemObject(c);
+    free(A);
+    free(B);
+    free(C);
+    free(R);
     remove(path);
 }
 
@@ -320,6 +364,7 @@ static int teardown(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_quick_tune),
+        cmocka_unit_test(test_tuned_when_first_met),
         cmocka_unit_test(test_first_use),
         cmocka_unit_test(test_tune_apply_and_reject),
         cmocka_unit_test(test_gpu_never_gets_cpu_kernels),
