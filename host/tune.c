@@ -531,10 +531,10 @@ static int tune_shapes(const gancl_runtime *rt, const char *path, tuning *t, con
     *done = 0;
     if (!quick) fprintf(out, "each GEMM shape (ta tb MxNxK, runs per iteration): the fastest correct method\n");
     else /* quick tunes time a candidate once when it is slow: its first launch (the driver's own
-            compilation) goes first, on a small product */
+            compilation) goes first, on a 1 x 1 x 1 product (the operands may hold no more) */
         for (gancl_gemm_method m = 1; m < gancl_gemm_method_count(); m++)
             if (gancl_gemm_method_suits(m, &rt->dev) && !(cpu && gancl_gemm_method_gpu_shaped(m)))
-                gancl_gemm_with(rt, m, 0, !gancl_gemm_method_supports(m, 0, 0), 8, 8, 8, 1.0f, o->a, 0, o->b, 0,
+                gancl_gemm_with(rt, m, 0, !gancl_gemm_method_supports(m, 0, 0), 1, 1, 1, 1.0f, o->a, 0, o->b, 0,
                                 0.0f, o->c, 0);
     for (int s = 0; s < log->n; s++) {
         gancl_gemm_shape one = log->shapes[s];

@@ -38,35 +38,39 @@ static const char *tune_with(int batch, gancl_tune_mode mode) {
 
 static const char *tune(int batch) { return tune_with(batch, GANCL_TUNE_FULL); }
 
-/* Every shape of the plan through gancl_gemm (the AUTO path) against the C reference. */
+/* One product of shape s through gancl_gemm (the AUTO path) on random operands against the C
+ * reference (`what` names it in a failure). */
+static void expect_gemm_right(const gancl_gemm_shape *s, uint64_t seed, const char *what) {
+    size_t na = s->M * s->K, nb = s->K * s->N, nc = s->M * s->N;
+    float *A = malloc(na * 4), *B = malloc(nb * 4), *C = malloc(nc * 4), *R = malloc(nc * 4);
+    assert_true(A && B && C && R);
+    for (size_t k = 0; k < na; k++) A[k] = gancl_uniform(&seed, -1, 1);
+    for (size_t k = 0; k < nb; k++) B[k] = gancl_uniform(&seed, -1, 1);
+    cl_mem a = gancl_buffer(&rt, na * 4), b = gancl_buffer(&rt, nb * 4), c = gancl_buffer(&rt, nc * 4);
+    gancl_write(&rt, a, 0, na * 4, A);
+    gancl_write(&rt, b, 0, nb * 4, B);
+    gancl_gemm(&rt, s->ta, s->tb, s->M, s->N, s->K, 1.0f, a, 0, b, 0, 0.0f, c, 0);
+    gancl_read(&rt, c, 0, nc * 4, C);
+    gancl_gemm_ref(s->ta, s->tb, s->M, s->N, s->K, 1.0f, A, B, 0.0f, R);
+    for (size_t k = 0; k < nc; k++)
+        if (!(fabs(C[k] - R[k]) <= 1e-4 * (1 + fabs(R[k])))) fail_msg("%s: C[%zu] = %g, reference %g", what, k, C[k], R[k]);
+    clReleaseMemObject(a);
+    clReleaseMemObject(b);
+    clReleaseMemObject(c);
+    free(A);
+    free(B);
+    free(C);
+    free(R);
+}
+
+/* Every shape of the plan through the AUTO path against the C reference. */
 static void check_plan_followed(void) {
     assert_non_null(rt.gemm_plan);
     assert_true(rt.gemm_plan->n > 0);
-    uint64_t seed = 5;
     for (int i = 0; i < rt.gemm_plan->n; i++) {
-        const gancl_gemm_shape *s = &rt.gemm_plan->shapes[i];
-        size_t na = s->M * s->K, nb = s->K * s->N, nc = s->M * s->N;
-        float *A = malloc(na * 4), *B = malloc(nb * 4), *C = malloc(nc * 4), *R = malloc(nc * 4);
-        assert_true(A && B && C && R);
-        for (size_t k = 0; k < na; k++) A[k] = gancl_uniform(&seed, -1, 1);
-        for (size_t k = 0; k < nb; k++) B[k] = gancl_uniform(&seed, -1, 1);
-        cl_mem a = gancl_buffer(&rt, na * 4), b = gancl_buffer(&rt, nb * 4), c = gancl_buffer(&rt, nc * 4);
-        gancl_write(&rt, a, 0, na * 4, A);
-        gancl_write(&rt, b, 0, nb * 4, B);
-        gancl_gemm(&rt, s->ta, s->tb, s->M, s->N, s->K, 1.0f, a, 0, b, 0, 0.0f, c, 0);
-        gancl_read(&rt, c, 0, nc * 4, C);
-        gancl_gemm_ref(s->ta, s->tb, s->M, s->N, s->K, 1.0f, A, B, 0.0f, R);
-        for (size_t k = 0; k < nc; k++)
-            if (!(fabs(C[k] - R[k]) <= 1e-4 * (1 + fabs(R[k]))))
-                fail_msg("shape %d by %s: C[%zu] = %g, reference %g", i,
-                         gancl_gemm_method_name(rt.gemm_plan->method[i]), k, C[k], R[k]);
-        clReleaseMemObject(a);
-        clReleaseMemObject(b);
-        clReleaseMemObject(c);
-        free(A);
-        free(B);
-        free(C);
-        free(R);
+        char what[64];
+        snprintf(what, sizeof what, "shape %d by %s", i, gancl_gemm_method_name(rt.gemm_plan->method[i]));
+        expect_gemm_right(&rt.gemm_plan->shapes[i], 5 + (uint64_t)i, what);
     }
 }
 
@@ -140,36 +144,23 @@ static void test_tuned_when_first_met(void **state) {
     assert_non_null(rt.tuner);
     const size_t M = 45, N = 70, K = 33;
     assert_true(gancl_gemm_plan_find(rt.gemm_plan, 0, 1, M, N, K) < 0);
-    float *A = malloc(M * K * 4), *B = malloc(N * K * 4), *C = malloc(M * N * 4), *R = malloc(M * N * 4);
-    assert_true(A && B && C && R);
-    uint64_t seed = 9;
-    for (size_t i = 0; i < M * K; i++) A[i] = gancl_uniform(&seed, -1, 1);
-    for (size_t i = 0; i < N * K; i++) B[i] = gancl_uniform(&seed, -1, 1);
-    cl_mem a = gancl_buffer(&rt, M * K * 4), b = gancl_buffer(&rt, N * K * 4), c = gancl_buffer(&rt, M * N * 4);
-    gancl_write(&rt, a, 0, M * K * 4, A);
-    gancl_write(&rt, b, 0, N * K * 4, B);
-    gancl_gemm(&rt, 0, 1, M, N, K, 1.0f, a, 0, b, 0, 0.0f, c, 0);
-    gancl_read(&rt, c, 0, M * N * 4, C);
-    gancl_gemm_ref(0, 1, M, N, K, 1.0f, A, B, 0.0f, R);
-    for (size_t i = 0; i < M * N; i++) assert_true(fabs(C[i] - R[i]) <= 1e-4 * (1 + fabs(R[i])));
+    const gancl_gemm_shape shape = {0, 1, M, N, K, 1};
+    expect_gemm_right(&shape, 9, "NT 45x70x33, tuned when first met");
     const int k = gancl_gemm_plan_find(rt.gemm_plan, 0, 1, M, N, K);
     assert_true(k >= 0);
     assert_true(rt.gemm_plan->method[k] >= 0);
-    print_message("NT 45x70x33 tuned when first met: %s\n", gancl_gemm_method_name(rt.gemm_plan->method[k]));
+    const gancl_gemm_method chosen = rt.gemm_plan->method[k];
+    print_message("NT 45x70x33 tuned when first met: %s\n", gancl_gemm_method_name(chosen));
     char *file = read_tuning();
     assert_non_null(strstr(file, "\"NT 45x70x33\": \""));  /* in the stored plan */
     free(file);
-    /* the next runtime finds it stored: nothing of this shape is tuned again */
+    /* the next runtime finds its choice stored, so it is not tuned again */
     assert_int_equal(gancl_tuning_apply(&rt, NULL, msg, sizeof msg), GANCL_TUNING_APPLIED);
+    const int stored = gancl_gemm_plan_find(rt.gemm_plan, 0, 1, M, N, K);
+    assert_true(stored >= 0);
+    assert_int_equal(rt.gemm_plan->method[stored], chosen);
     free(rt.tuner);
     rt.tuner = NULL;
-    clReleaseMemObject(a);
-    clReleaseMemObject(b);
-    clReleaseMemObject(c);
-    free(A);
-    free(B);
-    free(C);
-    free(R);
     remove(path);
 }
 
