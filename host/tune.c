@@ -605,7 +605,7 @@ static int tune_shapes(const gancl_runtime *rt, const char *path, tuning *t, con
 
 /* Tunes the shapes of log (named `workload` in the file once fully tuned; NULL: no name) as
  * gancl_tune describes; plan_out, when given, receives the file's plan afterwards. */
-static int tune_log(const gancl_runtime *rt, const gancl_shape_log *log_in, const char *workload,
+static int tune_log(const gancl_runtime *rt, const gancl_shape_log *log, const char *workload,
                     gancl_tune_mode mode, FILE *out, int tty, gancl_gemm_plan *plan_out) {
     const int quick = mode == GANCL_TUNE_QUICK;
     char path[4096], err[GANCL_ERR_LEN], dir[4096];
@@ -615,7 +615,6 @@ static int tune_log(const gancl_runtime *rt, const gancl_shape_log *log_in, cons
                 quick ? "warning" : "error");
         return 1;
     }
-    const gancl_shape_log log = *log_in;
     tuning *t = malloc(sizeof *t);
     if (!t) gancl_die("out of host memory");
     tuning_clear(t);
@@ -628,8 +627,8 @@ static int tune_log(const gancl_runtime *rt, const gancl_shape_log *log_in, cons
         }
     }
     size_t na = 1, nb = 1, nc = 1;
-    for (int s = 0; s < log.n; s++) {
-        const gancl_gemm_shape *g = &log.shapes[s];
+    for (int s = 0; s < log->n; s++) {
+        const gancl_gemm_shape *g = &log->shapes[s];
         na = g->M * g->K > na ? g->M * g->K : na;
         nb = g->K * g->N > nb ? g->K * g->N : nb;
         nc = g->M * g->N > nc ? g->M * g->N : nc;
@@ -650,13 +649,13 @@ static int tune_log(const gancl_runtime *rt, const gancl_shape_log *log_in, cons
     for (int i = 0; i < N_CANDIDATES; i++) unmeasured += isnan(t->clblast[i]);
     if (!quick && (t->clblast_best < 0 || unmeasured)) {
         const int before = t->clblast_best;
-        if (tune_clblast(rt, path, t, &log, &o, N_CANDIDATES, out)) goto done;
-        for (int s = 0; s < log.n && t->clblast_best != before; s++) { /* measured with other parameters */
-            int k = gancl_gemm_plan_find(&t->plan, log.shapes[s].ta, log.shapes[s].tb, log.shapes[s].M,
-                                         log.shapes[s].N, log.shapes[s].K);
+        if (tune_clblast(rt, path, t, log, &o, N_CANDIDATES, out)) goto done;
+        for (int s = 0; s < log->n && t->clblast_best != before; s++) { /* measured with other parameters */
+            int k = gancl_gemm_plan_find(&t->plan, log->shapes[s].ta, log->shapes[s].tb, log->shapes[s].M,
+                                         log->shapes[s].N, log->shapes[s].K);
             if (k >= 0) t->gflops[k][GANCL_GEMM_CLBLAST] = NAN;
         }
-    } else if (quick && !cpu && isnan(t->clblast[0]) && tune_clblast(rt, path, t, &log, &o, 1, NULL)) {
+    } else if (quick && !cpu && isnan(t->clblast[0]) && tune_clblast(rt, path, t, log, &o, 1, NULL)) {
         goto done; /* a GPU: CLBlast's own parameters (tuned for many GPUs), nothing searched */
     }
     if (t->clblast_best >= 0) apply_candidate(rt, &CANDIDATES[t->clblast_best]);
@@ -665,28 +664,28 @@ static int tune_log(const gancl_runtime *rt, const gancl_shape_log *log_in, cons
                 CANDIDATES[t->clblast_best].name, t->clblast[t->clblast_best], t->clblast[0]);
     /* quick, on a CPU: gan-cl's kernels beat CLBlast there unless its parameters were searched */
     const int with_clblast = !quick || !cpu || t->clblast_best > 0;
-    if (tune_shapes(rt, path, t, &log, &o, mode, with_clblast, t_start + QUICK_BUDGET_S, out, tty, &done_shapes))
+    if (tune_shapes(rt, path, t, log, &o, mode, with_clblast, t_start + QUICK_BUDGET_S, out, tty, &done_shapes))
         goto done;
     if (!quick && workload && !has_workload(t, workload) && t->n_workloads < MAX_WORKLOADS)
         snprintf(t->workloads[t->n_workloads++], sizeof t->workloads[0], "%s", workload);
     if (save(rt, path, t)) goto done;
     /* the iteration's GEMM time by the plan, by tuned CLBlast alone and by untuned CLBlast */
     double plan_s = 0, clblast_s = 0, flops = 0;
-    for (int s = 0; s < log.n; s++) {
-        int k = gancl_gemm_plan_find(&t->plan, log.shapes[s].ta, log.shapes[s].tb, log.shapes[s].M,
-                                     log.shapes[s].N, log.shapes[s].K);
+    for (int s = 0; s < log->n; s++) {
+        int k = gancl_gemm_plan_find(&t->plan, log->shapes[s].ta, log->shapes[s].tb, log->shapes[s].M,
+                                     log->shapes[s].N, log->shapes[s].K);
         if (k < 0 || t->plan.method[k] < 0) continue;
-        double f = flops_of(&log.shapes[s], 1);
-        flops += f * log.shapes[s].count;
-        plan_s += f * log.shapes[s].count / (t->gflops[k][t->plan.method[k]] * 1e9);
-        clblast_s += f * log.shapes[s].count / (t->gflops[k][GANCL_GEMM_CLBLAST] * 1e9);
+        double f = flops_of(&log->shapes[s], 1);
+        flops += f * log->shapes[s].count;
+        plan_s += f * log->shapes[s].count / (t->gflops[k][t->plan.method[k]] * 1e9);
+        clblast_s += f * log->shapes[s].count / (t->gflops[k][GANCL_GEMM_CLBLAST] * 1e9);
     }
     if (quick && out) {
         fprintf(out, "%sGEMMs tuned for this device in %.0f s: %d of %d shapes, %.1f GFLOP/s over an iteration "
                 "(`gan-cl tune` searches further, --no-tune skips this)\n", tty ? "\r" : "", now_s() - t_start,
-                done_shapes, log.n, plan_s > 0 ? flops / plan_s * 1e-9 : 0.0);
-        if (done_shapes < log.n)
-            fprintf(out, "note: the time for it ran out; the next run tunes the other %d shapes\n", log.n - done_shapes);
+                done_shapes, log->n, plan_s > 0 ? flops / plan_s * 1e-9 : 0.0);
+        if (done_shapes < log->n)
+            fprintf(out, "note: the time for it ran out; the next run tunes the other %d shapes\n", log->n - done_shapes);
     } else if (!quick) {
         fprintf(out, "one iteration's GEMMs: %.1f GFLOP/s with the plan, %.1f with tuned CLBlast alone, %.1f with "
                 "CLBlast's defaults\ntuning took %.0f s; stored in %s\n", flops / plan_s * 1e-9,
