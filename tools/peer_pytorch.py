@@ -1,12 +1,12 @@
-#!/usr/bin/python3
+#!/usr/bin/env python3
 """The PyTorch peer of `gan-cl bench`: the same MLP GAN or DCGAN, the same batch, the same iteration
 (G step on BCE(D(G(z)), 1), then D step on real and detached fakes, Adam for both), on random
-data, on the CPU with one thread (PyTorch's fastest setting on the 2-core reference machine).
+data, on the CPU with --threads threads.
 It follows the PyTorch-GAN example and computes D(fake.detach()) again in the D step, as a
 PyTorch user would; gan-cl reuses that forward pass.
 
-usage: /usr/bin/python3 tools/peer_pytorch.py [--model mlp|dcgan] [--batch-size 64] [--iters 50]
-                                             [--threads 1]
+usage: tools/peer_pytorch.py [--model mlp|dcgan] [--batch-size 64] [--iters 50] [--threads 1]
+       (run it with the Python of the venv that tools/setup-peers makes, or any with PyTorch)
 Prints one line: "peer: mlp, batch B: median X ms/iteration ..." (the same shape as bench's)."""
 import argparse
 import statistics
