@@ -52,6 +52,62 @@ __kernel void col2im(__global float *img, const uint img_off, __global const flo
     }
 }
 
+/* The CPU-shaped twins of the two kernels above: work item (b, c) moves one channel plane of
+ * one image, H x W input pixels and OH x OW output positions. im2col_planes reads the plane
+ * (in the core's cache) and writes, for each tap (kh, kw), its run of OH*OW consecutive col
+ * entries; col2im_planes zeroes the plane and adds each tap's run into it. Both read and write
+ * memory in long contiguous runs, where the per-row kernels above ran PoCL's vectorised work
+ * items over 7-entry rows. One item per group: the loops are the item's own. */
+__kernel __attribute__((reqd_work_group_size(1, 1, 1))) void im2col_planes(
+    __global float *col, const uint col_off, __global const float *img, const uint img_off,
+    const int B, const int C, const int H, const int W, const int K, const int ST, const int P,
+    const int OH, const int OW) {
+    const int b = get_global_id(0), c = get_global_id(1);
+    if (b >= B || c >= C) return;
+    const size_t L = (size_t)B * OH * OW;
+    __global const float *src = img + img_off + (size_t)(b * C + c) * H * W;
+    for (int kh = 0; kh < K; kh++)
+        for (int kw = 0; kw < K; kw++) {
+            __global float *dst = col + col_off + (size_t)((c * K + kh) * K + kw) * L + (size_t)b * OH * OW;
+            for (int oh = 0; oh < OH; oh++, dst += OW) {
+                const int ih = oh * ST - P + kh;
+                if (ih < 0 || ih >= H) {
+                    for (int ow = 0; ow < OW; ow++) dst[ow] = 0.0f;
+                    continue;
+                }
+                __global const float *row = src + ih * W;
+                for (int ow = 0; ow < OW; ow++) {
+                    const int iw = ow * ST - P + kw;
+                    dst[ow] = iw >= 0 && iw < W ? row[iw] : 0.0f;
+                }
+            }
+        }
+}
+
+__kernel __attribute__((reqd_work_group_size(1, 1, 1))) void col2im_planes(
+    __global float *img, const uint img_off, __global const float *col, const uint col_off,
+    const int B, const int C, const int H, const int W, const int K, const int ST, const int P,
+    const int OH, const int OW) {
+    const int b = get_global_id(0), c = get_global_id(1);
+    if (b >= B || c >= C) return;
+    const size_t L = (size_t)B * OH * OW;
+    __global float *dst = img + img_off + (size_t)(b * C + c) * H * W;
+    for (int i = 0; i < H * W; i++) dst[i] = 0.0f;
+    for (int kh = 0; kh < K; kh++)
+        for (int kw = 0; kw < K; kw++) {
+            __global const float *src = col + col_off + (size_t)((c * K + kh) * K + kw) * L + (size_t)b * OH * OW;
+            for (int oh = 0; oh < OH; oh++, src += OW) {
+                const int ih = oh * ST - P + kh;
+                if (ih < 0 || ih >= H) continue;
+                __global float *row = dst + ih * W;
+                for (int ow = 0; ow < OW; ow++) {
+                    const int iw = ow * ST - P + kw;
+                    if (iw >= 0 && iw < W) row[iw] += src[ow];
+                }
+            }
+        }
+}
+
 /* to_cbs = 1: dst[C, B*S] <- src[B, C, S]; to_cbs = 0: dst[B, C, S] <- src[C, B*S] plus
  * bias[c] when has_bias. One item per run of S contiguous elements of dst (a contiguous copy
  * inside the item, which compilers for CPUs vectorise). */

@@ -319,3 +319,86 @@ __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void gemm_blk_64x32(
                 o[c] = beta != 0.0f ? alpha * v[c] + beta * o[c] : alpha * v[c];
         }
 }
+
+/* ---- pk-8x32: packed operands, for large products on CPUs ----
+ * The kernels above read op(B) along k at a stride of a whole row of B: for the DCGAN's
+ * products (B up to 3200 x 12544) every k step lands on another page, and the TLB and the
+ * prefetchers lose. Here both operands are first copied into panels (gemm_pack), so that the
+ * micro-kernel reads each one as a single contiguous stream: op(A) as panels of 8 rows, k-major
+ * (Ap[p][k][r] = op(A)[8 p + r, k]), op(B) as panels of 32 columns (Bp[q][k][c] =
+ * op(B)[k, 32 q + c]), zero past M and N. Work item (p, q) keeps the 8 x 32 block of C in 16
+ * float16 registers over the whole k loop; the row panels vary fastest between work items,
+ * so the B panel that neighbouring items share stays in the core's cache. */
+#define PK_ROWS 8
+#define PK_COLS 32
+
+/* dst[p][k][w] = X's value at (row W p + w, k), zero for rows >= R; where X is R x K
+ * row-major (rk = 1) or K x R (rk = 0). Work item (kb, p) copies PACK_K steps of k of panel p,
+ * reading X along its contiguous direction (a loop the compiler vectorises; one item per
+ * group, so that PoCL does not vectorise across items into scattered stores). */
+#define PACK_K 64
+__kernel __attribute__((reqd_work_group_size(1, 1, 1))) void gemm_pack(
+    __global float *dst, const uint dst_off, __global const float *X, const uint x_off,
+    const int R, const int K, const int rk, const int W) {
+    const int k0 = get_global_id(0) * PACK_K, p = get_global_id(1);
+    const int kn = min(PACK_K, K - k0), r0 = p * W, rn = min(W, R - r0);
+    if (kn <= 0 || rn <= 0) return;
+    __global float *d = dst + dst_off + ((size_t)p * K + k0) * W;
+    X += x_off;
+    if (rk) {
+        for (int w = 0; w < W; w++) {
+            __global const float *src = X + (size_t)min(r0 + w, R - 1) * K + k0;
+            const float keep = w < rn ? 1.0f : 0.0f;
+            for (int k = 0; k < kn; k++) d[k * W + w] = keep * src[k];
+        }
+    } else {
+        for (int k = 0; k < kn; k++) {
+            __global const float *src = X + (size_t)(k0 + k) * R + r0;
+            for (int w = 0; w < rn; w++) d[k * W + w] = src[w];
+            for (int w = rn; w < W; w++) d[k * W + w] = 0.0f;
+        }
+    }
+}
+
+__kernel __attribute__((reqd_work_group_size(1, 1, 1))) void gemm_pk_8x32(
+    const int M, const int N, const int K, const float alpha, __global const float *Ap,
+    const uint a_off, __global const float *Bp, const uint b_off, const float beta,
+    __global float *C, const uint c_off) {
+    const int p = get_global_id(0), q = get_global_id(1);
+    const int i0 = p * PK_ROWS, j0 = q * PK_COLS;
+    __global const float *a = Ap + a_off + (size_t)p * K * PK_ROWS;
+    __global const float *b = Bp + b_off + (size_t)q * K * PK_COLS;
+    float16 lo[PK_ROWS], hi[PK_ROWS]; /* C[i0 + r, j0 .. j0 + 15] and [.. j0 + 31] */
+#pragma unroll
+    for (int r = 0; r < PK_ROWS; r++) lo[r] = hi[r] = 0.0f;
+    for (int k = 0; k < K; k++, a += PK_ROWS, b += PK_COLS) {
+        const float16 b0 = vload16(0, b), b1 = vload16(1, b);
+#pragma unroll
+        for (int r = 0; r < PK_ROWS; r++) {
+            const float16 av = (float16)a[r];
+            lo[r] = fma(av, b0, lo[r]);
+            hi[r] = fma(av, b1, hi[r]);
+        }
+    }
+    C += c_off;
+#pragma unroll
+    for (int r = 0; r < PK_ROWS; r++) {
+        if (i0 + r >= M) break;
+        __global float *o = C + (size_t)(i0 + r) * N + j0;
+        if (j0 + PK_COLS <= N) {
+            float16 v0 = alpha * lo[r], v1 = alpha * hi[r];
+            if (beta != 0.0f) {
+                v0 += beta * vload16(0, o);
+                v1 += beta * vload16(1, o);
+            }
+            vstore16(v0, 0, o);
+            vstore16(v1, 1, o);
+        } else {
+            float v[PK_COLS];
+            vstore16(lo[r], 0, v);
+            vstore16(hi[r], 1, v);
+            for (int c = 0; j0 + c < N; c++)
+                o[c] = beta != 0.0f ? alpha * v[c] + beta * o[c] : alpha * v[c];
+        }
+    }
+}

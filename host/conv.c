@@ -15,15 +15,20 @@ gancl_conv_geom gancl_convt_geom_make(int C, int h, int w, int K, int stride, in
     return g;
 }
 
-/* col[CKK, B*P] <- patches of img[B, C, H, W] (to_col), or img <- col2im(col). */
+/* col[CKK, B*P] <- patches of img[B, C, H, W] (to_col), or img <- col2im(col): per output
+ * row (GPU-shaped) or, on CPUs, per channel plane of an image (the _planes kernels). */
 static void col_image(const gancl_runtime *rt, int to_col, gancl_ptr col, gancl_ptr img,
                       gancl_conv_geom g, int B) {
-    cl_kernel k = gancl_kernel(rt, to_col ? "im2col" : "col2im");
-    size_t n = to_col ? (size_t)g.C * g.K * g.K * B * g.OH : (size_t)B * g.C * g.H; /* rows */
+    const int planes = !rt->gpu_shaped;
+    cl_kernel k = gancl_kernel(rt, to_col ? (planes ? "im2col_planes" : "im2col")
+                                          : (planes ? "col2im_planes" : "col2im"));
     gancl_ptr dst = to_col ? col : img, src = to_col ? img : col;
-    GANCL_LAUNCH_1D(rt, k, n, GANCL_P(dst), GANCL_P(src), GANCL_A(B), GANCL_A(g.C), GANCL_A(g.H),
-                    GANCL_A(g.W), GANCL_A(g.K), GANCL_A(g.stride), GANCL_A(g.pad), GANCL_A(g.OH),
-                    GANCL_A(g.OW));
+    gancl_set_args(k, (const gancl_karg[]){GANCL_P(dst), GANCL_P(src), GANCL_A(B), GANCL_A(g.C),
+                                           GANCL_A(g.H), GANCL_A(g.W), GANCL_A(g.K), GANCL_A(g.stride),
+                                           GANCL_A(g.pad), GANCL_A(g.OH), GANCL_A(g.OW)}, 13);
+    if (planes) gancl_launch_items(rt, k, (size_t)B, (size_t)g.C);
+    else /* one item per output row (c, kh, kw, b, oh), or per image row (b, c, ih) */
+        gancl_launch_1d(rt, k, to_col ? (size_t)g.C * g.K * g.K * B * g.OH : (size_t)B * g.C * g.H);
 }
 
 /* dst[C, B*S] <- src[B, C, S] (to_cbs), or dst[B, C, S] <- src[C, B*S] + bias[c]. */

@@ -171,7 +171,7 @@ void gancl_runtime_init(gancl_runtime *rt, const gancl_device_info *dev, gancl_g
      * the matmul tile is 16x16 where a 256-item group fits, else 8x8. */
     rt->wg_size = dev->max_work_group < 256 ? dev->max_work_group : 256;
     rt->matmul_tile = dev->max_work_group >= 256 ? 16 : 8;
-    rt->group_reductions = !(dev->type & CL_DEVICE_TYPE_CPU);
+    rt->gpu_shaped = !(dev->type & CL_DEVICE_TYPE_CPU);
     rt->gemm_scratch = calloc(1, sizeof *rt->gemm_scratch);
     if (!rt->gemm_scratch) gancl_die("out of host memory");
     gancl_program_build(rt);
@@ -225,6 +225,17 @@ void gancl_launch_1d(const gancl_runtime *rt, cl_kernel k, size_t n) {
                                     gancl_prof_event(rt, nk->name, 0)));
 }
 
+void gancl_launch_items(const gancl_runtime *rt, cl_kernel k, size_t n0, size_t n1) {
+    if (n0 == 0 || n1 == 0) return;
+    const gancl_named_kernel *nk = NULL;
+    for (int i = 0; i < rt->n_kernels && !nk; i++)
+        if (rt->kernels[i].kernel == k) nk = &rt->kernels[i];
+    if (!nk) gancl_die("a kernel from outside the runtime's program was launched");
+    const size_t global[2] = {n0, n1}, local[2] = {1, 1};
+    CL_CHECK(clEnqueueNDRangeKernel(rt->queue, k, 2, NULL, global, local, 0, NULL,
+                                    gancl_prof_event(rt, nk->name, 0)));
+}
+
 void gancl_launch_groups(const gancl_runtime *rt, cl_kernel k, size_t groups, cl_uint scratch_arg) {
     if (groups == 0) return;
     const gancl_named_kernel *nk = NULL;
@@ -243,9 +254,9 @@ void gancl_launch_reduction(const gancl_runtime *rt, const char *name, size_t n,
                             const gancl_karg *args, int nargs) {
     char wg[80];
     snprintf(wg, sizeof wg, "%s_wg", name);
-    cl_kernel k = gancl_kernel(rt, rt->group_reductions ? wg : name);
+    cl_kernel k = gancl_kernel(rt, rt->gpu_shaped ? wg : name);
     gancl_set_args(k, args, nargs);
-    if (rt->group_reductions) gancl_launch_groups(rt, k, n, (cl_uint)nargs);
+    if (rt->gpu_shaped) gancl_launch_groups(rt, k, n, (cl_uint)nargs);
     else gancl_launch_1d(rt, k, (n + per_item - 1) / per_item);
 }
 

@@ -7,14 +7,15 @@
 #include <string.h>
 
 /* gan-cl's own kernels. ALL_TRANSPOSES: matmul, tiled and blk take ta and tb; xn: any ta,
- * tb = 0; nt: ta = 0, tb = 1. rows x cols: the block of C one work item computes; 0 for the
+ * tb = 0; nt: ta = 0, tb = 1; PACKED: any transposes, the operands first copied into panels
+ * (gemm_pack) in the scratch buffer. rows x cols: the block of C one work item computes; 0 for the
  * tiled matmul, one item per element in rt->matmul_tile square work-groups; -1 for tiled-4x4,
  * 4 x 4 elements per item in the same work-groups (cl/matmul.cl's TILED_ITEM). cpu_only: blocked for
  * a CPU's registers and caches, these spill on GPUs (tools/check-kernels-offline, which reads
  * this table: Intel Gen9/Xe-LP/Arc and AMD RDNA2), so tuning never tries them on one.
  * gpu_shaped: work groups staging tiles in local memory, 10-50x slower than the blocked
  * kernels on CPUs: the quick tune leaves them out there. */
-typedef enum { ALL_TRANSPOSES, XN, NT } kernel_kind;
+typedef enum { ALL_TRANSPOSES, XN, NT, PACKED } kernel_kind;
 typedef struct {
     const char *name, *kernel;
     kernel_kind kind;
@@ -36,6 +37,7 @@ static const method_desc METHODS[] = {
     {"nt-4x2", "gemm_nt_4x2", NT, 4, 2, 1, 0},
     {"nt-2x2", "gemm_nt_2x2", NT, 2, 2, 0, 0},
     {"blk-64x32", "gemm_blk_64x32", ALL_TRANSPOSES, 64, 32, 1, 0},
+    {"pk-8x32", "gemm_pk_8x32", PACKED, 8, 32, 1, 0},
 };
 #define N_METHODS (int)(sizeof METHODS / sizeof *METHODS)
 
@@ -54,7 +56,7 @@ gancl_gemm_method gancl_gemm_method_find(const char *name) {
 
 int gancl_gemm_method_supports(gancl_gemm_method m, int ta, int tb) {
     if (m < 0 || m >= N_METHODS) return 0;
-    return METHODS[m].kind == ALL_TRANSPOSES || (METHODS[m].kind == XN && !tb) ||
+    return METHODS[m].kind == ALL_TRANSPOSES || METHODS[m].kind == PACKED || (METHODS[m].kind == XN && !tb) ||
            (METHODS[m].kind == NT && !ta && tb);
 }
 
@@ -97,7 +99,7 @@ static void kernel_launch(const gancl_runtime *rt, const method_desc *d, int ta,
     args[i++] = GANCL_V(cl_int, M);
     args[i++] = GANCL_V(cl_int, N);
     args[i++] = GANCL_V(cl_int, K);
-    if (d->kind != NT) args[i++] = GANCL_A(ta);
+    if (d->kind == XN || d->kind == ALL_TRANSPOSES) args[i++] = GANCL_A(ta);
     if (d->kind == ALL_TRANSPOSES) args[i++] = GANCL_A(tb);
     args[i++] = GANCL_A(alpha);
     args[i++] = GANCL_A(A);
@@ -126,6 +128,47 @@ static void kernel_launch(const gancl_runtime *rt, const method_desc *d, int ta,
                                     gancl_prof_event(rt, "gemm own kernels", 2.0 * M * N * K)));
 }
 
+/* The runtime's scratch buffer (CLBlast's temporary buffer, or pk's panels), grown to at least
+ * `need` bytes. A buffer released here stays alive until the GEMMs queued on it finish. */
+static cl_mem scratch(const gancl_runtime *rt, size_t need) {
+    struct gancl_scratch *s = rt->gemm_scratch;
+    if (!s->mem || need > s->bytes) {
+        if (s->mem) clReleaseMemObject(s->mem);
+        s->bytes = need > s->bytes * 2 ? need : s->bytes * 2;
+        s->mem = gancl_buffer(rt, s->bytes ? s->bytes : 4);
+    }
+    return s->mem;
+}
+
+/* op(X)'s R rows (of op(A)) or columns (of op(B)) along k into panels of W at dst[dst_off..];
+ * cl/matmul.cl's gemm_pack, one work item per PACK_K (64) steps of k of a panel. */
+static void pack(const gancl_runtime *rt, cl_mem dst, size_t dst_off, cl_mem X, size_t x_off,
+                 size_t R, size_t K, int rk, int W) {
+    cl_kernel k = gancl_kernel(rt, "gemm_pack");
+    gancl_set_args(k, (const gancl_karg[]){GANCL_A(dst), GANCL_V(cl_uint, dst_off), GANCL_A(X),
+                                           GANCL_V(cl_uint, x_off), GANCL_V(cl_int, R),
+                                           GANCL_V(cl_int, K), GANCL_A(rk), GANCL_A(W)}, 8);
+    gancl_launch_items(rt, k, (K + 63) / 64, (R + W - 1) / W);
+}
+
+/* pk: op(A) and op(B) packed into the scratch buffer, then the micro-kernel over the panels. */
+static void packed_gemm(const gancl_runtime *rt, const method_desc *d, int ta, int tb, size_t M,
+                        size_t N, size_t K, float alpha, cl_mem A, size_t a_off, cl_mem B,
+                        size_t b_off, float beta, cl_mem C, size_t c_off) {
+    const size_t a_len = round_up(M, d->rows) * K, b_len = round_up(N, d->cols) * K;
+    cl_mem s = scratch(rt, (a_len + b_len) * sizeof(float));
+    pack(rt, s, 0, A, a_off, M, K, !ta, d->rows);     // Ap[M/8][K][8]
+    pack(rt, s, a_len, B, b_off, N, K, tb, d->cols);  // Bp[N/32][K][32]
+    cl_kernel k = gancl_kernel(rt, d->kernel);
+    const gancl_karg args[] = {GANCL_V(cl_int, M), GANCL_V(cl_int, N), GANCL_V(cl_int, K), GANCL_A(alpha),
+                               GANCL_A(s), GANCL_V(cl_uint, 0), GANCL_A(s), GANCL_V(cl_uint, a_len),
+                               GANCL_A(beta), GANCL_A(C), GANCL_V(cl_uint, c_off)};
+    gancl_set_args(k, args, (int)(sizeof args / sizeof *args));
+    const size_t global[2] = {(M + d->rows - 1) / d->rows, (N + d->cols - 1) / d->cols}, local[2] = {1, 1};
+    CL_CHECK(clEnqueueNDRangeKernel(rt->queue, k, 2, NULL, global, local, 0, NULL,
+                                    gancl_prof_event(rt, "gemm own kernels", 2.0 * M * N * K)));
+}
+
 static void clblast_gemm(const gancl_runtime *rt, int ta, int tb, size_t M, size_t N, size_t K,
                          float alpha, cl_mem A, size_t a_off, cl_mem B, size_t b_off, float beta,
                          cl_mem C, size_t c_off) {
@@ -138,15 +181,10 @@ static void clblast_gemm(const gancl_runtime *rt, int ta, int tb, size_t M, size
     size_t need = 0;
     CLBLAST_CHECK(CLBlastSGemmTempBufferSize(CLBlastLayoutRowMajor, at, bt, M, N, K, a_off, lda, b_off,
                                              ldb, c_off, N, &q, &need));
-    struct gancl_scratch *s = rt->gemm_scratch;
-    if (!s->mem || need > s->bytes) {
-        if (s->mem) clReleaseMemObject(s->mem); /* kept alive by OpenCL until queued GEMMs finish */
-        s->bytes = need > s->bytes * 2 ? need : s->bytes * 2;
-        s->mem = gancl_buffer(rt, s->bytes ? s->bytes : 4);
-    }
+    cl_mem tmp = scratch(rt, need);
     cl_event begin = gancl_prof_span_begin(rt);
     CLBLAST_CHECK(CLBlastSgemmWithTempBuffer(CLBlastLayoutRowMajor, at, bt, M, N, K, alpha, A, a_off,
-                                             lda, B, b_off, ldb, beta, C, c_off, N, &q, NULL, s->mem));
+                                             lda, B, b_off, ldb, beta, C, c_off, N, &q, NULL, tmp));
     gancl_prof_span_end(rt, begin, "gemm clblast", 2.0 * M * N * K);
 }
 
@@ -163,8 +201,10 @@ void gancl_gemm_with(const gancl_runtime *rt, gancl_gemm_method method, int ta, 
                   ta ? "^T" : "", tb ? "^T" : "");
     if (method == GANCL_GEMM_CLBLAST && K > 0)
         clblast_gemm(rt, ta, tb, M, N, K, alpha, A, a_off, B, b_off, beta, C, c_off);
+    else if (METHODS[method].kind == PACKED && K > 0)
+        packed_gemm(rt, &METHODS[method], ta, tb, M, N, K, alpha, A, a_off, B, b_off, beta, C, c_off);
     else /* K == 0 (C = beta C) is left to our kernels: CLBlast rejects it */
-        kernel_launch(rt, &METHODS[method == GANCL_GEMM_CLBLAST ? GANCL_GEMM_MATMUL : method], ta, tb,
+        kernel_launch(rt, &METHODS[method == GANCL_GEMM_CLBLAST || METHODS[method].kind == PACKED ? GANCL_GEMM_MATMUL : method], ta, tb,
                       M, N, K, alpha, A, a_off, B, b_off, beta, C, c_off);
 }
 

@@ -262,13 +262,13 @@ static void test_random_networks(void **state) {
     for (uint64_t s = 1; s <= 12; s++) random_net_case(s * 7919);
 }
 
-/* The same networks with the other kind of per-feature reduction kernels (one work group per
- * feature on a CPU, one work item per feature group on a GPU) */
+/* The same networks with the other shape of the kernels that have two (rt.gpu_shaped: the
+ * GPU-shaped ones on a CPU, the CPU-shaped ones on a GPU) */
 static void test_random_networks_other_reductions(void **state) {
     (void)state;
-    rt.group_reductions = !rt.group_reductions;
+    rt.gpu_shaped = !rt.gpu_shaped;
     for (uint64_t s = 1; s <= 12; s += 3) random_net_case(s * 7919);
-    rt.group_reductions = !rt.group_reductions;
+    rt.gpu_shaped = !rt.gpu_shaped;
 }
 
 /* A random critic that is piecewise linear in its input (what the tangent pass is for). */

@@ -74,9 +74,11 @@ typedef struct {
     int n_kernels;
     size_t wg_size;    /* 1-D work-group size used for element-wise launches */
     int matmul_tile;   /* tile edge of cl/matmul.cl, chosen from the device's limits */
-    int group_reductions; /* per-feature sums (BatchNorm, bias gradients) by one work group per
-                             feature (GPU-shaped _wg kernels) instead of one work item per
-                             feature (CPU-shaped): set for every device that is not a CPU */
+    int gpu_shaped;    /* GPU-shaped kernels: per-feature sums (BatchNorm, bias gradients) by
+                          one work group per feature (the _wg kernels) instead of one work item
+                          per feature, and im2col/col2im by one item per row instead of per
+                          channel plane (the _planes kernels): set for every device that is
+                          not a CPU */
     gancl_gemm_method gemm; /* --gemm */
     struct gancl_gemm_plan *gemm_plan; /* the method per GEMM shape chosen by `tune` (AUTO) */
     struct gancl_tuner *tuner; /* when set, a GEMM shape with no choice is tuned when first met */
@@ -95,6 +97,9 @@ void gancl_runtime_free(gancl_runtime *rt);
 cl_kernel gancl_kernel(const gancl_runtime *rt, const char *name);
 /* Enqueues a 1-D launch of `n` work items, rounded up to the runtime's work-group size. */
 void gancl_launch_1d(const gancl_runtime *rt, cl_kernel k, size_t n);
+/* Enqueues n0 x n1 work items, each its own work group (for kernels declared with
+ * reqd_work_group_size(1, 1, 1), whose items loop over a block themselves: CPU-shaped). */
+void gancl_launch_items(const gancl_runtime *rt, cl_kernel k, size_t n0, size_t n1);
 /* Enqueues `groups` work groups of the largest power-of-two size the kernel allows (at most
  * the runtime's), after giving argument `scratch_arg` 2 floats of local memory per item (the
  * _wg kernels' reductions). */
@@ -125,7 +130,7 @@ void gancl_set_args(cl_kernel k, const gancl_karg *args, int n);
         gancl_launch_1d((rt), (k), (n));                                      \
     } while (0)
 /* Launches the per-feature reduction kernel `name` over n features (or rows) with the given
- * arguments: one work item per `per_item` features, or, with rt->group_reductions, `name`_wg
+ * arguments: one work item per `per_item` features, or, with rt->gpu_shaped, `name`_wg
  * with one work group per feature (its local scratch the argument after the given ones). */
 void gancl_launch_reduction(const gancl_runtime *rt, const char *name, size_t n, size_t per_item,
                             const gancl_karg *args, int nargs);

@@ -15,8 +15,9 @@ typedef struct {
     const char *name;
     gancl_check_fn run; /* returns the max error (relative where the check says so) */
     double tol;
-    int groups; /* checks of per-feature sums: 0 with the per-item kernels, 1 with the
-                   work-group ones (rt->group_reductions); -1: with the runtime's choice */
+    int groups; /* checks of kernels with two shapes (per-feature sums, im2col/col2im): 0 with
+                   the CPU-shaped ones, 1 with the GPU-shaped ones (rt->gpu_shaped); -1: with
+                   the runtime's choice */
 } gancl_check;
 
 extern const gancl_check GANCL_CHECKS[];
