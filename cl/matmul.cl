@@ -348,8 +348,7 @@ __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void gemm_pack(
     if (rk) {
         for (int w = 0; w < W; w++) {
             __global const float *src = X + (size_t)min(r0 + w, R - 1) * K + k0;
-            const float keep = w < rn ? 1.0f : 0.0f;
-            for (int k = 0; k < kn; k++) d[k * W + w] = keep * src[k];
+            for (int k = 0; k < kn; k++) d[k * W + w] = w < rn ? src[k] : 0.0f;
         }
     } else {
         for (int k = 0; k < kn; k++) {

@@ -209,12 +209,16 @@ void gancl_set_args(cl_kernel k, const gancl_karg *args, int n) {
     }
 }
 
+/* The runtime's entry for a kernel about to be launched (its name for the profile). */
+static const gancl_named_kernel *launched(const gancl_runtime *rt, cl_kernel k) {
+    for (int i = 0; i < rt->n_kernels; i++)
+        if (rt->kernels[i].kernel == k) return &rt->kernels[i];
+    gancl_die("a kernel from outside the runtime's program was launched");
+}
+
 void gancl_launch_1d(const gancl_runtime *rt, cl_kernel k, size_t n) {
     if (n == 0) return;
-    const gancl_named_kernel *nk = NULL;
-    for (int i = 0; i < rt->n_kernels && !nk; i++)
-        if (rt->kernels[i].kernel == k) nk = &rt->kernels[i];
-    if (!nk) gancl_die("a kernel from outside the runtime's program was launched");
+    const gancl_named_kernel *nk = launched(rt, k);
     size_t local = nk->wg_size;
     /* a small launch (one item per feature) in groups small enough to reach every compute
      * unit: PoCL runs a group on one core */
@@ -227,10 +231,7 @@ void gancl_launch_1d(const gancl_runtime *rt, cl_kernel k, size_t n) {
 
 void gancl_launch_items(const gancl_runtime *rt, cl_kernel k, size_t n0, size_t n1) {
     if (n0 == 0 || n1 == 0) return;
-    const gancl_named_kernel *nk = NULL;
-    for (int i = 0; i < rt->n_kernels && !nk; i++)
-        if (rt->kernels[i].kernel == k) nk = &rt->kernels[i];
-    if (!nk) gancl_die("a kernel from outside the runtime's program was launched");
+    const gancl_named_kernel *nk = launched(rt, k);
     const size_t global[2] = {n0, n1}, local[2] = {1, 1};
     CL_CHECK(clEnqueueNDRangeKernel(rt->queue, k, 2, NULL, global, local, 0, NULL,
                                     gancl_prof_event(rt, nk->name, 0)));
@@ -238,10 +239,7 @@ void gancl_launch_items(const gancl_runtime *rt, cl_kernel k, size_t n0, size_t 
 
 void gancl_launch_groups(const gancl_runtime *rt, cl_kernel k, size_t groups, cl_uint scratch_arg) {
     if (groups == 0) return;
-    const gancl_named_kernel *nk = NULL;
-    for (int i = 0; i < rt->n_kernels && !nk; i++)
-        if (rt->kernels[i].kernel == k) nk = &rt->kernels[i];
-    if (!nk) gancl_die("a kernel from outside the runtime's program was launched");
+    const gancl_named_kernel *nk = launched(rt, k);
     size_t local = 1;
     while (local * 2 <= nk->wg_size) local *= 2;
     CL_CHECK(clSetKernelArg(k, scratch_arg, 2 * local * sizeof(float), NULL));

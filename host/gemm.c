@@ -116,6 +116,9 @@ static void kernel_launch(const gancl_runtime *rt, const method_desc *d, int ta,
         local[0] = local[1] = (size_t)rt->matmul_tile;
         global[0] = (N + edge - 1) / edge * local[0];
         global[1] = (M + edge - 1) / edge * local[1];
+    } else if (d->kind == PACKED) { /* one item per panel pair; row panels vary fastest */
+        global[0] = (M + d->rows - 1) / d->rows;
+        global[1] = (N + d->cols - 1) / d->cols;
     } else if (d->rows) { /* one work item per rows x cols block of C */
         global[0] = (N + d->cols - 1) / d->cols;
         global[1] = (M + d->rows - 1) / d->rows;
@@ -159,14 +162,7 @@ static void packed_gemm(const gancl_runtime *rt, const method_desc *d, int ta, i
     cl_mem s = scratch(rt, (a_len + b_len) * sizeof(float));
     pack(rt, s, 0, A, a_off, M, K, !ta, d->rows);     // Ap[M/8][K][8]
     pack(rt, s, a_len, B, b_off, N, K, tb, d->cols);  // Bp[N/32][K][32]
-    cl_kernel k = gancl_kernel(rt, d->kernel);
-    const gancl_karg args[] = {GANCL_V(cl_int, M), GANCL_V(cl_int, N), GANCL_V(cl_int, K), GANCL_A(alpha),
-                               GANCL_A(s), GANCL_V(cl_uint, 0), GANCL_A(s), GANCL_V(cl_uint, a_len),
-                               GANCL_A(beta), GANCL_A(C), GANCL_V(cl_uint, c_off)};
-    gancl_set_args(k, args, (int)(sizeof args / sizeof *args));
-    const size_t global[2] = {(M + d->rows - 1) / d->rows, (N + d->cols - 1) / d->cols}, local[2] = {1, 1};
-    CL_CHECK(clEnqueueNDRangeKernel(rt->queue, k, 2, NULL, global, local, 0, NULL,
-                                    gancl_prof_event(rt, "gemm own kernels", 2.0 * M * N * K)));
+    kernel_launch(rt, d, ta, tb, M, N, K, alpha, s, 0, s, a_len, beta, C, c_off);
 }
 
 static void clblast_gemm(const gancl_runtime *rt, int ta, int tb, size_t M, size_t N, size_t K,
@@ -201,10 +197,10 @@ void gancl_gemm_with(const gancl_runtime *rt, gancl_gemm_method method, int ta, 
                   ta ? "^T" : "", tb ? "^T" : "");
     if (method == GANCL_GEMM_CLBLAST && K > 0)
         clblast_gemm(rt, ta, tb, M, N, K, alpha, A, a_off, B, b_off, beta, C, c_off);
-    else if (METHODS[method].kind == PACKED && K > 0)
+    else if (METHODS[method].kind == PACKED) /* K == 0 packs nothing: C = beta C */
         packed_gemm(rt, &METHODS[method], ta, tb, M, N, K, alpha, A, a_off, B, b_off, beta, C, c_off);
     else /* K == 0 (C = beta C) is left to our kernels: CLBlast rejects it */
-        kernel_launch(rt, &METHODS[method == GANCL_GEMM_CLBLAST || METHODS[method].kind == PACKED ? GANCL_GEMM_MATMUL : method], ta, tb,
+        kernel_launch(rt, &METHODS[method == GANCL_GEMM_CLBLAST ? GANCL_GEMM_MATMUL : method], ta, tb,
                       M, N, K, alpha, A, a_off, B, b_off, beta, C, c_off);
 }
 

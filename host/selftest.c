@@ -942,7 +942,7 @@ const int GANCL_N_CHECKS = sizeof GANCL_CHECKS / sizeof *GANCL_CHECKS;
 
 double gancl_check_run(const gancl_check *c, const gancl_runtime *rt) {
     if (c->groups < 0) return c->run(rt);
-    gancl_runtime r = *rt; /* the same device, program and queue; only the reduction kernels differ */
+    gancl_runtime r = *rt; /* the same device, program and queue; only the kernels of two shapes differ */
     r.gpu_shaped = c->groups;
     return c->run(&r);
 }
