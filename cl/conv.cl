@@ -108,6 +108,53 @@ __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void col2im_planes(
         }
 }
 
+/* The im2col matrix col[C*K*K, B*OH*OW] packed straight into a packed GEMM's op(B) panels
+ * (gemm.h's gancl_gemm_b_panels), without writing col: op(B) = col (tb = 0: k runs over the
+ * taps (c, kh, kw), the panel's lanes over positions (b, oh, ow)) or col^T (tb = 1: the other
+ * way round); dst[q][k][w] = op(B)[k, PW q + w], zero past N. Both kinds of index split into
+ * an image offset and a row and column that add up: tap (c, kh, kw) -> (c H W, kh, kw),
+ * position (b, oh, ow) -> (b C H W, oh ST - P, ow ST - P); the entry is the pixel at the sums,
+ * or 0 outside the image. Work item (kb, q) writes COLPACK_K steps of k of panel q. */
+#define COLPACK_K 64
+#define COLPACK_MAX_W 32
+void col_index(const int i, const int position, const int C, const int H, const int W, const int K,
+               const int ST, const int P, const int OH, const int OW, int *off, int *y, int *x) {
+    if (position) {
+        const int ow = i % OW, oh = (i / OW) % OH, b = i / (OW * OH);
+        *off = b * C * H * W;
+        *y = oh * ST - P;
+        *x = ow * ST - P;
+    } else {
+        const int kw = i % K, kh = (i / K) % K, c = i / (K * K);
+        *off = c * H * W;
+        *y = kh;
+        *x = kw;
+    }
+}
+
+__kernel __attribute__((reqd_work_group_size(1, 1, 1))) void im2col_pack(
+    __global float *dst, const uint dst_off, __global const float *img, const uint img_off,
+    const int N, const int KD, const int tb, const int PW, const int C, const int H, const int W,
+    const int K, const int ST, const int P, const int OH, const int OW) {
+    const int k0 = get_global_id(0) * COLPACK_K, q = get_global_id(1);
+    const int kn = min(COLPACK_K, KD - k0), j0 = q * PW, jn = min(PW, N - j0);
+    if (kn <= 0 || jn <= 0 || PW > COLPACK_MAX_W) return;
+    int jo[COLPACK_MAX_W], jy[COLPACK_MAX_W], jx[COLPACK_MAX_W]; /* the panel's lanes */
+    for (int w = 0; w < PW; w++)
+        col_index(j0 + min(w, jn - 1), !tb, C, H, W, K, ST, P, OH, OW, &jo[w], &jy[w], &jx[w]);
+    __global float *d = dst + dst_off + ((size_t)q * KD + k0) * PW;
+    img += img_off;
+    for (int k = 0; k < kn; k++, d += PW) {
+        int ko, ky, kx;
+        col_index(k0 + k, tb, C, H, W, K, ST, P, OH, OW, &ko, &ky, &kx);
+        for (int w = 0; w < PW; w++) {
+            const int y = jy[w] + ky, x = jx[w] + kx;
+            const int in = w < jn && y >= 0 && y < H && x >= 0 && x < W;
+            d[w] = in ? img[jo[w] + ko + y * W + x] : 0.0f;
+        }
+    }
+}
+
 /* to_cbs = 1: dst[C, B*S] <- src[B, C, S]; to_cbs = 0: dst[B, C, S] <- src[C, B*S] plus
  * bias[c] when has_bias. One item per run of S contiguous elements of dst (a contiguous copy
  * inside the item, which compilers for CPUs vectorise). */

@@ -1,5 +1,6 @@
 /* conv.c: Conv2d and ConvTranspose2d (NCHW) through im2col/col2im and one GEMM over the whole
- * batch (cl/conv.cl), dropout, and their C references as direct loops.
+ * batch (cl/conv.cl; with a packing GEMM, the im2col matrix goes straight into its panels),
+ * dropout, and their C references as direct loops.
  * Dimensions: B batch, C/OC/Cin channels, K kernel, P = OH*OW positions, CKK = C*K*K. */
 #include "gancl/gemm.h"
 #include "gancl/layers.h"
@@ -31,6 +32,34 @@ static void col_image(const gancl_runtime *rt, int to_col, gancl_ptr col, gancl_
         gancl_launch_1d(rt, k, to_col ? (size_t)g.C * g.K * g.K * B * g.OH : (size_t)B * g.C * g.H);
 }
 
+/* C[M, N] = alpha op(A) op(col) + beta C, where col = im2col(img) [CKK, B*P] and op(B) is col
+ * (tb = 0) or col^T (tb = 1): when the GEMM's method packs its operands, im2col_pack writes
+ * op(B)'s panels straight from the image and col is never written; otherwise col is filled
+ * first, unless *col_ready says it already holds im2col(img) (set here once it does). */
+static void gemm_col(const gancl_runtime *rt, int ta, int tb, size_t M, size_t N, size_t K, float alpha,
+                     gancl_ptr A, gancl_ptr img, gancl_conv_geom g, int B, gancl_ptr col, int *col_ready,
+                     float beta, gancl_ptr C) {
+    const gancl_gemm_method m = gancl_gemm_choose(rt, ta, tb, M, N, K);
+    if (gancl_gemm_method_packs(m) && !rt->shape_log) {
+        size_t panels;
+        int width;
+        cl_mem s = gancl_gemm_b_panels(rt, m, M, N, K, &panels, &width);
+        if (width > 32) gancl_die("im2col_pack takes panels of at most 32 columns, not %d", width);
+        cl_kernel k = gancl_kernel(rt, "im2col_pack");
+        gancl_set_args(k, (const gancl_karg[]){GANCL_A(s), GANCL_V(cl_uint, panels), GANCL_P(img),
+                                               GANCL_V(cl_int, N), GANCL_V(cl_int, K), GANCL_A(tb),
+                                               GANCL_A(width), GANCL_A(g.C), GANCL_A(g.H), GANCL_A(g.W),
+                                               GANCL_A(g.K), GANCL_A(g.stride), GANCL_A(g.pad),
+                                               GANCL_A(g.OH), GANCL_A(g.OW)}, 16);
+        gancl_launch_items(rt, k, (K + 63) / 64, (N + (size_t)width - 1) / (size_t)width);
+        gancl_gemm_packed_run(rt, m, ta, M, N, K, alpha, A.mem, A.off, beta, C.mem, C.off);
+        return;
+    }
+    if (!*col_ready) col_image(rt, 1, col, img, g, B);
+    *col_ready = 1;
+    gancl_gemm_with(rt, m, ta, tb, M, N, K, alpha, A.mem, A.off, col.mem, col.off, beta, C.mem, C.off);
+}
+
 /* dst[C, B*S] <- src[B, C, S] (to_cbs), or dst[B, C, S] <- src[C, B*S] + bias[c]. */
 static void permute(const gancl_runtime *rt, gancl_ptr dst, gancl_ptr src, int B, int C, int S,
                     int to_cbs, gancl_ptr bias) {
@@ -45,9 +74,8 @@ static const gancl_ptr NONE = {NULL, 0};
 void conv2d_forward(const gancl_runtime *rt, gancl_ptr out, gancl_ptr inp, gancl_ptr weight,
                     gancl_ptr bias, gancl_conv_geom g, int OC, int B, gancl_ptr col, gancl_ptr tmp) {
     const size_t CKK = (size_t)g.C * g.K * g.K, BP = (size_t)B * g.OH * g.OW;
-    col_image(rt, 1, col, inp, g, B);  // col[CKK, B*P]
-    gancl_gemm(rt, 0, 0, (size_t)OC, BP, CKK, 1.0f, weight.mem, weight.off, col.mem, col.off, 0.0f,
-               tmp.mem, tmp.off);       // tmp[OC, B*P] = W[OC, CKK] @ col
+    int col_ready = 0; // tmp[OC, B*P] = W[OC, CKK] @ col, col[CKK, B*P] = im2col(inp)
+    gemm_col(rt, 0, 0, (size_t)OC, BP, CKK, 1.0f, weight, inp, g, B, col, &col_ready, 0.0f, tmp);
     permute(rt, out, tmp, B, OC, g.OH * g.OW, 0, bias); // out[B, OC, P] = tmp + bias
 }
 
@@ -60,10 +88,9 @@ void conv2d_backward(const gancl_runtime *rt, gancl_ptr dinp, gancl_ptr dweight,
         GANCL_LAUNCH_REDUCTION(rt, "row_sums", (size_t)OC, 1, // dbias[OC] += row sums
                                GANCL_P(dbias), GANCL_P(tmp), GANCL_A(OC), GANCL_V(cl_int, BP));
     }
-    if (dweight.mem) {
-        col_image(rt, 1, col, inp, g, B);                // dW[OC, CKK] += tmp @ col^T
-        gancl_gemm(rt, 0, 1, (size_t)OC, CKK, BP, 1.0f, tmp.mem, tmp.off, col.mem, col.off, 1.0f,
-                   dweight.mem, dweight.off);
+    if (dweight.mem) { // dW[OC, CKK] += tmp @ col^T
+        int col_ready = 0;
+        gemm_col(rt, 0, 1, (size_t)OC, CKK, BP, 1.0f, tmp, inp, g, B, col, &col_ready, 1.0f, dweight);
     }
     if (dinp.mem) {                                      // dcol = W^T @ tmp; dinp = col2im(dcol)
         gancl_gemm(rt, 1, 0, CKK, BP, (size_t)OC, 1.0f, weight.mem, weight.off, tmp.mem, tmp.off, 0.0f,
@@ -85,15 +112,13 @@ void convt2d_backward(const gancl_runtime *rt, gancl_ptr dinp, gancl_ptr dweight
                       gancl_ptr inp, gancl_ptr weight, gancl_conv_geom g, int Cin, int B,
                       gancl_ptr col, gancl_ptr tmp) {
     const size_t CKK = (size_t)g.C * g.K * g.K, BP = (size_t)B * g.OH * g.OW;
-    col_image(rt, 1, col, dout, g, B);                    // col[CKK, B*p] = im2col(dout)
+    int col_ready = 0;                                    // col[CKK, B*p] = im2col(dout)
     if (dweight.mem) {                                    // dW[Cin, CKK] += inp_cbs @ col^T
         permute(rt, tmp, inp, B, Cin, g.OH * g.OW, 1, NONE);
-        gancl_gemm(rt, 0, 1, (size_t)Cin, CKK, BP, 1.0f, tmp.mem, tmp.off, col.mem, col.off, 1.0f,
-                   dweight.mem, dweight.off);
+        gemm_col(rt, 0, 1, (size_t)Cin, CKK, BP, 1.0f, tmp, dout, g, B, col, &col_ready, 1.0f, dweight);
     }
     if (dinp.mem) {                                       // dinp = W[Cin, CKK] @ col, to NCHW
-        gancl_gemm(rt, 0, 0, (size_t)Cin, BP, CKK, 1.0f, weight.mem, weight.off, col.mem, col.off, 0.0f,
-                   tmp.mem, tmp.off);
+        gemm_col(rt, 0, 0, (size_t)Cin, BP, CKK, 1.0f, weight, dout, g, B, col, &col_ready, 0.0f, tmp);
         permute(rt, dinp, tmp, B, Cin, g.OH * g.OW, 0, NONE);
     }
 }

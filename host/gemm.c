@@ -154,15 +154,36 @@ static void pack(const gancl_runtime *rt, cl_mem dst, size_t dst_off, cl_mem X, 
     gancl_launch_items(rt, k, (K + 63) / 64, (R + W - 1) / W);
 }
 
+int gancl_gemm_method_packs(gancl_gemm_method m) { return m >= 0 && m < N_METHODS && METHODS[m].kind == PACKED; }
+
+/* pk's panels in the scratch buffer: op(A)'s at 0, op(B)'s after them (Ap[M/8][K][8],
+ * Bp[N/32][K][32]). */
+cl_mem gancl_gemm_b_panels(const gancl_runtime *rt, gancl_gemm_method m, size_t M, size_t N, size_t K,
+                           size_t *b_off, int *width) {
+    const method_desc *d = &METHODS[m];
+    *b_off = round_up(M, d->rows) * K;
+    *width = d->cols;
+    return scratch(rt, (*b_off + round_up(N, d->cols) * K) * sizeof(float));
+}
+
+void gancl_gemm_packed_run(const gancl_runtime *rt, gancl_gemm_method m, int ta, size_t M, size_t N,
+                           size_t K, float alpha, cl_mem A, size_t a_off, float beta, cl_mem C,
+                           size_t c_off) {
+    const method_desc *d = &METHODS[m];
+    cl_mem s = rt->gemm_scratch->mem;
+    pack(rt, s, 0, A, a_off, M, K, !ta, d->rows);
+    kernel_launch(rt, d, ta, 0, M, N, K, alpha, s, 0, s, round_up(M, d->rows) * K, beta, C, c_off);
+}
+
 /* pk: op(A) and op(B) packed into the scratch buffer, then the micro-kernel over the panels. */
-static void packed_gemm(const gancl_runtime *rt, const method_desc *d, int ta, int tb, size_t M,
+static void packed_gemm(const gancl_runtime *rt, gancl_gemm_method m, int ta, int tb, size_t M,
                         size_t N, size_t K, float alpha, cl_mem A, size_t a_off, cl_mem B,
                         size_t b_off, float beta, cl_mem C, size_t c_off) {
-    const size_t a_len = round_up(M, d->rows) * K, b_len = round_up(N, d->cols) * K;
-    cl_mem s = scratch(rt, (a_len + b_len) * sizeof(float));
-    pack(rt, s, 0, A, a_off, M, K, !ta, d->rows);     // Ap[M/8][K][8]
-    pack(rt, s, a_len, B, b_off, N, K, tb, d->cols);  // Bp[N/32][K][32]
-    kernel_launch(rt, d, ta, tb, M, N, K, alpha, s, 0, s, a_len, beta, C, c_off);
+    size_t panels_off;
+    int width;
+    cl_mem s = gancl_gemm_b_panels(rt, m, M, N, K, &panels_off, &width);
+    pack(rt, s, panels_off, B, b_off, N, K, tb, width); // Bp[N/32][K][32]
+    gancl_gemm_packed_run(rt, m, ta, M, N, K, alpha, A, a_off, beta, C, c_off);
 }
 
 static void clblast_gemm(const gancl_runtime *rt, int ta, int tb, size_t M, size_t N, size_t K,
@@ -198,14 +219,13 @@ void gancl_gemm_with(const gancl_runtime *rt, gancl_gemm_method method, int ta, 
     if (method == GANCL_GEMM_CLBLAST && K > 0)
         clblast_gemm(rt, ta, tb, M, N, K, alpha, A, a_off, B, b_off, beta, C, c_off);
     else if (METHODS[method].kind == PACKED) /* K == 0 packs nothing: C = beta C */
-        packed_gemm(rt, &METHODS[method], ta, tb, M, N, K, alpha, A, a_off, B, b_off, beta, C, c_off);
+        packed_gemm(rt, method, ta, tb, M, N, K, alpha, A, a_off, B, b_off, beta, C, c_off);
     else /* K == 0 (C = beta C) is left to our kernels: CLBlast rejects it */
         kernel_launch(rt, &METHODS[method == GANCL_GEMM_CLBLAST ? GANCL_GEMM_MATMUL : method], ta, tb,
                       M, N, K, alpha, A, a_off, B, b_off, beta, C, c_off);
 }
 
-void gancl_gemm(const gancl_runtime *rt, int ta, int tb, size_t M, size_t N, size_t K, float alpha,
-                cl_mem A, size_t a_off, cl_mem B, size_t b_off, float beta, cl_mem C, size_t c_off) {
+gancl_gemm_method gancl_gemm_choose(const gancl_runtime *rt, int ta, int tb, size_t M, size_t N, size_t K) {
     gancl_gemm_method m = rt->gemm;
     if (m == GANCL_GEMM_AUTO) {
         int i = rt->gemm_plan ? gancl_gemm_plan_find(rt->gemm_plan, ta, tb, M, N, K) : -1;
@@ -214,11 +234,16 @@ void gancl_gemm(const gancl_runtime *rt, int ta, int tb, size_t M, size_t N, siz
             rt->tuner->tune(rt, &s); /* first met: tuned now */
             i = rt->gemm_plan ? gancl_gemm_plan_find(rt->gemm_plan, ta, tb, M, N, K) : -1;
         }
-        m = i >= 0 && rt->gemm_plan->method[i] >= 0 ? rt->gemm_plan->method[i] : GANCL_GEMM_CLBLAST;
-    } else if (!gancl_gemm_method_supports(m, ta, tb)) {
-        m = GANCL_GEMM_MATMUL; /* a forced kernel that cannot do these transposes */
+        return i >= 0 && rt->gemm_plan->method[i] >= 0 ? rt->gemm_plan->method[i] : GANCL_GEMM_CLBLAST;
     }
-    gancl_gemm_with(rt, m, ta, tb, M, N, K, alpha, A, a_off, B, b_off, beta, C, c_off);
+    return gancl_gemm_method_supports(m, ta, tb) ? m : GANCL_GEMM_MATMUL; /* a forced kernel that
+                                                                               cannot do these transposes */
+}
+
+void gancl_gemm(const gancl_runtime *rt, int ta, int tb, size_t M, size_t N, size_t K, float alpha,
+                cl_mem A, size_t a_off, cl_mem B, size_t b_off, float beta, cl_mem C, size_t c_off) {
+    gancl_gemm_with(rt, gancl_gemm_choose(rt, ta, tb, M, N, K), ta, tb, M, N, K, alpha, A, a_off, B, b_off,
+                    beta, C, c_off);
 }
 
 void gancl_gemm_ref(int ta, int tb, size_t M, size_t N, size_t K, float alpha, const float *A,

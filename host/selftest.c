@@ -451,6 +451,15 @@ static double check_conv_fw(const gancl_runtime *rt) { return fmax(conv_check(rt
 static double check_conv_bw(const gancl_runtime *rt) { return fmax(conv_check(rt, 0, 1, 0), conv_check(rt, 0, 1, 1)); }
 static double check_convt_fw(const gancl_runtime *rt) { return fmax(conv_check(rt, 1, 0, 0), conv_check(rt, 1, 0, 1)); }
 static double check_convt_bw(const gancl_runtime *rt) { return fmax(conv_check(rt, 1, 1, 0), conv_check(rt, 1, 1, 1)); }
+/* The same with the packing GEMM, whose op(B) im2col_pack writes straight from the image. */
+static double packed(const gancl_runtime *rt, double (*check)(const gancl_runtime *)) {
+    gancl_runtime r = *rt;
+    r.gemm = gancl_gemm_method_find("pk-8x32");
+    return check(&r);
+}
+static double check_conv_fw_pk(const gancl_runtime *rt) { return packed(rt, check_conv_fw); }
+static double check_conv_bw_pk(const gancl_runtime *rt) { return packed(rt, check_conv_bw); }
+static double check_convt_bw_pk(const gancl_runtime *rt) { return packed(rt, check_convt_bw); }
 
 static double check_dropout(const gancl_runtime *rt) {
     const size_t n = 1003;
@@ -902,6 +911,9 @@ const gancl_check GANCL_CHECKS[] = {
     {"conv2d backward (stride 2, 1)", check_conv_bw, 1e-5, 0},
     {"conv-transpose2d forward (stride 2, 1)", check_convt_fw, 1e-5, 0},
     {"conv-transpose2d backward (stride 2, 1)", check_convt_bw, 1e-5, 0},
+    {"conv2d forward (stride 2, 1) (packed GEMM)", check_conv_fw_pk, 1e-5, 0},
+    {"conv2d backward (stride 2, 1) (packed GEMM)", check_conv_bw_pk, 1e-5, 0},
+    {"conv-transpose2d backward (stride 2, 1) (packed GEMM)", check_convt_bw_pk, 1e-5, 0},
     {"dropout", check_dropout, 1e-6, -1},
     {"linear+relu/sigmoid/softplus forward", check_act_others, 1e-5, -1},
     {"linear+relu/sigmoid/softplus backward", check_act_others_bw, 1e-5, 0},

@@ -16,7 +16,10 @@
  * for this shape, else CLBlast. */
 void gancl_gemm(const gancl_runtime *rt, int ta, int tb, size_t M, size_t N, size_t K, float alpha,
                 cl_mem A, size_t a_off, cl_mem B, size_t b_off, float beta, cl_mem C, size_t c_off);
-/* The same with a given method (which must support ta, tb). */
+/* The method gancl_gemm runs this shape with (tuning it first when the plan meets it for the
+ * first time and tunes on the fly). */
+gancl_gemm_method gancl_gemm_choose(const gancl_runtime *rt, int ta, int tb, size_t M, size_t N, size_t K);
+/* The same GEMM with a given method (which must support ta, tb). */
 void gancl_gemm_with(const gancl_runtime *rt, gancl_gemm_method method, int ta, int tb, size_t M,
                      size_t N, size_t K, float alpha, cl_mem A, size_t a_off, cl_mem B, size_t b_off,
                      float beta, cl_mem C, size_t c_off);
@@ -37,6 +40,19 @@ int gancl_gemm_method_suits(gancl_gemm_method m, const gancl_device_info *dev);
 /* Whether m stages tiles in local memory (matmul, tiled-4x4): far slower than the blocked
  * kernels on CPUs, where the quick tune leaves it out. */
 int gancl_gemm_method_gpu_shaped(gancl_gemm_method m);
+
+/* Whether m packs its operands into panels first (pk-8x32). Such a GEMM also runs in two steps,
+ * for an op(B) that is not a matrix in memory (conv.c packs an im2col matrix straight from the
+ * image): gancl_gemm_b_panels makes room for both operands' panels in the runtime's scratch
+ * buffer and says where op(B)'s go: from element *b_off, N/width panels of K x width
+ * (panel q, row k, lane w: op(B)[k, width q + w]), zero past N. Once they are written,
+ * gancl_gemm_packed_run packs op(A) and computes C. */
+int gancl_gemm_method_packs(gancl_gemm_method m);
+cl_mem gancl_gemm_b_panels(const gancl_runtime *rt, gancl_gemm_method m, size_t M, size_t N, size_t K,
+                           size_t *b_off, int *width);
+void gancl_gemm_packed_run(const gancl_runtime *rt, gancl_gemm_method m, int ta, size_t M, size_t N,
+                           size_t K, float alpha, cl_mem A, size_t a_off, float beta, cl_mem C,
+                           size_t c_off);
 
 /* One GEMM shape, and how often an iteration runs it. */
 typedef struct {
