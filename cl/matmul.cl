@@ -338,7 +338,7 @@ __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void gemm_blk_64x32(
  * group, so that PoCL does not vectorise across items into scattered stores). */
 #define PACK_K 64
 __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void gemm_pack(
-    __global float *dst, const uint dst_off, __global const float *X, const uint x_off,
+    __global float *restrict dst, const uint dst_off, __global const float *restrict X, const uint x_off,
     const int R, const int K, const int rk, const int W) {
     const int k0 = get_global_id(0) * PACK_K, p = get_global_id(1);
     const int kn = min(PACK_K, K - k0), r0 = p * W, rn = min(W, R - r0);
