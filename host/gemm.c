@@ -40,6 +40,7 @@ static const method_desc METHODS[] = {
     {"pk-8x32", "gemm_pk_8x32", PACKED, 8, 32, 1, 0},
 };
 #define N_METHODS (int)(sizeof METHODS / sizeof *METHODS)
+#define PK_GROUP 8 /* row panels per work item of gemm_pk_8x32 (cl/matmul.cl's PK_GROUP) */
 
 int gancl_gemm_method_count(void) { return N_METHODS; }
 
@@ -101,7 +102,7 @@ static void kernel_launch(const gancl_runtime *rt, const method_desc *d, int ta,
     args[i++] = GANCL_V(cl_int, K);
     if (d->kind == XN || d->kind == ALL_TRANSPOSES) args[i++] = GANCL_A(ta);
     if (d->kind == ALL_TRANSPOSES) args[i++] = GANCL_A(tb);
-    args[i++] = GANCL_A(alpha);
+    if (d->kind != PACKED) args[i++] = GANCL_A(alpha); /* pk: alpha is packed into op(A) */
     args[i++] = GANCL_A(A);
     args[i++] = GANCL_V(cl_uint, a_off);
     args[i++] = GANCL_A(B);
@@ -116,8 +117,8 @@ static void kernel_launch(const gancl_runtime *rt, const method_desc *d, int ta,
         local[0] = local[1] = (size_t)rt->matmul_tile;
         global[0] = (N + edge - 1) / edge * local[0];
         global[1] = (M + edge - 1) / edge * local[1];
-    } else if (d->kind == PACKED) { /* one item per panel pair; row panels vary fastest */
-        global[0] = (M + d->rows - 1) / d->rows;
+    } else if (d->kind == PACKED) { /* one item per PK_GROUP row panels and a column panel */
+        global[0] = ((M + d->rows - 1) / d->rows + PK_GROUP - 1) / PK_GROUP;
         global[1] = (N + d->cols - 1) / d->cols;
     } else if (d->rows) { /* one work item per rows x cols block of C */
         global[0] = (N + d->cols - 1) / d->cols;
@@ -143,14 +144,14 @@ static cl_mem scratch(const gancl_runtime *rt, size_t need) {
     return s->mem;
 }
 
-/* op(X)'s R rows (of op(A)) or columns (of op(B)) along k into panels of W at dst[dst_off..];
+/* scale op(X)'s R rows (of op(A)) or columns (of op(B)) along k into panels of W at dst[dst_off..];
  * cl/matmul.cl's gemm_pack, one work item per PACK_K (64) steps of k of a panel. */
 static void pack(const gancl_runtime *rt, cl_mem dst, size_t dst_off, cl_mem X, size_t x_off,
-                 size_t R, size_t K, int rk, int W) {
+                 size_t R, size_t K, int rk, int W, float scale) {
     cl_kernel k = gancl_kernel(rt, "gemm_pack");
     gancl_set_args(k, (const gancl_karg[]){GANCL_A(dst), GANCL_V(cl_uint, dst_off), GANCL_A(X),
-                                           GANCL_V(cl_uint, x_off), GANCL_V(cl_int, R),
-                                           GANCL_V(cl_int, K), GANCL_A(rk), GANCL_A(W)}, 8);
+                                           GANCL_V(cl_uint, x_off), GANCL_V(cl_int, R), GANCL_V(cl_int, K),
+                                           GANCL_A(rk), GANCL_A(W), GANCL_A(scale)}, 9);
     gancl_launch_items(rt, k, (K + 63) / 64, (R + W - 1) / W);
 }
 
@@ -166,12 +167,24 @@ cl_mem gancl_gemm_b_panels(const gancl_runtime *rt, gancl_gemm_method m, size_t 
     return scratch(rt, (*b_off + round_up(N, d->cols) * K) * sizeof(float));
 }
 
+void gancl_gemm_reserve(const gancl_runtime *rt, gancl_gemm_method m, size_t M, size_t N, size_t K) {
+    if (!gancl_gemm_method_packs(m)) return;
+    size_t b_off;
+    int width;
+    const cl_mem before = rt->gemm_scratch->mem;
+    cl_mem s = gancl_gemm_b_panels(rt, m, M, N, K, &b_off, &width);
+    if (s == before) return;
+    const float zero = 0.0f; /* a fresh buffer: its pages cost their first write */
+    CL_CHECK(clEnqueueFillBuffer(rt->queue, s, &zero, sizeof zero, 0, rt->gemm_scratch->bytes, 0, NULL, NULL));
+    CL_CHECK(clFinish(rt->queue));
+}
+
 void gancl_gemm_packed_run(const gancl_runtime *rt, gancl_gemm_method m, int ta, size_t M, size_t N,
                            size_t K, float alpha, cl_mem A, size_t a_off, float beta, cl_mem C,
                            size_t c_off) {
     const method_desc *d = &METHODS[m];
     cl_mem s = rt->gemm_scratch->mem;
-    pack(rt, s, 0, A, a_off, M, K, !ta, d->rows);
+    pack(rt, s, 0, A, a_off, M, K, !ta, d->rows, alpha); // Ap[M/8][K][8] = alpha op(A)
     kernel_launch(rt, d, ta, 0, M, N, K, alpha, s, 0, s, round_up(M, d->rows) * K, beta, C, c_off);
 }
 
@@ -182,7 +195,7 @@ static void packed_gemm(const gancl_runtime *rt, gancl_gemm_method m, int ta, in
     size_t panels_off;
     int width;
     cl_mem s = gancl_gemm_b_panels(rt, m, M, N, K, &panels_off, &width);
-    pack(rt, s, panels_off, B, b_off, N, K, tb, width); // Bp[N/32][K][32]
+    pack(rt, s, panels_off, B, b_off, N, K, tb, width, 1.0f); // Bp[N/32][K][32]
     gancl_gemm_packed_run(rt, m, ta, M, N, K, alpha, A, a_off, beta, C, c_off);
 }
 
