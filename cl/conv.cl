@@ -98,14 +98,14 @@ __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void col2im_planes(
     for (int kh = 0; kh < K; kh++)
         for (int kw = 0; kw < K; kw++) {
             __global const float *src = col + col_off + (size_t)((c * K + kh) * K + kw) * L + (size_t)b * OH * OW;
+            /* the columns ow whose pixel iw = ow ST - P + kw is inside the image */
+            const int lo = kw >= P ? 0 : (P - kw + ST - 1) / ST;
+            const int hi = W - 1 + P - kw < 0 ? 0 : min(OW, (W - 1 + P - kw) / ST + 1);
             for (int oh = 0; oh < OH; oh++, src += OW) {
                 const int ih = oh * ST - P + kh;
                 if (ih < 0 || ih >= H) continue;
-                __global float *row = dst + ih * W;
-                for (int ow = 0; ow < OW; ow++) {
-                    const int iw = ow * ST - P + kw;
-                    if (iw >= 0 && iw < W) row[iw] += src[ow];
-                }
+                const int at = ih * W + kw - P; /* + ow ST: the pixel of column ow */
+                for (int ow = lo; ow < hi; ow++) dst[at + ow * ST] += src[ow];
             }
         }
 }
