@@ -21,6 +21,9 @@ typedef float8 lanes_t;
 
 lanes_t lanes_load(__global const float *p, const int i, const int stride, const int n) {
     if (n == LANES && stride == 1) return vload8(0, p + i);
+    if (n == LANES) /* one gather (BatchNorm2d: features S values apart) */
+        return (lanes_t)(p[i], p[i + stride], p[i + 2 * stride], p[i + 3 * stride], p[i + 4 * stride],
+                         p[i + 5 * stride], p[i + 6 * stride], p[i + 7 * stride]);
     float v[LANES];
     for (int l = 0; l < LANES; l++) v[l] = p[i + min(l, n - 1) * stride];
     return vload8(0, v);
@@ -29,6 +32,17 @@ lanes_t lanes_load(__global const float *p, const int i, const int stride, const
 void lanes_store(__global float *p, const int i, const int stride, const int n, const lanes_t x) {
     if (n == LANES && stride == 1) {
         vstore8(x, 0, p + i);
+        return;
+    }
+    if (n == LANES) {
+        p[i] = x.s0;
+        p[i + stride] = x.s1;
+        p[i + 2 * stride] = x.s2;
+        p[i + 3 * stride] = x.s3;
+        p[i + 4 * stride] = x.s4;
+        p[i + 5 * stride] = x.s5;
+        p[i + 6 * stride] = x.s6;
+        p[i + 7 * stride] = x.s7;
         return;
     }
     float v[LANES];
