@@ -3,19 +3,33 @@
  * into four normals out[4i .. 4i+3] (uniforms: counter word 3 is 1), so any element can be
  * recomputed without state. */
 
-/* Written on scalars, with each 32x32 -> 64-bit product as one multiplication: PoCL then
- * vectorises it across work items (with uint4 state and mul_hi it did not: 4x slower). */
-uint4 philox4x32_10(const uint4 ctr, const uint2 key) {
-    uint x = ctr.x, y = ctr.y, z = ctr.z, w = ctr.w, k0 = key.x, k1 = key.y;
-    for (int r = 0; r < 10; r++) {
-        const ulong p0 = (ulong)0xD2511F53u * x, p1 = (ulong)0xCD9E8D57u * z;
-        x = (uint)(p1 >> 32) ^ y ^ k0;
-        y = (uint)p1;
-        z = (uint)(p0 >> 32) ^ w ^ k1;
-        w = (uint)p0;
-        k0 += 0x9E3779B9u;
-        k1 += 0xBB67AE85u;
+/* The ten rounds on the state (x, y, z, w) of one counter (T = uint) or of 8 counters at once
+ * (T = uint8: one work item's explicit vectors, for the kernels that PoCL does not vectorise
+ * across work items), each 32x32 -> 64-bit product as one multiplication of type U (written
+ * with mul_hi and uint4 state, PoCL did not vectorise it: 4x slower). */
+#define PHILOX_ROUNDS(NAME, T, U, WIDEN, NARROW)                                  \
+    void NAME(T *x, T *y, T *z, T *w, uint k0, uint k1) {                        \
+        for (int r = 0; r < 10; r++) {                                           \
+            const U p0 = WIDEN(*x) * (ulong)0xD2511F53u, p1 = WIDEN(*z) * (ulong)0xCD9E8D57u; \
+            *x = NARROW(p1 >> 32) ^ *y ^ k0;                                     \
+            *y = NARROW(p1);                                                     \
+            *z = NARROW(p0 >> 32) ^ *w ^ k1;                                     \
+            *w = NARROW(p0);                                                     \
+            k0 += 0x9E3779B9u;                                                   \
+            k1 += 0xBB67AE85u;                                                   \
+        }                                                                        \
     }
+#define TO_ULONG(v) ((ulong)(v))
+#define TO_UINT(v) ((uint)(v))
+PHILOX_ROUNDS(philox_rounds, uint, ulong, TO_ULONG, TO_UINT)
+PHILOX_ROUNDS(philox_rounds8, uint8, ulong8, convert_ulong8, convert_uint8)
+#undef PHILOX_ROUNDS
+#undef TO_ULONG
+#undef TO_UINT
+
+uint4 philox4x32_10(const uint4 ctr, const uint2 key) {
+    uint x = ctr.x, y = ctr.y, z = ctr.z, w = ctr.w;
+    philox_rounds(&x, &y, &z, &w, key.x, key.y);
     return (uint4)(x, y, z, w);
 }
 

@@ -126,8 +126,8 @@ void convt2d_backward(const gancl_runtime *rt, gancl_ptr dinp, gancl_ptr dweight
 void dropout_apply(const gancl_runtime *rt, gancl_ptr y, gancl_ptr x, size_t n, size_t first, float p,
                    uint32_t k0, uint32_t k1, uint32_t c1, uint32_t c2) {
     cl_kernel k = gancl_kernel(rt, "dropout");
-    size_t blocks = (first + n + 3) / 4 - first / 4;
-    GANCL_LAUNCH_1D(rt, k, blocks, GANCL_P(y), GANCL_P(x), GANCL_V(cl_uint, n), GANCL_V(cl_uint, first),
+    size_t blocks = (first + n + 3) / 4 - first / 4; /* of 4 elements, 8 per work item */
+    GANCL_LAUNCH_1D(rt, k, (blocks + 7) / 8, GANCL_P(y), GANCL_P(x), GANCL_V(cl_uint, n), GANCL_V(cl_uint, first),
                     GANCL_A(p), GANCL_A(k0), GANCL_A(k1), GANCL_A(c1), GANCL_A(c2));
 }
 
