@@ -327,15 +327,14 @@ __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void gemm_blk_64x32(
  * micro-kernel reads each one as a single contiguous stream: op(A), times alpha, as panels of
  * 8 rows, k-major (Ap[p][k][r] = alpha op(A)[8 p + r, k]), op(B) as panels of 32 columns
  * (Bp[q][k][c] = op(B)[k, 32 q + c]), zero past M and N. An 8 x 32 block of C lives in 16
- * float16 registers while PK_KC steps of k pass; work item (g, q) takes PK_GROUP row panels
- * against column panel q, one block of k after another, so that the block of the B panel
+ * float16 registers while PK_KC steps of k pass; work item (g, q) takes a group of row panels
+ * (8 at most) against column panel q, one block of k after another, so that the block of the B panel
  * stays in the core's cache across the row panels (for the DCGAN's weight gradients, k up to
  * 25088, that was a third faster than one panel's whole k loop at a time) and the partial sums
  * wait in C between blocks. */
 #define PK_ROWS 8
 #define PK_COLS 32
 #define PK_KC 256
-#define PK_GROUP 8
 
 /* dst[p][k][w] = scale X's value at (row W p + w, k), zero for rows >= R; where X is R x K
  * row-major (rk = 1) or K x R (rk = 0). Work item (kb, p) copies PACK_K steps of k of panel p,
@@ -379,8 +378,10 @@ void pk_steps(float16 *lo, float16 *hi, __global const float *a, __global const 
 __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void gemm_pk_8x32(
     const int M, const int N, const int K, __global const float *Ap, const uint a_off,
     __global const float *Bp, const uint b_off, const float beta, __global float *C, const uint c_off) {
-    const int g = get_global_id(0), q = get_global_id(1);
-    const int p0 = g * PK_GROUP, np = min(PK_GROUP, (M + PK_ROWS - 1) / PK_ROWS - p0), j0 = q * PK_COLS;
+    /* the host picks how many work items share the row panels (gemm.c's PK_GROUP per item) */
+    const int g = get_global_id(0), q = get_global_id(1), panels = (M + PK_ROWS - 1) / PK_ROWS;
+    const int per = (panels + (int)get_global_size(0) - 1) / (int)get_global_size(0);
+    const int p0 = g * per, np = min(per, panels - p0), j0 = q * PK_COLS;
     if (np <= 0 || j0 >= N) return;
     /* the group's full 8 x 32 blocks of C go block of k by block of k; the others (the edges
      * of C, and every block when K == 0) below, in one pass */

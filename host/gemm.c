@@ -40,7 +40,7 @@ static const method_desc METHODS[] = {
     {"pk-8x32", "gemm_pk_8x32", PACKED, 8, 32, 1, 0},
 };
 #define N_METHODS (int)(sizeof METHODS / sizeof *METHODS)
-#define PK_GROUP 8 /* row panels per work item of gemm_pk_8x32 (cl/matmul.cl's PK_GROUP) */
+#define PK_GROUP 8 /* row panels per work item of gemm_pk_8x32 (at most: it splits them evenly) */
 
 int gancl_gemm_method_count(void) { return N_METHODS; }
 
@@ -171,9 +171,9 @@ void gancl_gemm_reserve(const gancl_runtime *rt, gancl_gemm_method m, size_t M, 
     if (!gancl_gemm_method_packs(m)) return;
     size_t b_off;
     int width;
-    const cl_mem before = rt->gemm_scratch->mem;
+    const size_t before = rt->gemm_scratch->bytes; /* a grown buffer is a new one */
     cl_mem s = gancl_gemm_b_panels(rt, m, M, N, K, &b_off, &width);
-    if (s == before) return;
+    if (rt->gemm_scratch->bytes == before) return;
     const float zero = 0.0f; /* a fresh buffer: its pages cost their first write */
     CL_CHECK(clEnqueueFillBuffer(rt->queue, s, &zero, sizeof zero, 0, rt->gemm_scratch->bytes, 0, NULL, NULL));
     CL_CHECK(clFinish(rt->queue));
