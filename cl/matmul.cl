@@ -320,20 +320,20 @@ __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void gemm_blk_64x32(
         }
 }
 
-/* ---- pk-8x32: packed operands, for large products on CPUs ----
+/* ---- pk-8x32, pk-6x16: packed operands, for large products on CPUs ----
  * The kernels above read op(B) along k at a stride of a whole row of B: for the DCGAN's
  * products (B up to 3200 x 12544) every k step lands on another page, and the TLB and the
  * prefetchers lose. Here both operands are first copied into panels (gemm_pack), so that the
  * micro-kernel reads each one as a single contiguous stream: op(A), times alpha, as panels of
- * 8 rows, k-major (Ap[p][k][r] = alpha op(A)[8 p + r, k]), op(B) as panels of 32 columns
- * (Bp[q][k][c] = op(B)[k, 32 q + c]), zero past M and N. An 8 x 32 block of C lives in 16
- * float16 registers while PK_KC steps of k pass; work item (g, q) takes a group of row panels
- * (8 at most) against column panel q, one block of k after another, so that the block of the B panel
- * stays in the core's cache across the row panels (for the DCGAN's weight gradients, k up to
- * 25088, that was a third faster than one panel's whole k loop at a time) and the partial sums
- * wait in C between blocks. */
-#define PK_ROWS 8
-#define PK_COLS 32
+ * R rows, k-major (Ap[p][k][r] = alpha op(A)[R p + r, k]), op(B) as panels of 16 V columns
+ * (Bp[q][k][c] = op(B)[k, 16 V q + c]), zero past M and N. An R x 16 V block of C lives in
+ * R V float16 registers while PK_KC steps of k pass; work item (g, q) takes a group of row
+ * panels (8 at most) against column panel q, one block of k after another, so that the block
+ * of the B panel stays in the core's cache across the row panels (for the DCGAN's weight
+ * gradients, k up to 25088, that was a third faster than one panel's whole k loop at a time)
+ * and the partial sums wait in C between blocks. Two shapes: 8 x 32 keeps 16 float16
+ * accumulators, for the 32 vector registers of AVX-512; 6 x 16 keeps 6, 12 of the 16 of AVX2
+ * (BLIS's Haswell micro-kernel is 6 x 16 for the same reason). */
 #define PK_KC 256
 
 /* dst[p][k][w] = scale X's value at (row W p + w, k), zero for rows >= R; where X is R x K
@@ -362,62 +362,61 @@ __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void gemm_pack(
     }
 }
 
-/* lo/hi[r] += the product of kn steps of an A panel and a B panel (the micro-kernel). */
-void pk_steps(float16 *lo, float16 *hi, __global const float *a, __global const float *b, const int kn) {
-    for (int k = 0; k < kn; k++, a += PK_ROWS, b += PK_COLS) {
-        const float16 b0 = vload16(0, b), b1 = vload16(1, b);
-#pragma unroll
-        for (int r = 0; r < PK_ROWS; r++) {
-            const float16 av = (float16)a[r];
-            lo[r] = fma(av, b0, lo[r]);
-            hi[r] = fma(av, b1, hi[r]);
-        }
+/* acc[r V + v] += the product of kn steps of an R-row A panel and a 16 V-column B panel (the
+ * micro-kernel). */
+#define PK_STEPS(NAME, R, V)                                                                             \
+    void NAME(float16 *acc, __global const float *a, __global const float *b, const int kn) {             \
+        for (int k = 0; k < kn; k++, a += R, b += 16 * V) {                                             \
+            float16 bv[V];                                                                              \
+            _Pragma("unroll") for (int v = 0; v < V; v++) bv[v] = vload16(v, b);                          \
+            _Pragma("unroll") for (int r = 0; r < R; r++) {                                             \
+                const float16 av = (float16)a[r];                                                       \
+                _Pragma("unroll") for (int v = 0; v < V; v++) acc[r * V + v] = fma(av, bv[v], acc[r * V + v]); \
+            }                                                                                           \
+        }                                                                                               \
     }
-}
 
-__kernel __attribute__((reqd_work_group_size(1, 1, 1))) void gemm_pk_8x32(
-    const int M, const int N, const int K, __global const float *Ap, const uint a_off,
-    __global const float *Bp, const uint b_off, const float beta, __global float *C, const uint c_off) {
-    /* the host picks how many work items share the row panels (gemm.c's PK_GROUP per item) */
-    const int g = get_global_id(0), q = get_global_id(1), panels = (M + PK_ROWS - 1) / PK_ROWS;
-    const int per = (panels + (int)get_global_size(0) - 1) / (int)get_global_size(0);
-    const int p0 = g * per, np = min(per, panels - p0), j0 = q * PK_COLS;
-    if (np <= 0 || j0 >= N) return;
-    /* the group's full 8 x 32 blocks of C go block of k by block of k; the others (the edges
-     * of C, and every block when K == 0) below, in one pass */
-    const int full = K > 0 && j0 + PK_COLS <= N ? min(np, M / PK_ROWS - p0) : 0;
-    __global const float *b = Bp + b_off + (size_t)q * K * PK_COLS;
-    C += c_off;
-    for (int k0 = 0; k0 < K && full > 0; k0 += PK_KC) {
-        const int kn = min(PK_KC, K - k0);
-        for (int p = p0; p < p0 + full; p++) {
-            __global float *t = C + (size_t)p * PK_ROWS * N + j0;
-            float16 lo[PK_ROWS], hi[PK_ROWS];
-#pragma unroll
-            for (int r = 0; r < PK_ROWS; r++) {
-                const float keep = k0 ? 1.0f : beta; /* the first block starts from beta C */
-                lo[r] = keep != 0.0f ? keep * vload16(0, t + r * N) : (float16)0.0f;
-                hi[r] = keep != 0.0f ? keep * vload16(1, t + r * N) : (float16)0.0f;
-            }
-            pk_steps(lo, hi, Ap + a_off + ((size_t)p * K + k0) * PK_ROWS, b + (size_t)k0 * PK_COLS, kn);
-#pragma unroll
-            for (int r = 0; r < PK_ROWS; r++) {
-                vstore16(lo[r], 0, t + r * N);
-                vstore16(hi[r], 1, t + r * N);
-            }
-        }
+/* C = (op(A) op(B) from the panels) + beta C for R x 16 V blocks; STEPS is PK_STEPS' function */
+#define PK_KERNEL(NAME, STEPS, R, V)                                                                     \
+    __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void NAME(                                   \
+        const int M, const int N, const int K, __global const float *Ap, const uint a_off,              \
+        __global const float *Bp, const uint b_off, const float beta, __global float *C, const uint c_off) { \
+        /* the host picks how many work items share the row panels (gemm.c's PK_GROUP per item) */   \
+        const int g = get_global_id(0), q = get_global_id(1), panels = (M + R - 1) / R;             \
+        const int per = (panels + (int)get_global_size(0) - 1) / (int)get_global_size(0);            \
+        const int p0 = g * per, np = min(per, panels - p0), j0 = q * 16 * V;                         \
+        if (np <= 0 || j0 >= N) return;                                                              \
+        /* the group's full blocks of C go block of k by block of k; the others (the edges of C, \
+         * and every block when K == 0) below, in one pass */                                       \
+        const int full = K > 0 && j0 + 16 * V <= N ? min(np, M / R - p0) : 0;                        \
+        __global const float *b = Bp + b_off + (size_t)q * K * 16 * V;                               \
+        C += c_off;                                                                                  \
+        for (int k0 = 0; k0 < K && full > 0; k0 += PK_KC) {                                          \
+            const int kn = min(PK_KC, K - k0);                                                       \
+            const float keep = k0 ? 1.0f : beta; /* the first block starts from beta C */            \
+            for (int p = p0; p < p0 + full; p++) {                                                   \
+                __global float *t = C + (size_t)p * R * N + j0;                                      \
+                float16 acc[R * V];                                                                  \
+                _Pragma("unroll") for (int i = 0; i < R * V; i++)                                     \
+                    acc[i] = keep != 0.0f ? keep * vload16(i % V, t + i / V * N) : (float16)0.0f;     \
+                STEPS(acc, Ap + a_off + ((size_t)p * K + k0) * R, b + (size_t)k0 * 16 * V, kn);      \
+                _Pragma("unroll") for (int i = 0; i < R * V; i++) vstore16(acc[i], i % V, t + i / V * N); \
+            }                                                                                        \
+        }                                                                                            \
+        for (int p = p0 + full; p < p0 + np; p++) {                                                  \
+            float16 acc[R * V];                                                                      \
+            _Pragma("unroll") for (int i = 0; i < R * V; i++) acc[i] = 0.0f;                          \
+            STEPS(acc, Ap + a_off + (size_t)p * K * R, b, K);                                        \
+            for (int r = 0; r < R && p * R + r < M; r++) {                                           \
+                __global float *o = C + (size_t)(p * R + r) * N + j0;                                \
+                float v[16 * V];                                                                     \
+                for (int i = 0; i < V; i++) vstore16(acc[r * V + i], i, v);                          \
+                for (int c = 0; c < 16 * V && j0 + c < N; c++) o[c] = beta != 0.0f ? v[c] + beta * o[c] : v[c]; \
+            }                                                                                        \
+        }                                                                                            \
     }
-    for (int p = p0 + full; p < p0 + np; p++) {
-        float16 lo[PK_ROWS], hi[PK_ROWS];
-#pragma unroll
-        for (int r = 0; r < PK_ROWS; r++) lo[r] = hi[r] = 0.0f;
-        pk_steps(lo, hi, Ap + a_off + (size_t)p * K * PK_ROWS, b, K);
-        for (int r = 0; r < PK_ROWS && p * PK_ROWS + r < M; r++) {
-            __global float *o = C + (size_t)(p * PK_ROWS + r) * N + j0;
-            float v[PK_COLS];
-            vstore16(lo[r], 0, v);
-            vstore16(hi[r], 1, v);
-            for (int c = 0; c < PK_COLS && j0 + c < N; c++) o[c] = beta != 0.0f ? v[c] + beta * o[c] : v[c];
-        }
-    }
-}
+
+PK_STEPS(pk_steps_8x32, 8, 2)
+PK_KERNEL(gemm_pk_8x32, pk_steps_8x32, 8, 2)
+PK_STEPS(pk_steps_6x16, 6, 1)
+PK_KERNEL(gemm_pk_6x16, pk_steps_6x16, 6, 1)

@@ -38,9 +38,10 @@ static const method_desc METHODS[] = {
     {"nt-2x2", "gemm_nt_2x2", NT, 2, 2, 0, 0},
     {"blk-64x32", "gemm_blk_64x32", ALL_TRANSPOSES, 64, 32, 1, 0},
     {"pk-8x32", "gemm_pk_8x32", PACKED, 8, 32, 1, 0},
+    {"pk-6x16", "gemm_pk_6x16", PACKED, 6, 16, 1, 0},
 };
 #define N_METHODS (int)(sizeof METHODS / sizeof *METHODS)
-#define PK_GROUP 8 /* row panels per work item of gemm_pk_8x32 (at most: it splits them evenly) */
+#define PK_GROUP 8 /* row panels per work item of the pk kernels (at most: they split them evenly) */
 
 int gancl_gemm_method_count(void) { return N_METHODS; }
 

@@ -86,6 +86,7 @@ GEMM_CHECK(nt_4x2, "nt-4x2", 0, 1)
 GEMM_CHECK(nt_2x2, "nt-2x2", 0, 1)
 GEMM_CHECK_ALL(blk_64x32, "blk-64x32")
 GEMM_CHECK_ALL(pk_8x32, "pk-8x32")
+GEMM_CHECK_ALL(pk_6x16, "pk-6x16")
 
 /* ---- helpers for the layer checks: tensors sit at an odd offset after garbage ---- */
 
@@ -451,11 +452,14 @@ static double check_conv_fw(const gancl_runtime *rt) { return fmax(conv_check(rt
 static double check_conv_bw(const gancl_runtime *rt) { return fmax(conv_check(rt, 0, 1, 0), conv_check(rt, 0, 1, 1)); }
 static double check_convt_fw(const gancl_runtime *rt) { return fmax(conv_check(rt, 1, 0, 0), conv_check(rt, 1, 0, 1)); }
 static double check_convt_bw(const gancl_runtime *rt) { return fmax(conv_check(rt, 1, 1, 0), conv_check(rt, 1, 1, 1)); }
-/* The same with the packing GEMM, whose op(B) im2col_pack writes straight from the image. */
+/* The same with the packing GEMMs (both panel widths), whose op(B) im2col_pack writes straight
+ * from the image. */
 static double packed(const gancl_runtime *rt, double (*check)(const gancl_runtime *)) {
     gancl_runtime r = *rt;
     r.gemm = gancl_gemm_method_find("pk-8x32");
-    return check(&r);
+    const double e = check(&r);
+    r.gemm = gancl_gemm_method_find("pk-6x16");
+    return fmax(e, check(&r));
 }
 static double check_conv_fw_pk(const gancl_runtime *rt) { return packed(rt, check_conv_fw); }
 static double check_conv_bw_pk(const gancl_runtime *rt) { return packed(rt, check_conv_bw); }
@@ -880,6 +884,10 @@ const gancl_check GANCL_CHECKS[] = {
     {"gemm pk-8x32 A B^T", check_pk_8x32_01, 1e-4, -1},
     {"gemm pk-8x32 A^T B", check_pk_8x32_10, 1e-4, -1},
     {"gemm pk-8x32 A^T B^T", check_pk_8x32_11, 1e-4, -1},
+    {"gemm pk-6x16 A B", check_pk_6x16_00, 1e-4, -1},
+    {"gemm pk-6x16 A B^T", check_pk_6x16_01, 1e-4, -1},
+    {"gemm pk-6x16 A^T B", check_pk_6x16_10, 1e-4, -1},
+    {"gemm pk-6x16 A^T B^T", check_pk_6x16_11, 1e-4, -1},
     {"linear+leaky forward", check_linear_leaky, 1e-5, -1},
     {"linear+tanh forward", check_linear_tanh, 1e-5, -1},
     {"linear forward", check_linear_none, 1e-5, -1},
