@@ -8,7 +8,7 @@ void adam_update(const gancl_runtime *rt, cl_mem buf, size_t n, float lr, float 
                  float beta2, float eps, long t) {
     cl_kernel k = gancl_kernel(rt, "adam");
     float bc1 = (float)(1.0 - pow(beta1, (double)t)), bc2 = (float)(1.0 - pow(beta2, (double)t));
-    GANCL_LAUNCH_1D(rt, k, n, GANCL_A(buf), GANCL_V(cl_uint, n), GANCL_A(lr), GANCL_A(beta1),
+    GANCL_LAUNCH_1D(rt, k, (n + 7) / 8, GANCL_A(buf), GANCL_V(cl_uint, n), GANCL_A(lr), GANCL_A(beta1),
                     GANCL_A(beta2), GANCL_A(eps), GANCL_A(bc1), GANCL_A(bc2));
 }
 
@@ -24,7 +24,7 @@ void adam_ref(double *p, const double *g, double *m, double *v, size_t n, double
 
 void rmsprop_update(const gancl_runtime *rt, cl_mem buf, size_t n, float lr, float alpha, float eps) {
     cl_kernel k = gancl_kernel(rt, "rmsprop");
-    GANCL_LAUNCH_1D(rt, k, n, GANCL_A(buf), GANCL_V(cl_uint, n), GANCL_A(lr), GANCL_A(alpha), GANCL_A(eps));
+    GANCL_LAUNCH_1D(rt, k, (n + 7) / 8, GANCL_A(buf), GANCL_V(cl_uint, n), GANCL_A(lr), GANCL_A(alpha), GANCL_A(eps));
 }
 
 void clip_params(const gancl_runtime *rt, cl_mem buf, size_t n, float c) {
