@@ -155,30 +155,46 @@ void col_step(col_at *a, const int position, const int C, const int H, const int
     a->off += position ? C * H * W : H * W;
 }
 
+/* The 16 entries of img at the lanes' addresses at, 0 where in is 0 (those lanes read img[0]) */
+float16 gather16(__global const float *img, const int16 at, const int16 in) {
+    const int16 a = select((int16)0, at, in);
+    const float16 v = (float16)(img[a.s0], img[a.s1], img[a.s2], img[a.s3], img[a.s4], img[a.s5], img[a.s6],
+                                img[a.s7], img[a.s8], img[a.s9], img[a.sa], img[a.sb], img[a.sc], img[a.sd],
+                                img[a.se], img[a.sf]);
+    return select((float16)0.0f, v, in);
+}
+
 __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void im2col_pack(
     __global float *restrict dst, const uint dst_off, __global const float *restrict img, const uint img_off,
     const int N, const int KD, const int tb, const int PW, const int C, const int H, const int W,
     const int K, const int ST, const int P, const int OH, const int OW) {
     const int k0 = get_global_id(0) * COLPACK_K, q = get_global_id(1);
-    const int kn = min(COLPACK_K, KD - k0), j0 = q * PW, jn = min(PW, N - j0);
-    if (kn <= 0 || jn <= 0 || PW > COLPACK_MAX_W) return;
-    /* the panel's lanes: offset + row W + column, row and column; lanes past N get a row that
-     * no step of k brings inside the image */
-    int la[COLPACK_MAX_W], ly[COLPACK_MAX_W], lx[COLPACK_MAX_W];
-    for (int w = 0; w < PW; w++) {
-        const col_at a = col_start(j0 + min(w, jn - 1), !tb, C, H, W, K, ST, P, OH, OW);
-        la[w] = a.off + a.y * W + a.x;
-        ly[w] = w < jn ? a.y : -(1 << 24);
-        lx[w] = a.x;
+    const int kn = min(COLPACK_K, KD - k0), j0 = q * PW, jn = min(PW, N - j0), vn = PW / 16;
+    if (kn <= 0 || jn <= 0 || PW > COLPACK_MAX_W || PW % 16) return;
+    /* the panel's lanes, 16 to a vector: offset + row W + column, row and column; lanes past
+     * N get a row that no step of k brings inside the image */
+    int16 la[COLPACK_MAX_W / 16], ly[COLPACK_MAX_W / 16], lx[COLPACK_MAX_W / 16];
+    for (int v = 0; v < vn; v++) {
+        int ta[16], ty[16], tx[16];
+        for (int w = 0; w < 16; w++) {
+            const int j = 16 * v + w;
+            const col_at a = col_start(j0 + min(j, jn - 1), !tb, C, H, W, K, ST, P, OH, OW);
+            ta[w] = a.off + a.y * W + a.x;
+            ty[w] = j < jn ? a.y : -(1 << 24);
+            tx[w] = a.x;
+        }
+        la[v] = vload16(0, ta);
+        ly[v] = vload16(0, ty);
+        lx[v] = vload16(0, tx);
     }
     __global float *d = dst + dst_off + ((size_t)q * KD + k0) * PW;
     img += img_off;
     col_at k = col_start(k0, tb, C, H, W, K, ST, P, OH, OW);
     for (int i = 0; i < kn; i++, d += PW) {
         const int ka = k.off + k.y * W + k.x;
-        for (int w = 0; w < PW; w++) {
-            const int in = (uint)(ly[w] + k.y) < (uint)H && (uint)(lx[w] + k.x) < (uint)W;
-            d[w] = in ? img[la[w] + ka] : 0.0f;
+        for (int v = 0; v < vn; v++) {
+            const int16 in = convert_uint16(ly[v] + k.y) < (uint16)H & convert_uint16(lx[v] + k.x) < (uint16)W;
+            vstore16(gather16(img, la[v] + ka, in), v, d);
         }
         col_step(&k, tb, C, H, W, K, ST, P, OH, OW);
     }

@@ -44,7 +44,8 @@ static void gemm_col(const gancl_runtime *rt, int ta, int tb, size_t M, size_t N
         size_t panels;
         int width;
         cl_mem s = gancl_gemm_b_panels(rt, m, M, N, K, &panels, &width);
-        if (width > 32) gancl_die("im2col_pack takes panels of at most 32 columns, not %d", width);
+        if (width > 32 || width % 16)
+            gancl_die("im2col_pack takes panels of 16 or 32 columns, not %d", width);
         cl_kernel k = gancl_kernel(rt, "im2col_pack");
         gancl_set_args(k, (const gancl_karg[]){GANCL_A(s), GANCL_V(cl_uint, panels), GANCL_P(img),
                                                GANCL_V(cl_int, N), GANCL_V(cl_int, K), GANCL_A(tb),
