@@ -177,7 +177,8 @@ GEMM_XN(8, 2, 32) /* 16 accumulators: AVX-512 has 32 vector registers */
 GEMM_XN(4, 4, 64)
 GEMM_XN(6, 2, 32)
 GEMM_XN(4, 2, 32)
-GEMM_XN(4, 1, 16) /* few registers (AVX2 splits each float16 in two) */
+GEMM_XN(6, 1, 16) /* 12 of AVX2's 16 vector registers (it splits each float16 in two) */
+GEMM_XN(4, 1, 16) /* few registers */
 
 /* gemm_nt_<rows>x<cols>: C = alpha A B^T + beta C with A M x K and B N x K (ta = 0, tb = 1),
  * the layout of a linear layer's forward pass. Both operands are read along k, so each of the

@@ -30,6 +30,7 @@ static const method_desc METHODS[] = {
     {"xn-4x64", "gemm_xn_4x64", XN, 4, 64, 1, 0},
     {"xn-6x32", "gemm_xn_6x32", XN, 6, 32, 1, 0},
     {"xn-4x32", "gemm_xn_4x32", XN, 4, 32, 1, 0},
+    {"xn-6x16", "gemm_xn_6x16", XN, 6, 16, 1, 0},
     {"xn-4x16", "gemm_xn_4x16", XN, 4, 16, 0, 0},
     {"nt-4x4", "gemm_nt_4x4", NT, 4, 4, 1, 0},
     {"nt-3x4", "gemm_nt_3x4", NT, 3, 4, 1, 0},

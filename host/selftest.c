@@ -78,6 +78,7 @@ GEMM_CHECK_XN(xn_8x32, "xn-8x32")
 GEMM_CHECK_XN(xn_4x64, "xn-4x64")
 GEMM_CHECK_XN(xn_6x32, "xn-6x32")
 GEMM_CHECK_XN(xn_4x32, "xn-4x32")
+GEMM_CHECK_XN(xn_6x16, "xn-6x16")
 GEMM_CHECK_XN(xn_4x16, "xn-4x16")
 GEMM_CHECK(nt_4x4, "nt-4x4", 0, 1)
 GEMM_CHECK(nt_3x4, "nt-3x4", 0, 1)
@@ -869,6 +870,8 @@ const gancl_check GANCL_CHECKS[] = {
     {"gemm xn-6x32 A^T B", check_xn_6x32_10, 1e-4, -1},
     {"gemm xn-4x32 A B", check_xn_4x32_00, 1e-4, -1},
     {"gemm xn-4x32 A^T B", check_xn_4x32_10, 1e-4, -1},
+    {"gemm xn-6x16 A B", check_xn_6x16_00, 1e-4, -1},
+    {"gemm xn-6x16 A^T B", check_xn_6x16_10, 1e-4, -1},
     {"gemm xn-4x16 A B", check_xn_4x16_00, 1e-4, -1},
     {"gemm xn-4x16 A^T B", check_xn_4x16_10, 1e-4, -1},
     {"gemm nt-4x4 A B^T", check_nt_4x4_01, 1e-4, -1},
