@@ -42,6 +42,7 @@ static const method_desc METHODS[] = {
     {"pk-6x16", "gemm_pk_6x16", PACKED, 6, 16, 1, 0},
 };
 #define N_METHODS (int)(sizeof METHODS / sizeof *METHODS)
+_Static_assert(sizeof METHODS / sizeof *METHODS <= GANCL_GEMM_MAX_METHODS, "raise GANCL_GEMM_MAX_METHODS");
 #define PK_GROUP 8 /* row panels per work item of the pk kernels (at most: they split them evenly) */
 
 int gancl_gemm_method_count(void) { return N_METHODS; }

@@ -25,7 +25,6 @@
 
 #define TUNING_FORMAT "gan-cl-tuning"
 #define TUNING_VERSION 2
-#define MAX_METHODS 16
 #define MAX_WORKLOADS 16
 /* a quick tune starts no new shape after this many seconds (the next run goes on) */
 #define QUICK_BUDGET_S 90.0
@@ -103,7 +102,7 @@ typedef struct {
     double clblast[N_CANDIDATES]; /* each CLBlast parameter set over a model's GEMMs */
     int clblast_best;             /* -1 until chosen */
     gancl_gemm_plan plan;         /* measured shapes; method -1 until chosen */
-    double gflops[GANCL_MAX_SHAPES][MAX_METHODS];
+    double gflops[GANCL_MAX_SHAPES][GANCL_GEMM_MAX_METHODS];
     char workloads[MAX_WORKLOADS][32]; /* "mlp b64": models and batch sizes fully tuned */
     int n_workloads;
 } tuning;
@@ -120,7 +119,7 @@ static int add_shape(tuning *t, const gancl_gemm_shape *s) {
     i = t->plan.n++;
     t->plan.shapes[i] = *s;
     t->plan.method[i] = -1;
-    for (int m = 0; m < MAX_METHODS; m++) t->gflops[i][m] = NAN;
+    for (int m = 0; m < GANCL_GEMM_MAX_METHODS; m++) t->gflops[i][m] = NAN;
     return i;
 }
 
@@ -263,7 +262,7 @@ static int tuning_write(const gancl_runtime *rt, const char *path, const tuning 
         shape_key(&t->plan.shapes[i], key, sizeof key);
         fprintf(f.fp, "%s\n    \"%s\": {", i ? "," : "", key);
         sep = "";
-        for (int m = 0; m < MAX_METHODS; m++) {
+        for (int m = 0; m < GANCL_GEMM_MAX_METHODS; m++) {
             if (isnan(t->gflops[i][m])) continue;
             fprintf(f.fp, "%s\"%s\": %.2f", sep, gancl_gemm_method_name(m), t->gflops[i][m]);
             sep = ", ";
@@ -556,8 +555,7 @@ static int tune_shapes(const gancl_runtime *rt, const char *path, tuning *t, con
         }
         double best_s = chosen >= 0 ? flops_of(&one, 1) / (t->gflops[k][chosen] * 1e9) : INFINITY;
         /* the register-blocked kernels first: a slower method measured later gives up sooner */
-        const int n_methods = gancl_gemm_method_count() < MAX_METHODS ? gancl_gemm_method_count() : MAX_METHODS;
-        for (gancl_gemm_method m = n_methods - 1; m >= 0; m--) {
+        for (gancl_gemm_method m = gancl_gemm_method_count() - 1; m >= 0; m--) {
             if (!gancl_gemm_method_supports(m, one.ta, one.tb) || !gancl_gemm_method_suits(m, &rt->dev) ||
                 !isnan(t->gflops[k][m]) || (m == GANCL_GEMM_CLBLAST && !with_clblast) ||
                 (quick && cpu && gancl_gemm_method_gpu_shaped(m)))
@@ -578,7 +576,7 @@ static int tune_shapes(const gancl_runtime *rt, const char *path, tuning *t, con
         }
         for (int checked = !(measured || chosen < 0); !checked;) {
             t->plan.method[k] = -1;
-            for (gancl_gemm_method m = 0; m < gancl_gemm_method_count() && m < MAX_METHODS; m++)
+            for (gancl_gemm_method m = 0; m < gancl_gemm_method_count(); m++)
                 if (t->gflops[k][m] > 0 && gancl_gemm_method_suits(m, &rt->dev) &&
                     (t->plan.method[k] < 0 || t->gflops[k][m] > t->gflops[k][t->plan.method[k]]))
                     t->plan.method[k] = m;

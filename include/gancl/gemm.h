@@ -65,6 +65,7 @@ typedef struct {
 } gancl_gemm_shape;
 
 #define GANCL_MAX_SHAPES 512
+#define GANCL_GEMM_MAX_METHODS 32 /* the most GEMM methods there may be (gemm.c checks its table) */
 
 /* The method chosen for each tuned shape. */
 typedef struct gancl_gemm_plan {
