@@ -1,52 +1,35 @@
 /* optim.cl: optimiser steps over a network's whole parameter buffer, laid out as
  * params[n] | grads[n] | m[n] | v[n], one launch per network, and weight clipping. */
 
-/* The optimisers take 8 parameters per work item as float8 vectors: PoCL's own vectorising
- * across work items had left Adam a quarter of the MLP's iteration on AVX2 (its sqrt and
- * division scalar). load8/store8 move the rem (at most 8) values at x, zero past them. */
-float8 load8(__global const float *x, const uint rem) {
-    if (rem >= 8) return vload8(0, x);
-    float t[8];
-    for (uint k = 0; k < 8; k++) t[k] = k < rem ? x[k] : 0.0f;
-    return vload8(0, t);
-}
-
-void store8(const float8 v, __global float *x, const uint rem) {
-    if (rem >= 8) {
-        vstore8(v, 0, x);
-        return;
-    }
-    float t[8];
-    vstore8(v, 0, t);
-    for (uint k = 0; k < rem; k++) x[k] = t[k];
-}
-
+/* The optimisers take LANES (8) parameters per work item as one vector (activation.cl's
+ * lanes_load/lanes_store): PoCL's own vectorising across work items had left Adam scalar, a
+ * quarter of the MLP's iteration on AVX2. */
 /* Adam; bc1 = 1 - beta1^t, bc2 = 1 - beta2^t for step t. Arranged as PyTorch does:
  * p -= (lr / bc1) * m / (sqrt(v) / sqrt(bc2) + eps). */
 __kernel void adam(__global float *buf, const uint n, const float lr, const float beta1,
                    const float beta2, const float eps, const float bc1, const float bc2) {
-    const uint i = get_global_id(0) * 8;
-    if (i >= n) return;
-    const uint rem = n - i;
-    const float8 g = load8(buf + n + i, rem);
-    const float8 m = beta1 * load8(buf + 2 * n + i, rem) + (1.0f - beta1) * g;
-    const float8 v = beta2 * load8(buf + 3 * n + i, rem) + (1.0f - beta2) * g * g;
-    store8(m, buf + 2 * n + i, rem);
-    store8(v, buf + 3 * n + i, rem);
-    store8(load8(buf + i, rem) - (lr / bc1) * m / (sqrt(v) / sqrt(bc2) + eps), buf + i, rem);
+    const int i = (int)get_global_id(0) * LANES;
+    if (i >= (int)n) return;
+    const int l = min(LANES, (int)n - i);
+    const lanes_t g = lanes_load(buf + n, i, 1, l);
+    const lanes_t m = beta1 * lanes_load(buf + 2 * n, i, 1, l) + (1.0f - beta1) * g;
+    const lanes_t v = beta2 * lanes_load(buf + 3 * n, i, 1, l) + (1.0f - beta2) * g * g;
+    lanes_store(buf + 2 * n, i, 1, l, m);
+    lanes_store(buf + 3 * n, i, 1, l, v);
+    lanes_store(buf, i, 1, l, lanes_load(buf, i, 1, l) - (lr / bc1) * m / (sqrt(v) / sqrt(bc2) + eps));
 }
 
 /* RMSprop as PyTorch's (no momentum, not centred): v = alpha v + (1 - alpha) g^2,
  * p -= lr g / (sqrt(v) + eps). The square average lives in v; m is unused. */
 __kernel void rmsprop(__global float *buf, const uint n, const float lr, const float alpha,
                       const float eps) {
-    const uint i = get_global_id(0) * 8;
-    if (i >= n) return;
-    const uint rem = n - i;
-    const float8 g = load8(buf + n + i, rem);
-    const float8 v = alpha * load8(buf + 3 * n + i, rem) + (1.0f - alpha) * g * g;
-    store8(v, buf + 3 * n + i, rem);
-    store8(load8(buf + i, rem) - lr * g / (sqrt(v) + eps), buf + i, rem);
+    const int i = (int)get_global_id(0) * LANES;
+    if (i >= (int)n) return;
+    const int l = min(LANES, (int)n - i);
+    const lanes_t g = lanes_load(buf + n, i, 1, l);
+    const lanes_t v = alpha * lanes_load(buf + 3 * n, i, 1, l) + (1.0f - alpha) * g * g;
+    lanes_store(buf + 3 * n, i, 1, l, v);
+    lanes_store(buf, i, 1, l, lanes_load(buf, i, 1, l) - lr * g / (sqrt(v) + eps));
 }
 
 /* Clamps the n parameters to [-c, c] (the original WGAN's critic constraint). */
