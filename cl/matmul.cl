@@ -321,30 +321,34 @@ __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void gemm_blk_64x32(
         }
 }
 
-/* ---- pk-8x32, pk-6x16: packed operands, for large products on CPUs ----
+/* ---- pk-, pb-, pt-8x32 and -6x16: operands in panels, for large products on CPUs ----
  * The kernels above read op(B) along k at a stride of a whole row of B: for the DCGAN's
  * products (B up to 3200 x 12544) every k step lands on another page, and the TLB and the
- * prefetchers lose. Here both operands are first copied into panels (gemm_pack), so that the
- * micro-kernel reads each one as a single contiguous stream: op(A), times alpha, as panels of
- * R rows, k-major (Ap[p][k][r] = alpha op(A)[R p + r, k]), op(B) as panels of 16 V columns
- * (Bp[q][k][c] = op(B)[k, 16 V q + c]), zero past M and N. An R x 16 V block of C lives in
- * R V float16 registers while PK_KC steps of k pass; work item (g, q) takes a group of row
- * panels (8 at most) against column panel q, one block of k after another, so that the block
- * of the B panel stays in the core's cache across the row panels (for the DCGAN's weight
- * gradients, k up to 25088, that was a third faster than one panel's whole k loop at a time)
- * and the partial sums wait in C between blocks. Two shapes: 8 x 32 keeps 16 float16
- * accumulators, for the 32 vector registers of AVX-512; 6 x 16 keeps 6, 12 of the 16 of AVX2
- * (BLIS's Haswell micro-kernel is 6 x 16 for the same reason). */
+ * prefetchers lose. Here op(B) is first copied into panels of 16 V columns, k-major
+ * (Bp[q][k][c] = op(B)[k, 16 V q + c], zero past N: gemm_pack or im2col_pack), so that the
+ * micro-kernel reads it as one contiguous stream. op(A) is read through three strides: row
+ * R p + r of it starts at p a_ps + r a_rs and step k adds a_ks. That covers op(A) packed the
+ * same way in panels of R rows (pk: Ap[p][k][r], a_ps = R K, a_rs = 1, a_ks = R) and op(A)
+ * read where it lies (pb, pt: A or A^T row-major), whose R rows are R short streams. An
+ * R x 16 V block of C lives in R V float16 registers while PK_KC steps of k pass; work item
+ * (g, q) takes a group of row panels (8 at most) against column panel q, one block of k after
+ * another, so that the block of the B panel stays in the core's cache across the row panels
+ * (for the DCGAN's weight gradients, k up to 25088, that was a third faster than one panel's
+ * whole k loop at a time) and the partial sums wait in C between blocks. With ct the product
+ * is stored transposed (C[j M + i]): pt computes C^T = op(B)^T op(A)^T that way, so that a
+ * layer's weights are read in place and only the batch's activations are packed. Two shapes:
+ * 8 x 32 keeps 16 float16 accumulators, for the 32 vector registers of AVX-512; 6 x 16 keeps
+ * 6, 12 of the 16 of AVX2 (BLIS's Haswell micro-kernel is 6 x 16 for the same reason). */
 #define PK_KC 256
 
-/* dst[p][k][w] = scale X's value at (row W p + w, k), zero for rows >= R; where X is R x K
+/* dst[p][k][w] = X's value at (row W p + w, k), zero for rows >= R; where X is R x K
  * row-major (rk = 1) or K x R (rk = 0). Work item (kb, p) copies PACK_K steps of k of panel p,
  * reading X along its contiguous direction (a loop the compiler vectorises; one item per
  * group, so that PoCL does not vectorise across items into scattered stores). */
 #define PACK_K 64
 __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void gemm_pack(
     __global float *restrict dst, const uint dst_off, __global const float *restrict X, const uint x_off,
-    const int R, const int K, const int rk, const int W, const float scale) {
+    const int R, const int K, const int rk, const int W) {
     const int k0 = get_global_id(0) * PACK_K, p = get_global_id(1);
     const int kn = min(PACK_K, K - k0), r0 = p * W, rn = min(W, R - r0);
     if (kn <= 0 || rn <= 0) return;
@@ -353,35 +357,43 @@ __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void gemm_pack(
     if (rk) { /* a transpose: each step of k gathers one entry from each of the W rows */
         __global const float *src = X + (size_t)r0 * K + k0;
         for (int k = 0; k < kn; k++)
-            for (int w = 0; w < W; w++) d[k * W + w] = w < rn ? scale * src[(size_t)w * K + k] : 0.0f;
+            for (int w = 0; w < W; w++) d[k * W + w] = w < rn ? src[(size_t)w * K + k] : 0.0f;
+    } else if (rn == W && W % 16 == 0) { /* whole panels of 16 or 32 columns: vector copies */
+        for (int k = 0; k < kn; k++) {
+            __global const float *src = X + (size_t)(k0 + k) * R + r0;
+            for (int v = 0; v < W / 16; v++) vstore16(vload16(v, src), v, d + k * W);
+        }
     } else {
         for (int k = 0; k < kn; k++) {
             __global const float *src = X + (size_t)(k0 + k) * R + r0;
-            for (int w = 0; w < rn; w++) d[k * W + w] = scale * src[w];
+            for (int w = 0; w < rn; w++) d[k * W + w] = src[w];
             for (int w = rn; w < W; w++) d[k * W + w] = 0.0f;
         }
     }
 }
 
-/* acc[r V + v] += the product of kn steps of an R-row A panel and a 16 V-column B panel (the
- * micro-kernel). */
+/* acc[r V + v] += the product of kn steps of R rows of op(A) and a 16 V-column B panel (the
+ * micro-kernel); row r's entry at step k is a[off[r] + k a_ks]. */
 #define PK_STEPS(NAME, R, V)                                                                             \
-    void NAME(float16 *acc, __global const float *a, __global const float *b, const int kn) {             \
-        for (int k = 0; k < kn; k++, a += R, b += 16 * V) {                                             \
+    void NAME(float16 *acc, __global const float *a, const int *off, const int a_ks,                     \
+              __global const float *b, const int kn) {                                                   \
+        for (int k = 0; k < kn; k++, a += a_ks, b += 16 * V) {                                          \
             float16 bv[V];                                                                              \
             _Pragma("unroll") for (int v = 0; v < V; v++) bv[v] = vload16(v, b);                          \
             _Pragma("unroll") for (int r = 0; r < R; r++) {                                             \
-                const float16 av = (float16)a[r];                                                       \
+                const float16 av = (float16)a[off[r]];                                                  \
                 _Pragma("unroll") for (int v = 0; v < V; v++) acc[r * V + v] = fma(av, bv[v], acc[r * V + v]); \
             }                                                                                           \
         }                                                                                               \
     }
 
-/* C = (op(A) op(B) from the panels) + beta C for R x 16 V blocks; STEPS is PK_STEPS' function */
+/* C = alpha op(A) op(B from the panels) + beta C (or its transpose, ct) for R x 16 V blocks;
+ * STEPS is PK_STEPS' function */
 #define PK_KERNEL(NAME, STEPS, R, V)                                                                     \
     __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void NAME(                                   \
-        const int M, const int N, const int K, __global const float *Ap, const uint a_off,              \
-        __global const float *Bp, const uint b_off, const float beta, __global float *C, const uint c_off) { \
+        const int M, const int N, const int K, __global const float *A, const uint a_off, const int a_ps, \
+        const int a_rs, const int a_ks, __global const float *Bp, const uint b_off, const float alpha,   \
+        const float beta, __global float *C, const uint c_off, const int ct) {                           \
         /* the host picks how many work items share the row panels (gemm.c's PK_GROUP per item) */   \
         const int g = get_global_id(0), q = get_global_id(1), panels = (M + R - 1) / R;             \
         const int per = (panels + (int)get_global_size(0) - 1) / (int)get_global_size(0);            \
@@ -391,28 +403,51 @@ __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void gemm_pack(
          * and every block when K == 0) below, in one pass */                                       \
         const int full = K > 0 && j0 + 16 * V <= N ? min(np, M / R - p0) : 0;                        \
         __global const float *b = Bp + b_off + (size_t)q * K * 16 * V;                               \
+        A += a_off;                                                                                  \
         C += c_off;                                                                                  \
+        int off[R];                                                                                  \
+        _Pragma("unroll") for (int r = 0; r < R; r++) off[r] = r * a_rs;                              \
         for (int k0 = 0; k0 < K && full > 0; k0 += PK_KC) {                                          \
             const int kn = min(PK_KC, K - k0);                                                       \
             const float keep = k0 ? 1.0f : beta; /* the first block starts from beta C */            \
             for (int p = p0; p < p0 + full; p++) {                                                   \
-                __global float *t = C + (size_t)p * R * N + j0;                                      \
                 float16 acc[R * V];                                                                  \
-                _Pragma("unroll") for (int i = 0; i < R * V; i++)                                     \
-                    acc[i] = keep != 0.0f ? keep * vload16(i % V, t + i / V * N) : (float16)0.0f;     \
-                STEPS(acc, Ap + a_off + ((size_t)p * K + k0) * R, b + (size_t)k0 * 16 * V, kn);      \
-                _Pragma("unroll") for (int i = 0; i < R * V; i++) vstore16(acc[i], i % V, t + i / V * N); \
+                _Pragma("unroll") for (int i = 0; i < R * V; i++) acc[i] = 0.0f;                      \
+                STEPS(acc, A + (size_t)p * a_ps + (size_t)k0 * a_ks, off, a_ks, b + (size_t)k0 * 16 * V, kn); \
+                if (!ct) {                                                                           \
+                    __global float *t = C + (size_t)p * R * N + j0;                                  \
+                    _Pragma("unroll") for (int i = 0; i < R * V; i++) {                               \
+                        float16 o = alpha * acc[i];                                                  \
+                        if (keep != 0.0f) o = fma((float16)keep, vload16(i % V, t + i / V * N), o);    \
+                        vstore16(o, i % V, t + i / V * N);                                           \
+                    }                                                                                \
+                } else {                                                                             \
+                    __global float *t = C + (size_t)j0 * M + p * R;                                  \
+                    _Pragma("unroll") for (int r = 0; r < R; r++) {                                   \
+                        float v[16 * V];                                                             \
+                        _Pragma("unroll") for (int i = 0; i < V; i++) vstore16(alpha * acc[r * V + i], i, v); \
+                        for (int c = 0; c < 16 * V; c++) {                                           \
+                            __global float *o = t + (size_t)c * M + r;                               \
+                            *o = keep != 0.0f ? fma(keep, *o, v[c]) : v[c];                          \
+                        }                                                                            \
+                    }                                                                                \
+                }                                                                                    \
             }                                                                                        \
         }                                                                                            \
         for (int p = p0 + full; p < p0 + np; p++) {                                                  \
+            int edge[R]; /* rows past M repeat row M - 1, and are not stored */                      \
+            _Pragma("unroll") for (int r = 0; r < R; r++) edge[r] = (min(p * R + r, M - 1) - p * R) * a_rs; \
             float16 acc[R * V];                                                                      \
             _Pragma("unroll") for (int i = 0; i < R * V; i++) acc[i] = 0.0f;                          \
-            STEPS(acc, Ap + a_off + (size_t)p * K * R, b, K);                                        \
+            STEPS(acc, A + (size_t)p * a_ps, edge, a_ks, b, K);                                      \
             for (int r = 0; r < R && p * R + r < M; r++) {                                           \
-                __global float *o = C + (size_t)(p * R + r) * N + j0;                                \
                 float v[16 * V];                                                                     \
-                for (int i = 0; i < V; i++) vstore16(acc[r * V + i], i, v);                          \
-                for (int c = 0; c < 16 * V && j0 + c < N; c++) o[c] = beta != 0.0f ? v[c] + beta * o[c] : v[c]; \
+                for (int i = 0; i < V; i++) vstore16(alpha * acc[r * V + i], i, v);                  \
+                for (int c = 0; c < 16 * V && j0 + c < N; c++) {                                     \
+                    const int i = p * R + r, j = j0 + c;                                             \
+                    __global float *o = C + (ct ? (size_t)j * M + i : (size_t)i * N + j);            \
+                    *o = beta != 0.0f ? fma(beta, *o, v[c]) : v[c];                                  \
+                }                                                                                    \
             }                                                                                        \
         }                                                                                            \
     }

@@ -7,15 +7,18 @@
 #include <string.h>
 
 /* gan-cl's own kernels. ALL_TRANSPOSES: matmul, tiled and blk take ta and tb; xn: any ta,
- * tb = 0; nt: ta = 0, tb = 1; PACKED: any transposes, the operands first copied into panels
- * (gemm_pack) in the scratch buffer. rows x cols: the block of C one work item computes; 0 for the
+ * tb = 0; nt: ta = 0, tb = 1; the panel kernels (cl/matmul.cl's gemm_pk_*) take any transposes,
+ * with operands copied into panels (gemm_pack) in the scratch buffer first: PACKED (pk-) both,
+ * PACKED_B (pb-) op(B) only, reading op(A) where it lies, PACKED_T (pt-) computes
+ * C^T = op(B)^T op(A)^T, packing op(A) and reading op(B) where it lies, for products where B
+ * is a layer's weights and A a batch. rows x cols: the block of C one work item computes; 0 for the
  * tiled matmul, one item per element in rt->matmul_tile square work-groups; -1 for tiled-4x4,
  * 4 x 4 elements per item in the same work-groups (cl/matmul.cl's TILED_ITEM). cpu_only: blocked for
  * a CPU's registers and caches, these spill on GPUs (tools/check-kernels-offline, which reads
  * this table: Intel Gen9/Xe-LP/Arc and AMD RDNA2), so tuning never tries them on one.
  * gpu_shaped: work groups staging tiles in local memory, 10-50x slower than the blocked
  * kernels on CPUs: the quick tune leaves them out there. */
-typedef enum { ALL_TRANSPOSES, XN, NT, PACKED } kernel_kind;
+typedef enum { ALL_TRANSPOSES, XN, NT, PACKED, PACKED_B, PACKED_T } kernel_kind;
 typedef struct {
     const char *name, *kernel;
     kernel_kind kind;
@@ -40,6 +43,10 @@ static const method_desc METHODS[] = {
     {"blk-64x32", "gemm_blk_64x32", ALL_TRANSPOSES, 64, 32, 1, 0},
     {"pk-8x32", "gemm_pk_8x32", PACKED, 8, 32, 1, 0},
     {"pk-6x16", "gemm_pk_6x16", PACKED, 6, 16, 1, 0},
+    {"pb-8x32", "gemm_pk_8x32", PACKED_B, 8, 32, 1, 0},
+    {"pb-6x16", "gemm_pk_6x16", PACKED_B, 6, 16, 1, 0},
+    {"pt-8x32", "gemm_pk_8x32", PACKED_T, 8, 32, 1, 0},
+    {"pt-6x16", "gemm_pk_6x16", PACKED_T, 6, 16, 1, 0},
 };
 #define N_METHODS (int)(sizeof METHODS / sizeof *METHODS)
 _Static_assert(sizeof METHODS / sizeof *METHODS <= GANCL_GEMM_MAX_METHODS, "raise GANCL_GEMM_MAX_METHODS");
@@ -60,8 +67,8 @@ gancl_gemm_method gancl_gemm_method_find(const char *name) {
 
 int gancl_gemm_method_supports(gancl_gemm_method m, int ta, int tb) {
     if (m < 0 || m >= N_METHODS) return 0;
-    return METHODS[m].kind == ALL_TRANSPOSES || METHODS[m].kind == PACKED || (METHODS[m].kind == XN && !tb) ||
-           (METHODS[m].kind == NT && !ta && tb);
+    const kernel_kind k = METHODS[m].kind;
+    return k == ALL_TRANSPOSES || k >= PACKED || (k == XN && !tb) || (k == NT && !ta && tb);
 }
 
 int gancl_gemm_method_cpu_only(gancl_gemm_method m) { return m >= 0 && m < N_METHODS && METHODS[m].cpu_only; }
@@ -105,7 +112,7 @@ static void kernel_launch(const gancl_runtime *rt, const method_desc *d, int ta,
     args[i++] = GANCL_V(cl_int, K);
     if (d->kind == XN || d->kind == ALL_TRANSPOSES) args[i++] = GANCL_A(ta);
     if (d->kind == ALL_TRANSPOSES) args[i++] = GANCL_A(tb);
-    if (d->kind != PACKED) args[i++] = GANCL_A(alpha); /* pk: alpha is packed into op(A) */
+    args[i++] = GANCL_A(alpha);
     args[i++] = GANCL_A(A);
     args[i++] = GANCL_V(cl_uint, a_off);
     args[i++] = GANCL_A(B);
@@ -120,9 +127,6 @@ static void kernel_launch(const gancl_runtime *rt, const method_desc *d, int ta,
         local[0] = local[1] = (size_t)rt->matmul_tile;
         global[0] = (N + edge - 1) / edge * local[0];
         global[1] = (M + edge - 1) / edge * local[1];
-    } else if (d->kind == PACKED) { /* one item per PK_GROUP row panels and a column panel */
-        global[0] = ((M + d->rows - 1) / d->rows + PK_GROUP - 1) / PK_GROUP;
-        global[1] = (N + d->cols - 1) / d->cols;
     } else if (d->rows) { /* one work item per rows x cols block of C */
         global[0] = (N + d->cols - 1) / d->cols;
         global[1] = (M + d->rows - 1) / d->rows;
@@ -135,7 +139,24 @@ static void kernel_launch(const gancl_runtime *rt, const method_desc *d, int ta,
                                     gancl_prof_event(rt, "gemm own kernels", 2.0 * M * N * K)));
 }
 
-/* The runtime's scratch buffer (CLBlast's temporary buffer, or pk's panels), grown to at least
+/* the panel kernels (cl/matmul.cl's gemm_pk_*): C = alpha op(A) op(B) + beta C (its transpose
+ * with ct) from op(B)'s panels Bp at b_off, where row R p + r of op(A) starts at A[a_off + p a_ps +
+ * r a_rs] and step k adds a_ks; one work item per PK_GROUP row panels and a column panel. */
+static void pk_launch(const gancl_runtime *rt, const method_desc *d, size_t M, size_t N, size_t K, float alpha,
+                      cl_mem A, size_t a_off, size_t a_ps, size_t a_rs, size_t a_ks, cl_mem Bp, size_t b_off,
+                      float beta, cl_mem C, size_t c_off, int ct) {
+    cl_kernel k = gancl_kernel(rt, d->kernel);
+    gancl_set_args(k, (const gancl_karg[]){GANCL_V(cl_int, M), GANCL_V(cl_int, N), GANCL_V(cl_int, K), GANCL_A(A),
+                                           GANCL_V(cl_uint, a_off), GANCL_V(cl_int, a_ps), GANCL_V(cl_int, a_rs),
+                                           GANCL_V(cl_int, a_ks), GANCL_A(Bp), GANCL_V(cl_uint, b_off),
+                                           GANCL_A(alpha), GANCL_A(beta), GANCL_A(C), GANCL_V(cl_uint, c_off),
+                                           GANCL_A(ct)}, 15);
+    const size_t global[2] = {((M + d->rows - 1) / d->rows + PK_GROUP - 1) / PK_GROUP, (N + d->cols - 1) / d->cols};
+    CL_CHECK(clEnqueueNDRangeKernel(rt->queue, k, 2, NULL, global, (const size_t[]){1, 1}, 0, NULL,
+                                    gancl_prof_event(rt, "gemm own kernels", 2.0 * M * N * K)));
+}
+
+/* The runtime's scratch buffer (CLBlast's temporary buffer, or the panels), grown to at least
  * `need` bytes. A buffer released here stays alive until the GEMMs queued on it finish. */
 static cl_mem scratch(const gancl_runtime *rt, size_t need) {
     struct gancl_scratch *s = rt->gemm_scratch;
@@ -147,35 +168,38 @@ static cl_mem scratch(const gancl_runtime *rt, size_t need) {
     return s->mem;
 }
 
-/* scale op(X)'s R rows (of op(A)) or columns (of op(B)) along k into panels of W at dst[dst_off..];
+/* copy op(X)'s R rows (of op(A)) or columns (of op(B)) along k into panels of W at dst[dst_off..];
  * cl/matmul.cl's gemm_pack, one work item per PACK_K (64) steps of k of a panel. */
 static void pack(const gancl_runtime *rt, cl_mem dst, size_t dst_off, cl_mem X, size_t x_off,
-                 size_t R, size_t K, int rk, int W, float scale) {
+                 size_t R, size_t K, int rk, int W) {
     cl_kernel k = gancl_kernel(rt, "gemm_pack");
     gancl_set_args(k, (const gancl_karg[]){GANCL_A(dst), GANCL_V(cl_uint, dst_off), GANCL_A(X),
                                            GANCL_V(cl_uint, x_off), GANCL_V(cl_int, R), GANCL_V(cl_int, K),
-                                           GANCL_A(rk), GANCL_A(W), GANCL_A(scale)}, 9);
+                                           GANCL_A(rk), GANCL_A(W)}, 8);
     gancl_launch_items(rt, k, (K + 63) / 64, (R + W - 1) / W);
 }
 
-int gancl_gemm_method_packs(gancl_gemm_method m) { return m >= 0 && m < N_METHODS && METHODS[m].kind == PACKED; }
+int gancl_gemm_method_packs(gancl_gemm_method m) {
+    return m >= 0 && m < N_METHODS && (METHODS[m].kind == PACKED || METHODS[m].kind == PACKED_B);
+}
 
-/* pk's panels in the scratch buffer: op(A)'s at 0, op(B)'s after them (Ap[M/8][K][8],
- * Bp[N/32][K][32]). */
+/* The panels in the scratch buffer: pk's op(A) ones at 0 (Ap[M/8][K][8]), then op(B)'s
+ * (Bp[N/32][K][32]); pb's op(B) ones at 0; pt's op(A) ones at 0, as columns of op(A)^T. */
+static size_t a_panels(const method_desc *d, size_t M, size_t K) { return d->kind == PACKED ? round_up(M, d->rows) * K : 0; }
+
 cl_mem gancl_gemm_b_panels(const gancl_runtime *rt, gancl_gemm_method m, size_t M, size_t N, size_t K,
                            size_t *b_off, int *width) {
     const method_desc *d = &METHODS[m];
-    *b_off = round_up(M, d->rows) * K;
+    *b_off = a_panels(d, M, K);
     *width = d->cols;
     return scratch(rt, (*b_off + round_up(N, d->cols) * K) * sizeof(float));
 }
 
 void gancl_gemm_reserve(const gancl_runtime *rt, gancl_gemm_method m, size_t M, size_t N, size_t K) {
-    if (!gancl_gemm_method_packs(m)) return;
-    size_t b_off;
-    int width;
+    if (m < 0 || m >= N_METHODS || METHODS[m].kind < PACKED) return;
     const size_t before = rt->gemm_scratch->bytes; /* a grown buffer is a new one */
-    cl_mem s = gancl_gemm_b_panels(rt, m, M, N, K, &b_off, &width);
+    cl_mem s = scratch(rt, (a_panels(&METHODS[m], M, K) + round_up(METHODS[m].kind == PACKED_T ? M : N,
+                                                                     METHODS[m].cols) * K) * sizeof(float));
     if (rt->gemm_scratch->bytes == before) return;
     const float zero = 0.0f; /* a fresh buffer: its pages cost their first write */
     CL_CHECK(clEnqueueFillBuffer(rt->queue, s, &zero, sizeof zero, 0, rt->gemm_scratch->bytes, 0, NULL, NULL));
@@ -186,19 +210,34 @@ void gancl_gemm_packed_run(const gancl_runtime *rt, gancl_gemm_method m, int ta,
                            size_t K, float alpha, cl_mem A, size_t a_off, float beta, cl_mem C,
                            size_t c_off) {
     const method_desc *d = &METHODS[m];
+    const size_t R = (size_t)d->rows, b_off = a_panels(d, M, K);
     cl_mem s = rt->gemm_scratch->mem;
-    pack(rt, s, 0, A, a_off, M, K, !ta, d->rows, alpha); // Ap[M/8][K][8] = alpha op(A)
-    kernel_launch(rt, d, ta, 0, M, N, K, alpha, s, 0, s, round_up(M, d->rows) * K, beta, C, c_off);
+    if (d->kind == PACKED) {
+        pack(rt, s, 0, A, a_off, M, K, !ta, d->rows); // Ap[M/8][K][8] = op(A)
+        pk_launch(rt, d, M, N, K, alpha, s, 0, R * K, 1, R, s, b_off, beta, C, c_off, 0);
+    } else /* pb: op(A) row i at A[i K] (or column i of A, ta) */
+        pk_launch(rt, d, M, N, K, alpha, A, a_off, ta ? R : R * K, ta ? 1 : K, ta ? M : 1, s, b_off, beta, C,
+                  c_off, 0);
 }
 
-/* pk: op(A) and op(B) packed into the scratch buffer, then the micro-kernel over the panels. */
+/* pk, pb: op(B) packed into the scratch buffer, then the micro-kernel over the panels; pt:
+ * C^T[N, M] = op(B)^T op(A)^T, with op(A)^T's columns packed and op(B)^T's row i at B[i K] (tb)
+ * or in column i of B. */
 static void packed_gemm(const gancl_runtime *rt, gancl_gemm_method m, int ta, int tb, size_t M,
                         size_t N, size_t K, float alpha, cl_mem A, size_t a_off, cl_mem B,
                         size_t b_off, float beta, cl_mem C, size_t c_off) {
+    const method_desc *d = &METHODS[m];
+    if (d->kind == PACKED_T) {
+        const size_t R = (size_t)d->rows;
+        cl_mem s = scratch(rt, round_up(M, d->cols) * K * sizeof(float));
+        pack(rt, s, 0, A, a_off, M, K, !ta, d->cols); // [M/32][K][32] = op(A)^T
+        pk_launch(rt, d, N, M, K, alpha, B, b_off, tb ? R * K : R, tb ? K : 1, tb ? 1 : N, s, 0, beta, C, c_off, 1);
+        return;
+    }
     size_t panels_off;
     int width;
     cl_mem s = gancl_gemm_b_panels(rt, m, M, N, K, &panels_off, &width);
-    pack(rt, s, panels_off, B, b_off, N, K, tb, width, 1.0f); // Bp[N/32][K][32]
+    pack(rt, s, panels_off, B, b_off, N, K, tb, width); // Bp[N/32][K][32]
     gancl_gemm_packed_run(rt, m, ta, M, N, K, alpha, A, a_off, beta, C, c_off);
 }
 
@@ -234,7 +273,7 @@ void gancl_gemm_with(const gancl_runtime *rt, gancl_gemm_method method, int ta, 
                   ta ? "^T" : "", tb ? "^T" : "");
     if (method == GANCL_GEMM_CLBLAST && K > 0)
         clblast_gemm(rt, ta, tb, M, N, K, alpha, A, a_off, B, b_off, beta, C, c_off);
-    else if (METHODS[method].kind == PACKED) /* K == 0 packs nothing: C = beta C */
+    else if (METHODS[method].kind >= PACKED) /* K == 0 packs nothing: C = beta C */
         packed_gemm(rt, method, ta, tb, M, N, K, alpha, A, a_off, B, b_off, beta, C, c_off);
     else /* K == 0 (C = beta C) is left to our kernels: CLBlast rejects it */
         kernel_launch(rt, &METHODS[method == GANCL_GEMM_CLBLAST ? GANCL_GEMM_MATMUL : method], ta, tb,

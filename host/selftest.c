@@ -88,6 +88,10 @@ GEMM_CHECK(nt_2x2, "nt-2x2", 0, 1)
 GEMM_CHECK_ALL(blk_64x32, "blk-64x32")
 GEMM_CHECK_ALL(pk_8x32, "pk-8x32")
 GEMM_CHECK_ALL(pk_6x16, "pk-6x16")
+GEMM_CHECK_ALL(pb_8x32, "pb-8x32")
+GEMM_CHECK_ALL(pb_6x16, "pb-6x16")
+GEMM_CHECK_ALL(pt_8x32, "pt-8x32")
+GEMM_CHECK_ALL(pt_6x16, "pt-6x16")
 
 /* ---- helpers for the layer checks: tensors sit at an odd offset after garbage ---- */
 
@@ -453,14 +457,17 @@ static double check_conv_fw(const gancl_runtime *rt) { return fmax(conv_check(rt
 static double check_conv_bw(const gancl_runtime *rt) { return fmax(conv_check(rt, 0, 1, 0), conv_check(rt, 0, 1, 1)); }
 static double check_convt_fw(const gancl_runtime *rt) { return fmax(conv_check(rt, 1, 0, 0), conv_check(rt, 1, 0, 1)); }
 static double check_convt_bw(const gancl_runtime *rt) { return fmax(conv_check(rt, 1, 1, 0), conv_check(rt, 1, 1, 1)); }
-/* The same with the packing GEMMs (both panel widths), whose op(B) im2col_pack writes straight
- * from the image. */
+/* The same with the panel GEMMs (both widths; op(A) packed or read in place), whose op(B)
+ * im2col_pack writes straight from the image, and with pt, which reads the im2col matrix. */
 static double packed(const gancl_runtime *rt, double (*check)(const gancl_runtime *)) {
+    static const char *const methods[] = {"pk-8x32", "pk-6x16", "pb-8x32", "pb-6x16", "pt-6x16"};
     gancl_runtime r = *rt;
-    r.gemm = gancl_gemm_method_find("pk-8x32");
-    const double e = check(&r);
-    r.gemm = gancl_gemm_method_find("pk-6x16");
-    return fmax(e, check(&r));
+    double e = 0;
+    for (int i = 0; i < 5; i++) {
+        r.gemm = gancl_gemm_method_find(methods[i]);
+        e = fmax(e, check(&r));
+    }
+    return e;
 }
 static double check_conv_fw_pk(const gancl_runtime *rt) { return packed(rt, check_conv_fw); }
 static double check_conv_bw_pk(const gancl_runtime *rt) { return packed(rt, check_conv_bw); }
@@ -891,6 +898,22 @@ const gancl_check GANCL_CHECKS[] = {
     {"gemm pk-6x16 A B^T", check_pk_6x16_01, 1e-4, -1},
     {"gemm pk-6x16 A^T B", check_pk_6x16_10, 1e-4, -1},
     {"gemm pk-6x16 A^T B^T", check_pk_6x16_11, 1e-4, -1},
+    {"gemm pb-8x32 A B", check_pb_8x32_00, 1e-4, -1},
+    {"gemm pb-8x32 A B^T", check_pb_8x32_01, 1e-4, -1},
+    {"gemm pb-8x32 A^T B", check_pb_8x32_10, 1e-4, -1},
+    {"gemm pb-8x32 A^T B^T", check_pb_8x32_11, 1e-4, -1},
+    {"gemm pb-6x16 A B", check_pb_6x16_00, 1e-4, -1},
+    {"gemm pb-6x16 A B^T", check_pb_6x16_01, 1e-4, -1},
+    {"gemm pb-6x16 A^T B", check_pb_6x16_10, 1e-4, -1},
+    {"gemm pb-6x16 A^T B^T", check_pb_6x16_11, 1e-4, -1},
+    {"gemm pt-8x32 A B", check_pt_8x32_00, 1e-4, -1},
+    {"gemm pt-8x32 A B^T", check_pt_8x32_01, 1e-4, -1},
+    {"gemm pt-8x32 A^T B", check_pt_8x32_10, 1e-4, -1},
+    {"gemm pt-8x32 A^T B^T", check_pt_8x32_11, 1e-4, -1},
+    {"gemm pt-6x16 A B", check_pt_6x16_00, 1e-4, -1},
+    {"gemm pt-6x16 A B^T", check_pt_6x16_01, 1e-4, -1},
+    {"gemm pt-6x16 A^T B", check_pt_6x16_10, 1e-4, -1},
+    {"gemm pt-6x16 A^T B^T", check_pt_6x16_11, 1e-4, -1},
     {"linear+leaky forward", check_linear_leaky, 1e-5, -1},
     {"linear+tanh forward", check_linear_tanh, 1e-5, -1},
     {"linear forward", check_linear_none, 1e-5, -1},
