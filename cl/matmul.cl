@@ -346,6 +346,32 @@ __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void gemm_blk_64x32(
  * reading X along its contiguous direction (a loop the compiler vectorises; one item per
  * group, so that PoCL does not vectorise across items into scattered stores). */
 #define PACK_K 64
+
+/* t[i][j] <- t[j][i]: for each bit b of the index, rows r and r + b (r without bit b) swap their
+ * entries whose column has bit b (t[r][c | b] with t[r + b][c]); after all four bits each entry
+ * has moved from (i, j) to (j, i). */
+ALWAYS_INLINE void pack_transpose16(float16 *t) {
+    const uint16 lo8 = (uint16)(0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23),
+                 hi8 = (uint16)(8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31),
+                 lo4 = (uint16)(0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27),
+                 hi4 = (uint16)(4, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29, 30, 31),
+                 lo2 = (uint16)(0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29),
+                 hi2 = (uint16)(2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31),
+                 lo1 = (uint16)(0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30),
+                 hi1 = (uint16)(1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31);
+#define PACK_SWAP(b, lo, hi)                                                  \
+    _Pragma("unroll") for (int r = 0; r < 16; r++) if (!(r & b)) {            \
+        const float16 x = t[r], y = t[r + b];                                 \
+        t[r] = shuffle2(x, y, lo);                                            \
+        t[r + b] = shuffle2(x, y, hi);                                        \
+    }
+    PACK_SWAP(8, lo8, hi8)
+    PACK_SWAP(4, lo4, hi4)
+    PACK_SWAP(2, lo2, hi2)
+    PACK_SWAP(1, lo1, hi1)
+#undef PACK_SWAP
+}
+
 __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void gemm_pack(
     __global float *restrict dst, const uint dst_off, __global const float *restrict X, const uint x_off,
     const int R, const int K, const int rk, const int W) {
@@ -354,7 +380,18 @@ __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void gemm_pack(
     if (kn <= 0 || rn <= 0) return;
     __global float *d = dst + dst_off + ((size_t)p * K + k0) * W;
     X += x_off;
-    if (rk) { /* a transpose: each step of k gathers one entry from each of the W rows */
+    if (rk && rn == W && W % 16 == 0 && kn == PACK_K) {
+        /* a transpose of whole 16 x 16 blocks: 16 rows loaded as vectors, transposed in
+         * registers (pack_transpose16), stored as 16 steps of k */
+        for (int w0 = 0; w0 < W; w0 += 16)
+            for (int kb = 0; kb < PACK_K; kb += 16) {
+                float16 t[16];
+                __global const float *src = X + (size_t)(r0 + w0) * K + k0 + kb;
+                _Pragma("unroll") for (int i = 0; i < 16; i++) t[i] = vload16(0, src + (size_t)i * K);
+                pack_transpose16(t);
+                _Pragma("unroll") for (int i = 0; i < 16; i++) vstore16(t[i], 0, d + (kb + i) * W + w0);
+            }
+    } else if (rk) { /* a transpose: each step of k gathers one entry from each of the W rows */
         __global const float *src = X + (size_t)r0 * K + k0;
         for (int k = 0; k < kn; k++)
             for (int w = 0; w < W; w++) d[k * W + w] = w < rn ? src[(size_t)w * K + k] : 0.0f;
