@@ -481,7 +481,7 @@ static void test_corrupt_caches_at_start_up(void **state) {
     if (open_test_runtime(&rt, &dev, GANCL_GEMM_AUTO)) fail_msg("no OpenCL device");
     assert_int_equal(gancl_tuning_path(&rt, tuning, sizeof tuning), 0);
     gancl_runtime_free(&rt);
-    const char *cut = "{\"format\": \"gan-cl-tuning\", \"version\": 2, \"device\": \"";
+    const char *cut = "{\"format\": \"gan-cl-tuning\", \"version\": 3, \"device\": \"";
     char tdir[1200];
     snprintf(tdir, sizeof tdir, "%.*s", (int)(strrchr(tuning, '/') - tuning), tuning);
     if (gancl_mkdirs(tdir, err)) fail_msg("%s", err);

@@ -217,7 +217,7 @@ static void test_tune_apply_and_reject(void **state) {
     assert_int_equal(system(cmd), 0);
     char partial[1024];
     snprintf(partial, sizeof partial,
-             "{\"format\": \"gan-cl-tuning\", \"version\": 2, \"device\": \"%s\", \"driver\": \"%s\", "
+             "{\"format\": \"gan-cl-tuning\", \"version\": 3, \"device\": \"%s\", \"driver\": \"%s\", "
              "\"clblast\": {\"default\": 7.5}}", rt.dev.name, rt.dev.driver_version);
     write_bytes(path, partial, strlen(partial));
     assert_int_equal(apply(16, msg), GANCL_TUNING_NONE);
@@ -239,7 +239,7 @@ static void test_tune_apply_and_reject(void **state) {
     assert_int_equal(gancl_read_file(path, &good, &good_n, err), 0);
     good[good_n - 1] = 0; /* its last byte is a newline */
     char bad[7][16384];
-    const char *head = "{\"format\": \"gan-cl-tuning\", \"version\": 2";
+    const char *head = "{\"format\": \"gan-cl-tuning\", \"version\": 3";
     snprintf(bad[0], sizeof bad[0], "this is not JSON");
     snprintf(bad[1], sizeof bad[1], "%s, \"device\": \"another GPU\", \"driver\": \"%s\", \"clblast\": "
              "{\"default\": 7.5}, \"clblast_best\": \"default\"}", head, rt.dev.driver_version);
@@ -255,11 +255,11 @@ static void test_tune_apply_and_reject(void **state) {
              "\"clblast_best\": \"default\", \"shapes\": {\"NT 16x256x100\": {\"clblast\": 50}}, "
              "\"plan\": {\"NT 16x256x100\": \"nt-4x4\"}}", head, rt.dev.name, rt.dev.driver_version);
     /* the tuned file with an older version number */
-    char *v = strstr((char *)good, "\"version\": 2");
+    char *v = strstr((char *)good, "\"version\": 3");
     assert_non_null(v);
     v[11] = '1';
     snprintf(bad[6], sizeof bad[6], "%s", (const char *)good);
-    v[11] = '2';
+    v[11] = '3';
     for (int i = 0; i < 7; i++) {
         write_bytes(path, bad[i], strlen(bad[i]));
         assert_int_equal(apply(16, msg), GANCL_TUNING_REJECTED);
