@@ -39,7 +39,7 @@ static void col_image(const gancl_runtime *rt, int to_col, gancl_ptr col, gancl_
 static void gemm_col(const gancl_runtime *rt, int ta, int tb, size_t M, size_t N, size_t K, float alpha,
                      gancl_ptr A, gancl_ptr img, gancl_conv_geom g, int B, gancl_ptr col, int *col_ready,
                      float beta, gancl_ptr C) {
-    const gancl_gemm_method m = gancl_gemm_choose(rt, ta, tb, M, N, K);
+    const gancl_gemm_method m = gancl_gemm_method_with_panels(gancl_gemm_choose(rt, ta, tb, M, N, K));
     if (gancl_gemm_method_packs(m) && !rt->shape_log) {
         size_t panels;
         int width;

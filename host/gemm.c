@@ -183,6 +183,13 @@ int gancl_gemm_method_packs(gancl_gemm_method m) {
     return m >= 0 && m < N_METHODS && (METHODS[m].kind == PACKED || METHODS[m].kind == PACKED_B);
 }
 
+gancl_gemm_method gancl_gemm_method_with_panels(gancl_gemm_method m) {
+    if (m < 0 || m >= N_METHODS || METHODS[m].kind != PACKED_T) return m;
+    for (int i = 0; i < N_METHODS; i++)
+        if (METHODS[i].kind == PACKED_B && !strcmp(METHODS[i].kernel, METHODS[m].kernel)) return i;
+    return m;
+}
+
 /* The panels in the scratch buffer: pk's op(A) ones at 0 (Ap[M/8][K][8]), then op(B)'s
  * (Bp[N/32][K][32]); pb's op(B) ones at 0; pt's op(A) ones at 0, as columns of op(A)^T. */
 static size_t a_panels(const method_desc *d, size_t M, size_t K) { return d->kind == PACKED ? round_up(M, d->rows) * K : 0; }

@@ -458,7 +458,7 @@ static double check_conv_bw(const gancl_runtime *rt) { return fmax(conv_check(rt
 static double check_convt_fw(const gancl_runtime *rt) { return fmax(conv_check(rt, 1, 0, 0), conv_check(rt, 1, 0, 1)); }
 static double check_convt_bw(const gancl_runtime *rt) { return fmax(conv_check(rt, 1, 1, 0), conv_check(rt, 1, 1, 1)); }
 /* The same with the panel GEMMs (both widths; op(A) packed or read in place), whose op(B)
- * im2col_pack writes straight from the image, and with pt, which reads the im2col matrix. */
+ * im2col_pack writes straight from the image (pt-6x16: run as pb-6x16 there). */
 static double packed(const gancl_runtime *rt, double (*check)(const gancl_runtime *)) {
     static const char *const methods[] = {"pk-8x32", "pk-6x16", "pb-8x32", "pb-6x16", "pt-6x16"};
     gancl_runtime r = *rt;

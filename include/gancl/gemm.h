@@ -41,13 +41,18 @@ int gancl_gemm_method_suits(gancl_gemm_method m, const gancl_device_info *dev);
  * kernels on CPUs, where the quick tune leaves it out. */
 int gancl_gemm_method_gpu_shaped(gancl_gemm_method m);
 
-/* Whether m packs its operands into panels first (pk-8x32). Such a GEMM also runs in two steps,
+/* Whether m packs op(B) into panels first (pk-, pb-). Such a GEMM also runs in two steps,
  * for an op(B) that is not a matrix in memory (conv.c packs an im2col matrix straight from the
- * image): gancl_gemm_b_panels makes room for both operands' panels in the runtime's scratch
- * buffer and says where op(B)'s go: from element *b_off, N/width panels of K x width
- * (panel q, row k, lane w: op(B)[k, width q + w]), zero past N. Once they are written,
- * gancl_gemm_packed_run packs op(A) and computes C. */
+ * image): gancl_gemm_b_panels makes room for the panels in the runtime's scratch buffer and says
+ * where op(B)'s go: from element *b_off, N/width panels of K x width (panel q, row k, lane w:
+ * op(B)[k, width q + w]), zero past N. Once they are written, gancl_gemm_packed_run packs op(A)
+ * (pk-) and computes C. */
 int gancl_gemm_method_packs(gancl_gemm_method m);
+/* m, or for a pt- method the pb- one on the same kernel: pt- reads op(B) where it lies, so for a
+ * convolution it would need the im2col matrix written first, which the tuner's timing of the
+ * product alone does not count (for the DCGAN's 128x1600x25088 weight gradient an im2col of 38
+ * ms per iteration, to gain 7% on the product) */
+gancl_gemm_method gancl_gemm_method_with_panels(gancl_gemm_method m);
 cl_mem gancl_gemm_b_panels(const gancl_runtime *rt, gancl_gemm_method m, size_t M, size_t N, size_t K,
                            size_t *b_off, int *width);
 /* Grows (and writes once) the scratch buffer that m needs for this shape, so that timing m
