@@ -347,25 +347,20 @@ __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void gemm_blk_64x32(
  * group, so that PoCL does not vectorise across items into scattered stores). */
 #define PACK_K 64
 
-/* t[i][j] <- t[j][i]: for each bit b of the index, rows r and r + b (r without bit b) swap their
- * entries whose column has bit b (t[r][c | b] with t[r + b][c]); after all four bits each entry
- * has moved from (i, j) to (j, i). */
-ALWAYS_INLINE void pack_transpose16(float16 *t) {
-    const uint16 lo8 = (uint16)(0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23),
-                 hi8 = (uint16)(8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31),
-                 lo4 = (uint16)(0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27),
-                 hi4 = (uint16)(4, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29, 30, 31),
-                 lo2 = (uint16)(0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29),
-                 hi2 = (uint16)(2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31),
-                 lo1 = (uint16)(0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30),
-                 hi1 = (uint16)(1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31);
+/* t[i][j] <- t[j][i] for an 8 x 8 block (8 float8 registers, as many as a GPU keeps without
+ * spilling): for each bit b of the index, rows r and r + b (r without bit b) swap their entries
+ * whose column has bit b (t[r][c | b] with t[r + b][c]); after the three bits each entry has moved
+ * from (i, j) to (j, i). */
+ALWAYS_INLINE void pack_transpose8(float8 *t) {
+    const uint8 lo4 = (uint8)(0, 1, 2, 3, 8, 9, 10, 11), hi4 = (uint8)(4, 5, 6, 7, 12, 13, 14, 15),
+                lo2 = (uint8)(0, 1, 8, 9, 4, 5, 12, 13), hi2 = (uint8)(2, 3, 10, 11, 6, 7, 14, 15),
+                lo1 = (uint8)(0, 8, 2, 10, 4, 12, 6, 14), hi1 = (uint8)(1, 9, 3, 11, 5, 13, 7, 15);
 #define PACK_SWAP(b, lo, hi)                                                  \
-    _Pragma("unroll") for (int r = 0; r < 16; r++) if (!(r & b)) {            \
-        const float16 x = t[r], y = t[r + b];                                 \
+    _Pragma("unroll") for (int r = 0; r < 8; r++) if (!(r & b)) {             \
+        const float8 x = t[r], y = t[r + b];                                  \
         t[r] = shuffle2(x, y, lo);                                            \
         t[r + b] = shuffle2(x, y, hi);                                        \
     }
-    PACK_SWAP(8, lo8, hi8)
     PACK_SWAP(4, lo4, hi4)
     PACK_SWAP(2, lo2, hi2)
     PACK_SWAP(1, lo1, hi1)
@@ -380,16 +375,16 @@ __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void gemm_pack(
     if (kn <= 0 || rn <= 0) return;
     __global float *d = dst + dst_off + ((size_t)p * K + k0) * W;
     X += x_off;
-    if (rk && rn == W && W % 16 == 0 && kn == PACK_K) {
-        /* a transpose of whole 16 x 16 blocks: 16 rows loaded as vectors, transposed in
-         * registers (pack_transpose16), stored as 16 steps of k */
-        for (int w0 = 0; w0 < W; w0 += 16)
-            for (int kb = 0; kb < PACK_K; kb += 16) {
-                float16 t[16];
+    if (rk && rn == W && W % 8 == 0 && kn == PACK_K) {
+        /* a transpose of whole 8 x 8 blocks: 8 rows loaded as vectors, transposed in registers
+         * (pack_transpose8), stored as 8 steps of k */
+        for (int w0 = 0; w0 < W; w0 += 8)
+            for (int kb = 0; kb < PACK_K; kb += 8) {
+                float8 t[8];
                 __global const float *src = X + (size_t)(r0 + w0) * K + k0 + kb;
-                _Pragma("unroll") for (int i = 0; i < 16; i++) t[i] = vload16(0, src + (size_t)i * K);
-                pack_transpose16(t);
-                _Pragma("unroll") for (int i = 0; i < 16; i++) vstore16(t[i], 0, d + (kb + i) * W + w0);
+                _Pragma("unroll") for (int i = 0; i < 8; i++) t[i] = vload8(0, src + (size_t)i * K);
+                pack_transpose8(t);
+                _Pragma("unroll") for (int i = 0; i < 8; i++) vstore8(t[i], 0, d + (kb + i) * W + w0);
             }
     } else if (rk) { /* a transpose: each step of k gathers one entry from each of the W rows */
         __global const float *src = X + (size_t)r0 * K + k0;
