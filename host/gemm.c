@@ -193,20 +193,23 @@ gancl_gemm_method gancl_gemm_method_with_panels(gancl_gemm_method m) {
 /* The panels in the scratch buffer: pk's op(A) ones at 0 (Ap[M/8][K][8]), then op(B)'s
  * (Bp[N/32][K][32]); pb's op(B) ones at 0; pt's op(A) ones at 0, as columns of op(A)^T. */
 static size_t a_panels(const method_desc *d, size_t M, size_t K) { return d->kind == PACKED ? round_up(M, d->rows) * K : 0; }
+/* the scratch bytes all of a panel method's panels take */
+static size_t panel_bytes(const method_desc *d, size_t M, size_t N, size_t K) {
+    return (a_panels(d, M, K) + round_up(d->kind == PACKED_T ? M : N, d->cols) * K) * sizeof(float);
+}
 
 cl_mem gancl_gemm_b_panels(const gancl_runtime *rt, gancl_gemm_method m, size_t M, size_t N, size_t K,
                            size_t *b_off, int *width) {
     const method_desc *d = &METHODS[m];
     *b_off = a_panels(d, M, K);
     *width = d->cols;
-    return scratch(rt, (*b_off + round_up(N, d->cols) * K) * sizeof(float));
+    return scratch(rt, panel_bytes(d, M, N, K));
 }
 
 void gancl_gemm_reserve(const gancl_runtime *rt, gancl_gemm_method m, size_t M, size_t N, size_t K) {
     if (m < 0 || m >= N_METHODS || METHODS[m].kind < PACKED) return;
     const size_t before = rt->gemm_scratch->bytes; /* a grown buffer is a new one */
-    cl_mem s = scratch(rt, (a_panels(&METHODS[m], M, K) + round_up(METHODS[m].kind == PACKED_T ? M : N,
-                                                                     METHODS[m].cols) * K) * sizeof(float));
+    cl_mem s = scratch(rt, panel_bytes(&METHODS[m], M, N, K));
     if (rt->gemm_scratch->bytes == before) return;
     const float zero = 0.0f; /* a fresh buffer: its pages cost their first write */
     CL_CHECK(clEnqueueFillBuffer(rt->queue, s, &zero, sizeof zero, 0, rt->gemm_scratch->bytes, 0, NULL, NULL));
@@ -236,7 +239,7 @@ static void packed_gemm(const gancl_runtime *rt, gancl_gemm_method m, int ta, in
     const method_desc *d = &METHODS[m];
     if (d->kind == PACKED_T) {
         const size_t R = (size_t)d->rows;
-        cl_mem s = scratch(rt, round_up(M, d->cols) * K * sizeof(float));
+        cl_mem s = scratch(rt, panel_bytes(d, M, N, K));
         pack(rt, s, 0, A, a_off, M, K, !ta, d->cols); // [M/32][K][32] = op(A)^T
         pk_launch(rt, d, N, M, K, alpha, B, b_off, tb ? R * K : R, tb ? K : 1, tb ? 1 : N, s, 0, beta, C, c_off, 1);
         return;
