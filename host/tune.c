@@ -36,6 +36,9 @@
  * 10% of each other, and cost up to 40% on the product in training */
 #define RUNOFF 3
 #define RUNOFF_S 0.02
+/* a quick tune times a product that ran longer than 2 SLICE_S once on a slice of it that takes
+ * about SLICE_S: timed whole, the score's 10000 x 1677 x 128 distances took 1.4 s to tune */
+#define SLICE_S 0.005
 
 /* ---- candidates: CLBlast parameter sets (all parameters of the kernel must be given) ---- */
 
@@ -462,6 +465,14 @@ static double flops_of(const gancl_gemm_shape *s, int n) {
     return f;
 }
 
+gancl_gemm_shape gancl_tune_slice(gancl_gemm_shape s, double fraction) {
+    size_t *d = s.M >= s.N && s.M >= s.K ? &s.M : s.N >= s.K ? &s.N : &s.K;
+    size_t cut = (size_t)ceil(*d * fraction / 192) * 192;
+    cut = cut < 768 ? 768 : cut;
+    *d = cut < *d ? cut : *d;
+    return s;
+}
+
 gancl_workload gancl_workload_default(gancl_model model, int batch, gancl_loss loss) {
     gancl_workload w = {model, gancl_arch_default(model, 100), loss, batch};
     return w;
@@ -568,6 +579,8 @@ static int tune_shapes(const gancl_runtime *rt, const char *path, tuning *t, con
             fflush(out);
         }
         double best_s = chosen >= 0 ? flops_of(&one, 1) / (t->gflops[k][chosen] * 1e9) : INFINITY;
+        gancl_gemm_shape timed = one; /* the product the candidates are timed on */
+        int probed = !quick;
         /* the register-blocked kernels first: a slower method measured later gives up sooner */
         for (gancl_gemm_method m = gancl_gemm_method_count() - 1; m >= 0; m--) {
             if (!gancl_gemm_method_supports(m, one.ta, one.tb) || !gancl_gemm_method_suits(m, &rt->dev) ||
@@ -583,10 +596,17 @@ static int tune_shapes(const gancl_runtime *rt, const char *path, tuning *t, con
                 fprintf(out, "  %-22s %s gave wrong results\n", key, gancl_gemm_method_name(m));
                 continue;
             }
-            gancl_gemm_reserve(rt, m, one.M, one.N, one.K);
-            double sec = time_gemms(rt, m, &one, 1, o, (quick ? 2 : 4) * best_s, quick);
+            if (!probed) { /* quick: one launch of the first candidate tells how long it is */
+                probed = 1;
+                gancl_gemm_reserve(rt, m, one.M, one.N, one.K);
+                const double probe = time_gemms(rt, m, &one, 1, o, 0, 1);
+                if (probe > 2 * SLICE_S) timed = gancl_tune_slice(one, SLICE_S / probe);
+                best_s *= flops_of(&timed, 1) / flops_of(&one, 1);
+            }
+            gancl_gemm_reserve(rt, m, timed.M, timed.N, timed.K);
+            double sec = time_gemms(rt, m, &timed, 1, o, (quick ? 2 : 4) * best_s, quick);
             best_s = sec < best_s ? sec : best_s;
-            t->gflops[k][m] = flops_of(&one, 1) / sec * 1e-9;
+            t->gflops[k][m] = flops_of(&timed, 1) / sec * 1e-9;
         }
         if (quick && measured && best_s < RUNOFF_S)
             for (int round = 0; round < RUNOFF; round++) { /* the fastest not yet timed again */
@@ -596,7 +616,7 @@ static int tune_shapes(const gancl_runtime *rt, const char *path, tuning *t, con
                         (top < 0 || t->gflops[k][m] > t->gflops[k][top])) top = m;
                 if (top < 0) break;
                 retimed[top] = 1;
-                const double g = flops_of(&one, 1) / time_gemms(rt, top, &one, 1, o, INFINITY, 1) * 1e-9;
+                const double g = flops_of(&timed, 1) / time_gemms(rt, top, &timed, 1, o, INFINITY, 1) * 1e-9;
                 if (g > t->gflops[k][top]) t->gflops[k][top] = g;
             }
         for (int checked = !(measured || chosen < 0); !checked;) {

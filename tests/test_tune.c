@@ -166,9 +166,37 @@ static void test_tuned_when_first_met(void **state) {
     const int stored = gancl_gemm_plan_find(rt.gemm_plan, 0, 1, M, N, K);
     assert_true(stored >= 0);
     assert_int_equal(rt.gemm_plan->method[stored], chosen);
+    /* a long product (about 1.7 GFLOP, 15-40 ms here) is timed on a slice; the method chosen
+     * there must be right on the whole of it, edges included (2500 = 6 x 416 + 4 rows, 1100 =
+     * 16 x 68 + 12 columns) */
+    const gancl_gemm_shape longer = {0, 0, 2500, 1100, 300, 1};
+    expect_gemm_right(&longer, 10, "NN 2500x1100x300, tuned when first met");
+    const int kl = gancl_gemm_plan_find(rt.gemm_plan, 0, 0, 2500, 1100, 300);
+    assert_true(kl >= 0 && rt.gemm_plan->method[kl] >= 0);
+    print_message("NN 2500x1100x300 tuned when first met: %s\n", gancl_gemm_method_name(rt.gemm_plan->method[kl]));
     free(rt.tuner);
     rt.tuner = NULL;
     remove(path);
+}
+
+/* The slice a quick tune times in place of a long product: the largest dimension cut, to a
+ * multiple of 192 and no less than 768, never grown. */
+static void test_slice(void **state) {
+    (void)state;
+    const gancl_gemm_shape score = {0, 1, 10000, 1677, 128, 1};
+    gancl_gemm_shape s = gancl_tune_slice(score, 0.3); /* 3000 -> 16 x 192 */
+    assert_true(s.ta == 0 && s.tb == 1 && s.M == 3072 && s.N == 1677 && s.K == 128 && s.count == 1);
+    const gancl_gemm_shape wgrad = {0, 1, 128, 1600, 25088, 1}; /* a long k: k is cut */
+    s = gancl_tune_slice(wgrad, 0.1); /* 2508.8 -> 14 x 192 */
+    assert_true(s.M == 128 && s.N == 1600 && s.K == 2688);
+    const gancl_gemm_shape wide = {1, 0, 64, 25088, 288, 1};
+    s = gancl_tune_slice(wide, 0.001); /* 25 -> the floor, 768 */
+    assert_true(s.M == 64 && s.N == 768 && s.K == 288);
+    const gancl_gemm_shape small = {0, 0, 500, 300, 200, 1};
+    s = gancl_tune_slice(small, 0.5); /* 250 -> 768 > 500: unchanged */
+    assert_true(s.M == 500 && s.N == 300 && s.K == 200);
+    s = gancl_tune_slice(score, 1.0); /* 10000 -> 10176 > 10000: unchanged */
+    assert_true(s.M == 10000 && s.N == 1677 && s.K == 128);
 }
 
 /* First use from the command line: bench tunes by itself, once; --no-tune does not. */
@@ -363,6 +391,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_quick_tune),
         cmocka_unit_test(test_tuned_when_first_met),
+        cmocka_unit_test(test_slice),
         cmocka_unit_test(test_first_use),
         cmocka_unit_test(test_tune_apply_and_reject),
         cmocka_unit_test(test_gpu_never_gets_cpu_kernels),

@@ -53,13 +53,18 @@ typedef enum {
     GANCL_TUNE_FULL,  /* `gan-cl tune`: every CLBlast parameter set, then every method per shape */
     GANCL_TUNE_QUICK, /* on first use: no CLBlast parameter search (CLBlast's own choice on a GPU,
                        * and on a CPU, where gan-cl's kernels win, CLBlast only once a full tune
-                       * has chosen its parameters), fewer timing rounds, a time budget */
+                       * has chosen its parameters), fewer timing rounds, a long product
+                       * timed on a slice of it, a time budget */
 } gancl_tune_mode;
 
 /* Tunes for the GEMM shapes of w; resumes a run that was interrupted (measurements are kept in
  * the file as it goes). FULL prints every measurement to out; QUICK prints one progress line
  * (updated in place when tty) and a summary, nothing when out is NULL. Returns the exit status. */
 int gancl_tune(gancl_runtime *rt, const gancl_workload *w, gancl_tune_mode mode, FILE *out, int tty);
+/* s with its largest dimension cut to about `fraction` of it, to a multiple of 192 (a whole
+ * number of every kernel's blocks) and to no less than 768 (nor more than it was): the product
+ * a quick tune times in place of a long one. Its operands fit in those of s. */
+gancl_gemm_shape gancl_tune_slice(gancl_gemm_shape s, double fraction);
 /* What a command does before it multiplies: applies the stored tuning (a rejected file is
  * warned about on stderr) and, when may_tune and some GEMM shape of w has no stored choice,
  * runs a QUICK tune and applies that; with may_tune, the runtime also tunes (quickly and
