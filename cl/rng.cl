@@ -46,28 +46,37 @@ void box_muller(const uint4 r, float z[4]) {
     z[3] = rb * sin(two_pi * u01(r.w));
 }
 
-/* The normals of counters (i, c1, c2, 0): a work item takes 8 of them, i = 8 g .. 8 g + 7, as
- * explicit vectors (PoCL vectorises neither the rounds nor Box-Muller across work items: one
- * counter per item took 33 ns per normal), and writes their 32 normals out[32 g ..]; a last,
- * partial block of counters goes one by one. */
+/* The 32 normals of the 8 counters (i0 + j, c1, c2, w0), j < 8, in order (each counter's four
+ * as box_muller gives them), as explicit vectors: PoCL vectorises neither the rounds nor
+ * Box-Muller across work items, and one counter per work item took 33 ns per normal there. */
+void normals32(const uint i0, const uint c1, const uint c2, const uint w0, const uint k0, const uint k1,
+               float16 *lo, float16 *hi) {
+    uint8 x = (uint8)(i0) + (uint8)(0, 1, 2, 3, 4, 5, 6, 7), y = (uint8)(c1), z = (uint8)(c2), w = (uint8)(w0);
+    philox_rounds8(&x, &y, &z, &w, k0, k1);
+    const float two_pi = 6.283185307179586f, s = 1.0f / 16777216.0f; /* u01, as above */
+    const float8 ra = sqrt(-2.0f * log((convert_float8(x >> 8) + 0.5f) * s));
+    const float8 rb = sqrt(-2.0f * log((convert_float8(z >> 8) + 0.5f) * s));
+    const float8 ty = two_pi * ((convert_float8(y >> 8) + 0.5f) * s);
+    const float8 tw = two_pi * ((convert_float8(w >> 8) + 0.5f) * s);
+    /* counter j's four normals (ra cos ty, ra sin ty, rb cos tw, rb sin tw)_j side by side */
+    const uint16 pairs = (uint16)(0, 8, 1, 9, 2, 10, 3, 11, 4, 12, 5, 13, 6, 14, 7, 15);
+    const float16 ab = shuffle2(ra * cos(ty), ra * sin(ty), pairs), cd = shuffle2(rb * cos(tw), rb * sin(tw), pairs);
+    *lo = shuffle2(ab, cd, (uint16)(0, 1, 16, 17, 2, 3, 18, 19, 4, 5, 20, 21, 6, 7, 22, 23));
+    *hi = shuffle2(ab, cd, (uint16)(8, 9, 24, 25, 10, 11, 26, 27, 12, 13, 28, 29, 14, 15, 30, 31));
+}
+
+/* The normals of counters (i, c1, c2, 0): work item g writes those of counters 8 g .. 8 g + 7,
+ * out[32 g ..] (normals32); a last, partial block of counters goes one by one. */
 __kernel void randn(__global float *out, const uint off, const uint n, const uint k0,
                     const uint k1, const uint c1, const uint c2) {
     const uint i0 = (uint)get_global_id(0) * 8;
     if (4 * i0 >= n) return;
     __global float *o = out + off + 4 * i0;
     if (4 * i0 + 32 <= n) {
-        uint8 x = (uint8)(i0) + (uint8)(0, 1, 2, 3, 4, 5, 6, 7), y = (uint8)(c1), z = (uint8)(c2), w = (uint8)(0);
-        philox_rounds8(&x, &y, &z, &w, k0, k1);
-        const float two_pi = 6.283185307179586f, s = 1.0f / 16777216.0f; /* u01, as below */
-        const float8 ra = sqrt(-2.0f * log((convert_float8(x >> 8) + 0.5f) * s));
-        const float8 rb = sqrt(-2.0f * log((convert_float8(z >> 8) + 0.5f) * s));
-        const float8 ty = two_pi * ((convert_float8(y >> 8) + 0.5f) * s);
-        const float8 tw = two_pi * ((convert_float8(w >> 8) + 0.5f) * s);
-        /* counter j's four normals (ra cos ty, ra sin ty, rb cos tw, rb sin tw)_j side by side */
-        const uint16 pairs = (uint16)(0, 8, 1, 9, 2, 10, 3, 11, 4, 12, 5, 13, 6, 14, 7, 15);
-        const float16 ab = shuffle2(ra * cos(ty), ra * sin(ty), pairs), cd = shuffle2(rb * cos(tw), rb * sin(tw), pairs);
-        vstore16(shuffle2(ab, cd, (uint16)(0, 1, 16, 17, 2, 3, 18, 19, 4, 5, 20, 21, 6, 7, 22, 23)), 0, o);
-        vstore16(shuffle2(ab, cd, (uint16)(8, 9, 24, 25, 10, 11, 26, 27, 12, 13, 28, 29, 14, 15, 30, 31)), 1, o);
+        float16 lo, hi;
+        normals32(i0, c1, c2, 0, k0, k1, &lo, &hi);
+        vstore16(lo, 0, o);
+        vstore16(hi, 1, o);
         return;
     }
     for (uint j = 0; j < 8 && 4 * (i0 + j) < n; j++) {
@@ -90,18 +99,29 @@ __kernel void randu(__global float *out, const uint off, const uint n, const uin
 
 /* y[j] = x[j] + sigma * z_i for the elements i = first + j of a tensor, j < n, z_i a standard
  * normal of the counter (i / 4, c1, c2, 3) (Box-Muller as in randn): any element's noise can be
- * recomputed. One item per block of 4 elements. y may equal x. */
+ * recomputed. Work item g takes the elements 32 (first / 32 + g) .. + 31 (8 counters, normals32);
+ * a block cut by first or first + n goes one counter at a time. y may equal x. */
 __kernel void gaussian_noise(__global float *y, const uint y_off, __global const float *x,
                              const uint x_off, const uint n, const uint first, const float sigma,
                              const uint k0, const uint k1, const uint c1, const uint c2) {
-    const uint blk = first / 4 + get_global_id(0);
-    if (blk * 4 >= first + n) return;
-    float z[4];
-    box_muller(philox4x32_10((uint4)(blk, c1, c2, 3), (uint2)(k0, k1)), z);
-    for (uint k = 0; k < 4; k++) {
-        const uint i = blk * 4 + k;
-        if (i < first || i >= first + n) continue;
-        const uint j = i - first;
-        y[y_off + j] = x[x_off + j] + sigma * z[k];
+    const uint blk0 = (first / 32 + (uint)get_global_id(0)) * 8;
+    if (blk0 * 4 >= first + n) return;
+    if (blk0 * 4 >= first && blk0 * 4 + 32 <= first + n) {
+        float16 lo, hi;
+        normals32(blk0, c1, c2, 3, k0, k1, &lo, &hi);
+        const uint j = blk0 * 4 - first;
+        vstore16(vload16(0, x + x_off + j) + sigma * lo, 0, y + y_off + j);
+        vstore16(vload16(0, x + x_off + j + 16) + sigma * hi, 0, y + y_off + j + 16);
+        return;
+    }
+    for (uint blk = blk0; blk < blk0 + 8; blk++) {
+        float z[4];
+        box_muller(philox4x32_10((uint4)(blk, c1, c2, 3), (uint2)(k0, k1)), z);
+        for (uint k = 0; k < 4; k++) {
+            const uint i = blk * 4 + k;
+            if (i < first || i >= first + n) continue;
+            const uint j = i - first;
+            y[y_off + j] = x[x_off + j] + sigma * z[k];
+        }
     }
 }

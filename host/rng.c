@@ -64,8 +64,8 @@ void randu_ref(float *out, size_t n, uint32_t k0, uint32_t k1, uint32_t c1, uint
 void noise_apply(const gancl_runtime *rt, gancl_ptr y, gancl_ptr x, size_t n, size_t first, float sigma,
                  uint32_t k0, uint32_t k1, uint32_t c1, uint32_t c2) {
     cl_kernel k = gancl_kernel(rt, "gaussian_noise");
-    size_t blocks = (first + n + 3) / 4 - first / 4;
-    GANCL_LAUNCH_1D(rt, k, blocks, GANCL_P(y), GANCL_P(x), GANCL_V(cl_uint, n), GANCL_V(cl_uint, first),
+    const size_t items = (first + n + 31) / 32 - first / 32; /* 32 elements (8 counters) each */
+    GANCL_LAUNCH_1D(rt, k, items, GANCL_P(y), GANCL_P(x), GANCL_V(cl_uint, n), GANCL_V(cl_uint, first),
                     GANCL_A(sigma), GANCL_A(k0), GANCL_A(k1), GANCL_A(c1), GANCL_A(c2));
 }
 
