@@ -35,6 +35,7 @@ uint4 philox4x32_10(const uint4 ctr, const uint2 key) {
 
 /* A uniform in (0, 1) from the top 24 bits: exactly representable, never 0 or 1. */
 float u01(const uint r) { return ((float)(r >> 8) + 0.5f) * (1.0f / 16777216.0f); }
+float8 u01_8(const uint8 r) { return (convert_float8(r >> 8) + 0.5f) * (1.0f / 16777216.0f); }
 
 /* Four standard normals from four uniforms (Box-Muller). */
 void box_muller(const uint4 r, float z[4]) {
@@ -53,11 +54,9 @@ void normals32(const uint i0, const uint c1, const uint c2, const uint w0, const
                float16 *lo, float16 *hi) {
     uint8 x = (uint8)(i0) + (uint8)(0, 1, 2, 3, 4, 5, 6, 7), y = (uint8)(c1), z = (uint8)(c2), w = (uint8)(w0);
     philox_rounds8(&x, &y, &z, &w, k0, k1);
-    const float two_pi = 6.283185307179586f, s = 1.0f / 16777216.0f; /* u01, as above */
-    const float8 ra = sqrt(-2.0f * log((convert_float8(x >> 8) + 0.5f) * s));
-    const float8 rb = sqrt(-2.0f * log((convert_float8(z >> 8) + 0.5f) * s));
-    const float8 ty = two_pi * ((convert_float8(y >> 8) + 0.5f) * s);
-    const float8 tw = two_pi * ((convert_float8(w >> 8) + 0.5f) * s);
+    const float two_pi = 6.283185307179586f;
+    const float8 ra = sqrt(-2.0f * log(u01_8(x))), rb = sqrt(-2.0f * log(u01_8(z)));
+    const float8 ty = two_pi * u01_8(y), tw = two_pi * u01_8(w);
     /* counter j's four normals (ra cos ty, ra sin ty, rb cos tw, rb sin tw)_j side by side */
     const uint16 pairs = (uint16)(0, 8, 1, 9, 2, 10, 3, 11, 4, 12, 5, 13, 6, 14, 7, 15);
     const float16 ab = shuffle2(ra * cos(ty), ra * sin(ty), pairs), cd = shuffle2(rb * cos(tw), rb * sin(tw), pairs);

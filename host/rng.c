@@ -6,8 +6,9 @@
 void randn_fill(const gancl_runtime *rt, gancl_ptr out, size_t n, uint32_t k0, uint32_t k1,
                 uint32_t c1, uint32_t c2) {
     cl_kernel k = gancl_kernel(rt, "randn");
-    GANCL_LAUNCH_1D(rt, k, (n + 31) / 32, /* 8 counters, 32 normals, per work item */ GANCL_P(out), GANCL_V(cl_uint, n), GANCL_A(k0),
-                    GANCL_A(k1), GANCL_A(c1), GANCL_A(c2));
+    const size_t items = (n + 31) / 32; /* 32 normals (8 counters) each */
+    GANCL_LAUNCH_1D(rt, k, items, GANCL_P(out), GANCL_V(cl_uint, n), GANCL_A(k0), GANCL_A(k1), GANCL_A(c1),
+                    GANCL_A(c2));
 }
 
 void randu_fill(const gancl_runtime *rt, gancl_ptr out, size_t n, uint32_t k0, uint32_t k1,
