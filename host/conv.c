@@ -53,7 +53,7 @@ static void gemm_col(const gancl_runtime *rt, int ta, int tb, size_t M, size_t N
                                                GANCL_A(g.K), GANCL_A(g.stride), GANCL_A(g.pad),
                                                GANCL_A(g.OH), GANCL_A(g.OW)}, 16);
         gancl_launch_items(rt, k, (K + 63) / 64, (N + (size_t)width - 1) / (size_t)width);
-        gancl_gemm_packed_run(rt, m, ta, M, N, K, alpha, A.mem, A.off, beta, C.mem, C.off);
+        gancl_gemm_packed_run(rt, m, ta, tb, M, N, K, alpha, A.mem, A.off, beta, C.mem, C.off);
         return;
     }
     if (!*col_ready) col_image(rt, 1, col, img, g, B);

@@ -101,8 +101,19 @@ static void shape_log_add(gancl_shape_log *log, int ta, int tb, size_t M, size_t
 
 static size_t round_up(size_t n, size_t m) { return (n + m - 1) / m * m; }
 
-static void kernel_launch(const gancl_runtime *rt, const method_desc *d, int ta, int tb, size_t M,
-                          size_t N, size_t K, float alpha, cl_mem A, size_t a_off, cl_mem B,
+/* The profile's name of a GEMM: "gemm", the transposes, the shape and the method; NULL when not
+ * profiling. */
+static const char *gemm_label(const gancl_runtime *rt, gancl_gemm_method m, int ta, int tb, size_t M, size_t N,
+                              size_t K) {
+    if (!rt->prof) return NULL;
+    char s[48];
+    snprintf(s, sizeof s, "gemm %c%c %zux%zux%zu %s", ta ? 'T' : 'N', tb ? 'T' : 'N', M, N, K,
+             gancl_gemm_method_name(m));
+    return gancl_prof_label(rt, s);
+}
+
+static void kernel_launch(const gancl_runtime *rt, const method_desc *d, const char *label, int ta, int tb,
+                          size_t M, size_t N, size_t K, float alpha, cl_mem A, size_t a_off, cl_mem B,
                           size_t b_off, float beta, cl_mem C, size_t c_off) {
     cl_kernel k = gancl_kernel(rt, d->kernel);
     int i = 0;
@@ -136,13 +147,14 @@ static void kernel_launch(const gancl_runtime *rt, const method_desc *d, int ta,
         global[1] = round_up(M, local[1]);
     }
     CL_CHECK(clEnqueueNDRangeKernel(rt->queue, k, 2, NULL, global, local, 0, NULL,
-                                    gancl_prof_event(rt, "gemm own kernels", 2.0 * M * N * K)));
+                                    gancl_prof_event(rt, label, 2.0 * M * N * K)));
 }
 
 /* the panel kernels (cl/matmul.cl's gemm_pk_*): C = alpha op(A) op(B) + beta C (its transpose
  * with ct) from op(B)'s panels Bp at b_off, where row R p + r of op(A) starts at A[a_off + p a_ps +
  * r a_rs] and step k adds a_ks; one work item per PK_GROUP row panels and a column panel. */
-static void pk_launch(const gancl_runtime *rt, const method_desc *d, size_t M, size_t N, size_t K, float alpha,
+static void pk_launch(const gancl_runtime *rt, const method_desc *d, const char *label, size_t M, size_t N,
+                      size_t K, float alpha,
                       cl_mem A, size_t a_off, size_t a_ps, size_t a_rs, size_t a_ks, cl_mem Bp, size_t b_off,
                       float beta, cl_mem C, size_t c_off, int ct) {
     cl_kernel k = gancl_kernel(rt, d->kernel);
@@ -153,7 +165,7 @@ static void pk_launch(const gancl_runtime *rt, const method_desc *d, size_t M, s
                                            GANCL_A(ct)}, 15);
     const size_t global[2] = {((M + d->rows - 1) / d->rows + PK_GROUP - 1) / PK_GROUP, (N + d->cols - 1) / d->cols};
     CL_CHECK(clEnqueueNDRangeKernel(rt->queue, k, 2, NULL, global, (const size_t[]){1, 1}, 0, NULL,
-                                    gancl_prof_event(rt, "gemm own kernels", 2.0 * M * N * K)));
+                                    gancl_prof_event(rt, label, 2.0 * M * N * K)));
 }
 
 /* The runtime's scratch buffer (CLBlast's temporary buffer, or the panels), grown to at least
@@ -216,18 +228,19 @@ void gancl_gemm_reserve(const gancl_runtime *rt, gancl_gemm_method m, size_t M, 
     CL_CHECK(clFinish(rt->queue));
 }
 
-void gancl_gemm_packed_run(const gancl_runtime *rt, gancl_gemm_method m, int ta, size_t M, size_t N,
+void gancl_gemm_packed_run(const gancl_runtime *rt, gancl_gemm_method m, int ta, int tb, size_t M, size_t N,
                            size_t K, float alpha, cl_mem A, size_t a_off, float beta, cl_mem C,
                            size_t c_off) {
     const method_desc *d = &METHODS[m];
+    const char *label = gemm_label(rt, m, ta, tb, M, N, K);
     const size_t R = (size_t)d->rows, b_off = a_panels(d, M, K);
     cl_mem s = rt->gemm_scratch->mem;
     if (d->kind == PACKED) {
         pack(rt, s, 0, A, a_off, M, K, !ta, d->rows); // Ap[M/8][K][8] = op(A)
-        pk_launch(rt, d, M, N, K, alpha, s, 0, R * K, 1, R, s, b_off, beta, C, c_off, 0);
+        pk_launch(rt, d, label, M, N, K, alpha, s, 0, R * K, 1, R, s, b_off, beta, C, c_off, 0);
     } else /* pb: op(A) row i at A[i K] (or column i of A, ta) */
-        pk_launch(rt, d, M, N, K, alpha, A, a_off, ta ? R : R * K, ta ? 1 : K, ta ? M : 1, s, b_off, beta, C,
-                  c_off, 0);
+        pk_launch(rt, d, label, M, N, K, alpha, A, a_off, ta ? R : R * K, ta ? 1 : K, ta ? M : 1, s, b_off, beta,
+                  C, c_off, 0);
 }
 
 /* pk, pb: op(B) packed into the scratch buffer, then the micro-kernel over the panels; pt:
@@ -241,14 +254,15 @@ static void packed_gemm(const gancl_runtime *rt, gancl_gemm_method m, int ta, in
         const size_t R = (size_t)d->rows;
         cl_mem s = scratch(rt, panel_bytes(d, M, N, K));
         pack(rt, s, 0, A, a_off, M, K, !ta, d->cols); // [M/32][K][32] = op(A)^T
-        pk_launch(rt, d, N, M, K, alpha, B, b_off, tb ? R * K : R, tb ? K : 1, tb ? 1 : N, s, 0, beta, C, c_off, 1);
+        pk_launch(rt, d, gemm_label(rt, m, ta, tb, M, N, K), N, M, K, alpha, B, b_off, tb ? R * K : R, tb ? K : 1,
+                  tb ? 1 : N, s, 0, beta, C, c_off, 1);
         return;
     }
     size_t panels_off;
     int width;
     cl_mem s = gancl_gemm_b_panels(rt, m, M, N, K, &panels_off, &width);
     pack(rt, s, panels_off, B, b_off, N, K, tb, width); // Bp[N/32][K][32]
-    gancl_gemm_packed_run(rt, m, ta, M, N, K, alpha, A, a_off, beta, C, c_off);
+    gancl_gemm_packed_run(rt, m, ta, tb, M, N, K, alpha, A, a_off, beta, C, c_off);
 }
 
 static void clblast_gemm(const gancl_runtime *rt, int ta, int tb, size_t M, size_t N, size_t K,
@@ -267,7 +281,7 @@ static void clblast_gemm(const gancl_runtime *rt, int ta, int tb, size_t M, size
     cl_event begin = gancl_prof_span_begin(rt);
     CLBLAST_CHECK(CLBlastSgemmWithTempBuffer(CLBlastLayoutRowMajor, at, bt, M, N, K, alpha, A, a_off,
                                              lda, B, b_off, ldb, beta, C, c_off, N, &q, NULL, tmp));
-    gancl_prof_span_end(rt, begin, "gemm clblast", 2.0 * M * N * K);
+    gancl_prof_span_end(rt, begin, gemm_label(rt, GANCL_GEMM_CLBLAST, ta, tb, M, N, K), 2.0 * M * N * K);
 }
 
 void gancl_gemm_with(const gancl_runtime *rt, gancl_gemm_method method, int ta, int tb, size_t M,
@@ -286,8 +300,11 @@ void gancl_gemm_with(const gancl_runtime *rt, gancl_gemm_method method, int ta, 
     else if (METHODS[method].kind >= PACKED) /* K == 0 packs nothing: C = beta C */
         packed_gemm(rt, method, ta, tb, M, N, K, alpha, A, a_off, B, b_off, beta, C, c_off);
     else /* K == 0 (C = beta C) is left to our kernels: CLBlast rejects it */
-        kernel_launch(rt, &METHODS[method == GANCL_GEMM_CLBLAST ? GANCL_GEMM_MATMUL : method], ta, tb,
-                      M, N, K, alpha, A, a_off, B, b_off, beta, C, c_off);
+    {
+        const gancl_gemm_method m = method == GANCL_GEMM_CLBLAST ? GANCL_GEMM_MATMUL : method;
+        kernel_launch(rt, &METHODS[m], gemm_label(rt, m, ta, tb, M, N, K), ta, tb, M, N, K, alpha, A, a_off, B,
+                      b_off, beta, C, c_off);
+    }
 }
 
 gancl_gemm_method gancl_gemm_choose(const gancl_runtime *rt, int ta, int tb, size_t M, size_t N, size_t K) {

@@ -38,6 +38,15 @@ cl_event *gancl_prof_event(const gancl_runtime *rt, const char *name, double flo
     return &e->event;
 }
 
+const char *gancl_prof_label(const gancl_runtime *rt, const char *name) {
+    struct gancl_profiler *p = rt->prof;
+    for (int i = 0; i < p->n_labels; i++)
+        if (!strcmp(p->labels[i], name)) return p->labels[i];
+    if (p->n_labels == GANCL_PROF_NAMES) return "gemm ?";
+    snprintf(p->labels[p->n_labels], sizeof p->labels[0], "%s", name);
+    return p->labels[p->n_labels++];
+}
+
 cl_event gancl_prof_span_begin(const gancl_runtime *rt) {
     if (!rt->prof) return NULL;
     cl_event begin;
@@ -70,7 +79,7 @@ void gancl_prof_harvest(const gancl_runtime *rt) {
         int k = 0;
         while (k < p->n_totals && strcmp(p->totals[k].name, e->name)) k++;
         if (k == p->n_totals) {
-            if (p->n_totals == 64) continue;
+            if (p->n_totals == GANCL_PROF_NAMES) continue;
             memset(&p->totals[k], 0, sizeof p->totals[k]);
             snprintf(p->totals[k].name, sizeof p->totals[k].name, "%s", e->name);
             p->n_totals++;
@@ -100,11 +109,11 @@ void gancl_prof_report(const gancl_runtime *rt, FILE *out) {
             gemm_flops += p->totals[i].flops;
         }
     }
-    fprintf(out, "profile (device time from OpenCL events):\n  %-24s %9s %11s %7s %9s\n", "kind",
+    fprintf(out, "profile (device time from OpenCL events):\n  %-32s %9s %11s %7s %9s\n", "kernel or GEMM shape",
             "launches", "total ms", "share", "GFLOP/s");
     for (int i = 0; i < p->n_totals; i++) {
         const gancl_prof_total *t = &p->totals[i];
-        fprintf(out, "  %-24s %9ld %11.1f %6.1f%%", t->name, t->count, t->seconds * 1e3,
+        fprintf(out, "  %-32s %9ld %11.1f %6.1f%%", t->name, t->count, t->seconds * 1e3,
                 busy > 0 ? 100 * t->seconds / busy : 0);
         if (t->flops > 0) fprintf(out, " %9.1f", t->flops / t->seconds * 1e-9);
         fputc('\n', out);

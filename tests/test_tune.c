@@ -184,19 +184,28 @@ static void test_tuned_when_first_met(void **state) {
 static void test_slice(void **state) {
     (void)state;
     const gancl_gemm_shape score = {0, 1, 10000, 1677, 128, 1};
-    gancl_gemm_shape s = gancl_tune_slice(score, 0.3); /* 3000 -> 16 x 192 */
+    gancl_gemm_shape s = gancl_tune_slice(score, 0.3, 0); /* 3000 -> 16 x 192 */
     assert_true(s.ta == 0 && s.tb == 1 && s.M == 3072 && s.N == 1677 && s.K == 128 && s.count == 1);
     const gancl_gemm_shape wgrad = {0, 1, 128, 1600, 25088, 1}; /* a long k: k is cut */
-    s = gancl_tune_slice(wgrad, 0.1); /* 2508.8 -> 14 x 192 */
+    s = gancl_tune_slice(wgrad, 0.1, 0); /* 2508.8 -> 14 x 192 */
     assert_true(s.M == 128 && s.N == 1600 && s.K == 2688);
     const gancl_gemm_shape wide = {1, 0, 64, 25088, 288, 1};
-    s = gancl_tune_slice(wide, 0.001); /* 25 -> the floor, 768 */
+    s = gancl_tune_slice(wide, 0.001, 0); /* 25 -> the floor, 768 */
     assert_true(s.M == 64 && s.N == 768 && s.K == 288);
     const gancl_gemm_shape small = {0, 0, 500, 300, 200, 1};
-    s = gancl_tune_slice(small, 0.5); /* 250 -> 768 > 500: unchanged */
+    s = gancl_tune_slice(small, 0.5, 0); /* 250 -> 768 > 500: unchanged */
     assert_true(s.M == 500 && s.N == 300 && s.K == 200);
-    s = gancl_tune_slice(score, 1.0); /* 10000 -> 10176 > 10000: unchanged */
+    s = gancl_tune_slice(score, 1.0, 0); /* 10000 -> 10176 > 10000: unchanged */
     assert_true(s.M == 10000 && s.N == 1677 && s.K == 128);
+    /* the DCGAN's 256 x 12544 x 3200 (165 MB of operands) in a 32 MiB cache: a slice of 1% would
+     * keep 2 MB, one of 64 MiB needs 4(256 x 3200 + 3456 N) >= 2^26, N >= 4617.6 -> 25 x 192 */
+    const gancl_gemm_shape dgrad = {0, 0, 256, 12544, 3200, 1};
+    s = gancl_tune_slice(dgrad, 0.01, 64.0 * 1024 * 1024);
+    assert_true(s.M == 256 && s.N == 4800 && s.K == 3200);
+    s = gancl_tune_slice(dgrad, 0.5, 64.0 * 1024 * 1024); /* 6272 -> 33 x 192: above the floor */
+    assert_true(s.N == 6336);
+    s = gancl_tune_slice(dgrad, 0.01, 1e9); /* more than the whole product holds: unchanged */
+    assert_true(s.N == 12544);
 }
 
 /* First use from the command line: bench tunes by itself, once; --no-tune does not. */
@@ -226,8 +235,10 @@ static void test_first_use(void **state) {
     snprintf(xdg, sizeof xdg, "XDG_CACHE_HOME=%s", dir);
     assert_int_equal(run_gan(env, "bench", "--batch-size", "8", "--iters", "2", "--quiet", NULL), 0);
     assert_null(strstr(gan_out, "tuned"));
-    assert_int_equal(run_gan(env, "bench", "--batch-size", "8", "--iters", "2", NULL), 0);
+    assert_int_equal(run_gan(env, "bench", "--batch-size", "8", "--iters", "2", "--profile", NULL), 0);
     EXPECT("GEMM tuned for this device: CLBlast with its own parameters");
+    /* the profile names each GEMM by its transposes, shape and method: G's first product */
+    EXPECT("\n  gemm NT 8x256x100 ");
     remove_tree(dir);
 }
 

@@ -16,7 +16,7 @@ typedef struct {
     char name[128], vendor[128], driver_version[64], version[128], c_version[64];
     cl_device_type type;
     cl_uint compute_units;
-    cl_ulong global_mem, max_alloc, local_mem;
+    cl_ulong global_mem, max_alloc, local_mem, global_cache; /* global_cache: bytes, 0 if none */
     size_t max_work_group;
     int fp16, fp64;
 } gancl_device_info;

@@ -58,7 +58,7 @@ cl_mem gancl_gemm_b_panels(const gancl_runtime *rt, gancl_gemm_method m, size_t 
 /* Grows (and writes once) the scratch buffer that m needs for this shape, so that timing m
  * (tune.c) does not count the allocation. Nothing for the methods that do not pack. */
 void gancl_gemm_reserve(const gancl_runtime *rt, gancl_gemm_method m, size_t M, size_t N, size_t K);
-void gancl_gemm_packed_run(const gancl_runtime *rt, gancl_gemm_method m, int ta, size_t M, size_t N,
+void gancl_gemm_packed_run(const gancl_runtime *rt, gancl_gemm_method m, int ta, int tb, size_t M, size_t N,
                            size_t K, float alpha, cl_mem A, size_t a_off, float beta, cl_mem C,
                            size_t c_off);
 

@@ -1,8 +1,8 @@
 /* profile.h: per-kernel timing from OpenCL event profiling (--profile). When the runtime has a
- * profiler, every launch records an event under a name (kernel name, "gemm clblast",
- * "gemm matmul", "fill"); harvesting after a clFinish adds the device times to per-name
- * totals, and the report shows time per kind, GEMM vs other kernels vs idle device time, and
- * the GEMMs' achieved GFLOP/s. */
+ * profiler, every launch records an event under a name (the kernel's name; a GEMM's is
+ * "gemm", its transposes, shape and method, e.g. "gemm NT 64x512x784 pk-8x32"); harvesting after
+ * a clFinish adds the device times to per-name totals, and the report shows time per name,
+ * GEMM vs other kernels vs idle device time, and each GEMM shape's achieved GFLOP/s. */
 #ifndef GANCL_PROFILE_H
 #define GANCL_PROFILE_H
 
@@ -17,6 +17,8 @@ typedef struct {
     double flops;
 } gancl_prof_pending;
 
+#define GANCL_PROF_NAMES 256 /* names in the table (a quick tune's products count too) */
+
 typedef struct {
     char name[64];
     long count;
@@ -26,8 +28,10 @@ typedef struct {
 struct gancl_profiler {
     gancl_prof_pending *pending;
     int n_pending, cap_pending;
-    gancl_prof_total totals[64];
+    gancl_prof_total totals[GANCL_PROF_NAMES];
     int n_totals;
+    char labels[GANCL_PROF_NAMES][48]; /* names made at run time (GEMM shapes), kept for the events */
+    int n_labels;
     double wall_seconds; /* wall time the profiled work took, added by the caller */
 };
 
@@ -36,6 +40,8 @@ void gancl_profiler_start(gancl_runtime *rt);
 void gancl_profiler_free(gancl_runtime *rt);
 /* An event slot for the next enqueue under `name`, or NULL when not profiling. */
 cl_event *gancl_prof_event(const gancl_runtime *rt, const char *name, double flops);
+/* A name made at run time that lives as long as the profiler ("gemm ?" once the table is full). */
+const char *gancl_prof_label(const gancl_runtime *rt, const char *name);
 /* A span over several enqueues whose events we do not see (CLBlast's indirect GEMM runs
  * helper kernels before and after the one event it returns): markers before and after. */
 cl_event gancl_prof_span_begin(const gancl_runtime *rt);
