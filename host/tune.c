@@ -27,7 +27,10 @@
 /* 3 since 2026-12-03: version 2's quick tunes timed short products at 30-60% below their rate
  * (time_gemms' repetitions) and never measured the pb-/pt- methods for shapes already planned,
  * so its files are replaced, shapes tuned again as they are met */
-#define TUNING_VERSION 3
+/* 4 since 2026-12-04: version 3's quick tunes sliced products until their operands fitted the
+ * cache (xn-8x32 chosen at a fifth of pb-8x32's speed in training), and did not say which
+ * shapes a full tune must time again */
+#define TUNING_VERSION 4
 #define MAX_WORKLOADS 16
 /* a quick tune starts no new shape after this many seconds (the next run goes on) */
 #define QUICK_BUDGET_S 90.0
@@ -39,11 +42,10 @@
 /* a quick tune times a product that ran longer than 2 SLICE_S once on a slice of it that takes
  * about SLICE_S: timed whole, the score's 10000 x 1677 x 128 distances took 1.4 s to tune */
 #define SLICE_S 0.005
-/* ... but no smaller than SLICE_CACHES times the device's global memory cache, in operand bytes:
- * a slice whose operands fit the cache when the whole product's do not times the kernels that
- * stream an operand too fast (DCGAN, 256 x 12544 x 3200: xn-8x32 timed at 497 GFLOP/s on a
- * slice of 13 MB in a 32 MB cache, and ran at 86 in training, against 467 for pb-8x32) */
-#define SLICE_CACHES 2
+/* (the slice keeps twice the device's global memory cache in operand bytes when the whole
+ * product's exceed it: a slice whose operands fit the cache times the kernels that stream an
+ * operand too fast. DCGAN, 256 x 12544 x 3200: xn-8x32 timed at 497 GFLOP/s on a slice of 13 MB
+ * in a 32 MiB cache, and ran at 86 in training, against 467 for pb-8x32) */
 
 /* ---- candidates: CLBlast parameter sets (all parameters of the kernel must be given) ---- */
 
@@ -119,6 +121,7 @@ typedef struct {
     int clblast_best;             /* -1 until chosen */
     gancl_gemm_plan plan;         /* measured shapes; method -1 until chosen */
     double gflops[GANCL_MAX_SHAPES][GANCL_GEMM_MAX_METHODS];
+    unsigned char sliced[GANCL_MAX_SHAPES]; /* measured by a quick tune on a slice: a full tune times it again */
     char workloads[MAX_WORKLOADS][32]; /* "mlp b64": models and batch sizes fully tuned */
     int n_workloads;
 } tuning;
@@ -172,7 +175,7 @@ static int tuning_parse(const char *device, const char *driver, const char *path
     const gancl_json *dev = gancl_json_get(&j, "device"), *drv = gancl_json_get(&j, "driver");
     const gancl_json *cm = gancl_json_get(&j, "clblast"), *cb = gancl_json_get(&j, "clblast_best");
     const gancl_json *sh = gancl_json_get(&j, "shapes"), *pl = gancl_json_get(&j, "plan");
-    const gancl_json *wl = gancl_json_get(&j, "tuned_for");
+    const gancl_json *wl = gancl_json_get(&j, "tuned_for"), *sl = gancl_json_get(&j, "sliced");
 #define BAD(...) do { snprintf(err, GANCL_ERR_LEN, __VA_ARGS__); goto fail; } while (0)
     const int format = f && f->type == GANCL_JSON_STRING && !strcmp(f->string, TUNING_FORMAT);
     if (format && v && v->type == GANCL_JSON_NUMBER && v->number >= 1 && v->number < TUNING_VERSION)
@@ -190,8 +193,8 @@ static int tuning_parse(const char *device, const char *driver, const char *path
         t->clblast[c] = cm->items[i].number;
     }
     if ((sh && sh->type != GANCL_JSON_OBJECT) || (pl && pl->type != GANCL_JSON_OBJECT) ||
-        (wl && wl->type != GANCL_JSON_ARRAY))
-        BAD("%s: shapes, plan or tuned_for of the wrong type", path);
+        (wl && wl->type != GANCL_JSON_ARRAY) || (sl && sl->type != GANCL_JSON_ARRAY))
+        BAD("%s: shapes, plan, sliced or tuned_for of the wrong type", path);
     if (cb) {
         t->clblast_best = cb->type == GANCL_JSON_STRING ? find_candidate(cb->string) : -1;
         if (t->clblast_best < 0 || !(t->clblast[t->clblast_best] > 0))
@@ -221,6 +224,14 @@ static int tuning_parse(const char *device, const char *driver, const char *path
         if (k < 0 || method < 0 || !(t->gflops[k][method] > 0))
             BAD("%s: bad choice for shape '%s'", path, pl->keys[i]);
         t->plan.method[k] = method;
+    }
+    for (int i = 0; sl && i < sl->n; i++) {
+        gancl_gemm_shape s;
+        int k = -1;
+        if (sl->items[i].type == GANCL_JSON_STRING && parse_shape_key(sl->items[i].string, &s) == 0)
+            k = gancl_gemm_plan_find(&t->plan, s.ta, s.tb, s.M, s.N, s.K);
+        if (k < 0) BAD("%s: bad sliced shape", path);
+        t->sliced[k] = 1;
     }
     for (int i = 0; wl && i < wl->n; i++) {
         if (wl->items[i].type != GANCL_JSON_STRING ||
@@ -296,7 +307,15 @@ static int tuning_write(const gancl_runtime *rt, const char *path, const tuning 
         fprintf(f.fp, "%s\n    \"%s\": \"%s\"", sep, key, gancl_gemm_method_name(t->plan.method[i]));
         sep = ",";
     }
-    fputs("\n  },\n  \"tuned_for\": [", f.fp);
+    fputs("\n  },\n  \"sliced\": [", f.fp);
+    sep = "";
+    for (int i = 0; i < t->plan.n; i++) {
+        if (!t->sliced[i]) continue;
+        shape_key(&t->plan.shapes[i], key, sizeof key);
+        fprintf(f.fp, "%s\"%s\"", sep, key);
+        sep = ", ";
+    }
+    fputs("],\n  \"tuned_for\": [", f.fp);
     for (int i = 0; i < t->n_workloads; i++) {
         fputs(i ? ", " : "", f.fp);
         gancl_json_write_string(f.fp, t->workloads[i]);
@@ -473,7 +492,8 @@ static double flops_of(const gancl_gemm_shape *s, int n) {
 /* the bytes of a product's three operands */
 static double footprint(const gancl_gemm_shape *s) { return 4.0 * ((double)s->M * s->K + (double)s->K * s->N + (double)s->M * s->N); }
 
-gancl_gemm_shape gancl_tune_slice(gancl_gemm_shape s, double fraction, double min_bytes) {
+gancl_gemm_shape gancl_tune_slice(gancl_gemm_shape s, double fraction, double cache_bytes) {
+    const double min_bytes = footprint(&s) > cache_bytes ? 2 * cache_bytes : 0;
     size_t *d = s.M >= s.N && s.M >= s.K ? &s.M : s.N >= s.K ? &s.N : &s.K;
     const size_t whole = *d;
     *d = 0; /* the footprint is b + a * d along the cut dimension */
@@ -584,6 +604,11 @@ static int tune_shapes(const gancl_runtime *rt, const char *path, tuning *t, con
             if (!quick) fprintf(out, "  %-22s not tuned: the tuning file holds %d shapes at most\n", key, GANCL_MAX_SHAPES);
             continue;
         }
+        if (!quick && t->sliced[k]) { /* a quick tune's numbers from a slice: all timed again, whole */
+            for (gancl_gemm_method m = 0; m < gancl_gemm_method_count(); m++) t->gflops[k][m] = NAN;
+            t->plan.method[k] = -1;
+            t->sliced[k] = 0;
+        }
         /* the methods not measured on this shape yet: all of them for a new shape, or those
          * added to gan-cl (or to the search) since it was tuned */
         int chosen = t->plan.method[k], measured = 0, retimed[GANCL_GEMM_MAX_METHODS] = {0};
@@ -615,7 +640,8 @@ static int tune_shapes(const gancl_runtime *rt, const char *path, tuning *t, con
                 gancl_gemm_reserve(rt, m, one.M, one.N, one.K);
                 const double probe = time_gemms(rt, m, &one, 1, o, 0, 1);
                 if (probe > 2 * SLICE_S)
-                    timed = gancl_tune_slice(one, SLICE_S / probe, SLICE_CACHES * (double)rt->dev.global_cache);
+                    timed = gancl_tune_slice(one, SLICE_S / probe, (double)rt->dev.global_cache);
+                t->sliced[k] = flops_of(&timed, 1) < flops_of(&one, 1);
                 best_s *= flops_of(&timed, 1) / flops_of(&one, 1);
             }
             gancl_gemm_reserve(rt, m, timed.M, timed.N, timed.K);

@@ -125,6 +125,28 @@ static void test_quick_tune(void **state) {
     check_plan_followed();
     assert_int_equal(apply(24, msg), GANCL_TUNING_OTHER_SHAPES);
 
+    /* a shape the quick tune timed on a slice is timed again, whole, by the full search: the
+     * first planned shape posing as one, its chosen method's rate raised to 99999 */
+    assert_non_null(strstr(file, "\"sliced\": ["));
+    char key[64], method[32], *pl = strstr(file, "\"plan\": {\n    \"");
+    assert_non_null(pl);
+    assert_int_equal(sscanf(pl + strlen("\"plan\": {\n    \""), "%63[^\"]\": \"%31[^\"]", key, method), 2);
+    char *marked = malloc(strlen(file) + 256), find[128];
+    assert_non_null(marked);
+    snprintf(find, sizeof find, "\"%s\": {", key);
+    char *row = strstr(strstr(file, "\"shapes\": {"), find), *rate = NULL;
+    assert_non_null(row);
+    snprintf(find, sizeof find, "\"%s\": ", method);
+    rate = strstr(row, find);
+    assert_true(rate && rate < strchr(row, '}'));
+    rate += strlen(find);
+    const char *sl = strstr(file, "\"sliced\": [");
+    assert_true(sl > rate);
+    sl += strlen("\"sliced\": [");
+    sprintf(marked, "%.*s99999.00%.*s\"%s\"%s%s", (int)(rate - file), file, (int)(sl - strpbrk(rate, ",}")),
+            strpbrk(rate, ",}"), key, *sl == ']' ? "" : ", ", sl);
+    write_bytes(path, marked, strlen(marked));
+    free(marked);
     text = tune(16); /* the full search goes on from the quick one */
     assert_non_null(strstr(text, "CLBlast parameter sets"));
     assert_null(strstr(text, "(measured before)"));
@@ -134,6 +156,8 @@ static void test_quick_tune(void **state) {
     assert_non_null(full_shapes);
     assert_non_null(strstr(full_shapes, "\"clblast\": ")); /* CLBlast on the shapes */
     assert_non_null(strstr(full, "\"tuned_for\": [\"mlp b16\"]"));
+    assert_non_null(strstr(full, "\"sliced\": []"));
+    assert_null(strstr(full, "99999")); /* the marked shape was timed again */
     free(full);
     free(file);
     assert_int_equal(apply(16, msg), GANCL_TUNING_APPLIED);
@@ -180,7 +204,8 @@ static void test_tuned_when_first_met(void **state) {
 }
 
 /* The slice a quick tune times in place of a long product: the largest dimension cut, to a
- * multiple of 192 and no less than 768, never grown. */
+ * multiple of 192 and no less than 768, never grown, and keeping twice the cache in operands
+ * when the whole product's exceed it. */
 static void test_slice(void **state) {
     (void)state;
     const gancl_gemm_shape score = {0, 1, 10000, 1677, 128, 1};
@@ -197,15 +222,18 @@ static void test_slice(void **state) {
     assert_true(s.M == 500 && s.N == 300 && s.K == 200);
     s = gancl_tune_slice(score, 1.0, 0); /* 10000 -> 10176 > 10000: unchanged */
     assert_true(s.M == 10000 && s.N == 1677 && s.K == 128);
-    /* the DCGAN's 256 x 12544 x 3200 (165 MB of operands) in a 32 MiB cache: a slice of 1% would
+    /* the DCGAN's 256 x 12544 x 3200 (165 MB of operands) and a 32 MiB cache: a slice of 1% would
      * keep 2 MB, one of 64 MiB needs 4(256 x 3200 + 3456 N) >= 2^26, N >= 4617.6 -> 25 x 192 */
+    const double mib = 1024.0 * 1024;
     const gancl_gemm_shape dgrad = {0, 0, 256, 12544, 3200, 1};
-    s = gancl_tune_slice(dgrad, 0.01, 64.0 * 1024 * 1024);
+    s = gancl_tune_slice(dgrad, 0.01, 32 * mib);
     assert_true(s.M == 256 && s.N == 4800 && s.K == 3200);
-    s = gancl_tune_slice(dgrad, 0.5, 64.0 * 1024 * 1024); /* 6272 -> 33 x 192: above the floor */
+    s = gancl_tune_slice(dgrad, 0.5, 32 * mib); /* 6272 -> 33 x 192: above the floor */
     assert_true(s.N == 6336);
-    s = gancl_tune_slice(dgrad, 0.01, 1e9); /* more than the whole product holds: unchanged */
+    s = gancl_tune_slice(dgrad, 0.01, 100 * mib); /* over the cache, under twice it: whole */
     assert_true(s.N == 12544);
+    s = gancl_tune_slice(dgrad, 0.01, 200 * mib); /* all in the cache: sliced freely, to 768 */
+    assert_true(s.N == 768);
 }
 
 /* First use from the command line: bench tunes by itself, once; --no-tune does not. */
@@ -256,7 +284,7 @@ static void test_tune_apply_and_reject(void **state) {
     assert_int_equal(system(cmd), 0);
     char partial[1024];
     snprintf(partial, sizeof partial,
-             "{\"format\": \"gan-cl-tuning\", \"version\": 3, \"device\": \"%s\", \"driver\": \"%s\", "
+             "{\"format\": \"gan-cl-tuning\", \"version\": 4, \"device\": \"%s\", \"driver\": \"%s\", "
              "\"clblast\": {\"default\": 7.5}}", rt.dev.name, rt.dev.driver_version);
     write_bytes(path, partial, strlen(partial));
     assert_int_equal(apply(16, msg), GANCL_TUNING_NONE);
@@ -278,7 +306,7 @@ static void test_tune_apply_and_reject(void **state) {
     assert_int_equal(gancl_read_file(path, &good, &good_n, err), 0);
     good[good_n - 1] = 0; /* its last byte is a newline */
     char bad[7][16384];
-    const char *head = "{\"format\": \"gan-cl-tuning\", \"version\": 3";
+    const char *head = "{\"format\": \"gan-cl-tuning\", \"version\": 4";
     snprintf(bad[0], sizeof bad[0], "this is not JSON");
     snprintf(bad[1], sizeof bad[1], "%s, \"device\": \"another GPU\", \"driver\": \"%s\", \"clblast\": "
              "{\"default\": 7.5}, \"clblast_best\": \"default\"}", head, rt.dev.driver_version);
@@ -294,11 +322,11 @@ static void test_tune_apply_and_reject(void **state) {
              "\"clblast_best\": \"default\", \"shapes\": {\"NT 16x256x100\": {\"clblast\": 50}}, "
              "\"plan\": {\"NT 16x256x100\": \"nt-4x4\"}}", head, rt.dev.name, rt.dev.driver_version);
     /* the tuned file with an older version number */
-    char *v = strstr((char *)good, "\"version\": 3");
+    char *v = strstr((char *)good, "\"version\": 4");
     assert_non_null(v);
     v[11] = '1';
     snprintf(bad[6], sizeof bad[6], "%s", (const char *)good);
-    v[11] = '3';
+    v[11] = '4';
     for (int i = 0; i < 7; i++) {
         write_bytes(path, bad[i], strlen(bad[i]));
         assert_int_equal(apply(16, msg), GANCL_TUNING_REJECTED);

@@ -92,6 +92,13 @@ static inline uint8_t *png_encode_format(const void *pix, int w, int h, png_uint
     return buf;
 }
 
+/* Milliseconds on the monotonic clock. */
+static inline long now_ms(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
 static inline void sleep_ms(long ms) {
     struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
     nanosleep(&ts, NULL);

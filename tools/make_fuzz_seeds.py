@@ -33,7 +33,7 @@ put("cache", "valid", cache_entry(b"\x7fELF" + bytes(range(60))))
 put("cache", "empty-binary", cache_entry(b""))
 put("cache", "other-key", cache_entry(b"binary", hashlib.sha256(b"another").digest()))
 
-tuning = {"format": "gan-cl-tuning", "version": 3, "device": "fuzz-device", "driver": "fuzz-driver",
+tuning = {"format": "gan-cl-tuning", "version": 4, "device": "fuzz-device", "driver": "fuzz-driver",
           "platform": "fuzz", "clblast": {"default": 7.0, "xgemm-64x64-k32-v8-c4": 42.7},
           "clblast_best": "xgemm-64x64-k32-v8-c4",
           "shapes": {"NT 64x256x100": {"clblast": 14.2, "matmul": 1.8, "nt-4x4": 24.6}},
