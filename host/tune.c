@@ -42,10 +42,10 @@
 /* a quick tune times a product that ran longer than 2 SLICE_S once on a slice of it that takes
  * about SLICE_S: timed whole, the score's 10000 x 1677 x 128 distances took 1.4 s to tune */
 #define SLICE_S 0.005
-/* (the slice keeps twice the device's global memory cache in operand bytes when the whole
- * product's exceed it: a slice whose operands fit the cache times the kernels that stream an
- * operand too fast. DCGAN, 256 x 12544 x 3200: xn-8x32 timed at 497 GFLOP/s on a slice of 13 MB
- * in a 32 MiB cache, and ran at 86 in training, against 467 for pb-8x32) */
+/* (the slice keeps twice the device's global memory cache in its inputs' bytes when the whole
+ * product's exceed it: a slice whose inputs fit the cache times the kernels that stream one
+ * too fast. DCGAN, 256 x 12544 x 3200: xn-8x32 timed at 497 GFLOP/s on a slice with 13 MB of
+ * inputs in a 32 MiB cache, and ran at 86 in training, against 467 for pb-8x32) */
 
 /* ---- candidates: CLBlast parameter sets (all parameters of the kernel must be given) ---- */
 
@@ -489,8 +489,8 @@ static double flops_of(const gancl_gemm_shape *s, int n) {
     return f;
 }
 
-/* the bytes of a product's three operands */
-static double footprint(const gancl_gemm_shape *s) { return 4.0 * ((double)s->M * s->K + (double)s->K * s->N + (double)s->M * s->N); }
+/* the bytes of a product's two inputs (C is written once, in any slice as in the whole) */
+static double footprint(const gancl_gemm_shape *s) { return 4.0 * ((double)s->M * s->K + (double)s->K * s->N); }
 
 gancl_gemm_shape gancl_tune_slice(gancl_gemm_shape s, double fraction, double cache_bytes) {
     const double min_bytes = footprint(&s) > cache_bytes ? 2 * cache_bytes : 0;

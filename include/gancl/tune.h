@@ -62,7 +62,7 @@ typedef enum {
  * (updated in place when tty) and a summary, nothing when out is NULL. Returns the exit status. */
 int gancl_tune(gancl_runtime *rt, const gancl_workload *w, gancl_tune_mode mode, FILE *out, int tty);
 /* s with its largest dimension cut to about `fraction` of it, to a multiple of 192 (a whole
- * number of every kernel's blocks), to no less than 768 and, when s's three operands take more
+ * number of every kernel's blocks), to no less than 768 and, when s's two inputs take more
  * than cache_bytes, to no less than keeps them at twice cache_bytes (nor more than it was): the
  * product a quick tune times in place of a long one. Its operands fit in those of s. */
 gancl_gemm_shape gancl_tune_slice(gancl_gemm_shape s, double fraction, double cache_bytes);
