@@ -17,7 +17,9 @@ typedef struct {
     double flops;
 } gancl_prof_pending;
 
-#define GANCL_PROF_NAMES 256 /* names in the table (a quick tune's products count too) */
+/* names in the table: a quick tune while training adds its products, whole and sliced, by every
+ * method (the DCGAN's 20 shapes, by up to 13 methods each, whole and on a slice) */
+#define GANCL_PROF_NAMES 1024
 
 typedef struct {
     char name[64];
