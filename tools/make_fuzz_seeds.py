@@ -37,7 +37,7 @@ tuning = {"format": "gan-cl-tuning", "version": 4, "device": "fuzz-device", "dri
           "platform": "fuzz", "clblast": {"default": 7.0, "xgemm-64x64-k32-v8-c4": 42.7},
           "clblast_best": "xgemm-64x64-k32-v8-c4",
           "shapes": {"NT 64x256x100": {"clblast": 14.2, "matmul": 1.8, "nt-4x4": 24.6}},
-          "plan": {"NT 64x256x100": "nt-4x4"}, "tuned_for": ["mlp b64"]}
+          "plan": {"NT 64x256x100": "nt-4x4"}, "sliced": ["NT 64x256x100"], "tuned_for": ["mlp b64"]}
 if len(sys.argv) > 1:  # a real file, renamed for the fuzz device, with its first shapes
     with open(sys.argv[1]) as f:
         real = json.load(f)
@@ -45,6 +45,7 @@ if len(sys.argv) > 1:  # a real file, renamed for the fuzz device, with its firs
     real.update(device="fuzz-device", driver="fuzz-driver")
     real["shapes"] = {k: real["shapes"][k] for k in keep}
     real["plan"] = {k: v for k, v in real.get("plan", {}).items() if k in keep}
+    real["sliced"] = [k for k in real.get("sliced", []) if k in keep] or keep[-1:]
     tuning = real
 put("tuning", "tuning.json", json.dumps(tuning, indent=1).encode())
 
