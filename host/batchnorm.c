@@ -3,24 +3,41 @@
 #include "gancl/layers.h"
 
 #include <math.h>
+#include <stdio.h>
+
+/* kernel `name` over N features of S positions: on a CPU with S > 1 its _planes twin, one work
+ * item per channel; otherwise one item per LANES features (CPU) or a work group per feature (GPU) */
+static void launch(const gancl_runtime *rt, const char *name, int N, int S, const gancl_karg *args, int n) {
+    if (S > 1 && !rt->gpu_shaped) {
+        char planes[64];
+        snprintf(planes, sizeof planes, "%s_planes", name);
+        cl_kernel k = gancl_kernel(rt, planes);
+        gancl_set_args(k, args, n);
+        gancl_launch_items(rt, k, (size_t)N, 1);
+    } else {
+        gancl_launch_reduction(rt, name, (size_t)N, GANCL_LANES, args, n);
+    }
+}
 
 void batchnorm_forward(const gancl_runtime *rt, gancl_ptr out, gancl_ptr inp, gancl_ptr bias,
                        gancl_ptr gb, gancl_ptr saved, gancl_ptr running, int B, int N, float eps,
                        float momentum, int training, gancl_act act, float slope, int S) {
     gancl_ptr b = bias.mem ? bias : gb; /* any valid buffer when there is no bias */
-    GANCL_LAUNCH_REDUCTION(rt, "batchnorm_forward", (size_t)N, GANCL_LANES, GANCL_P(out), GANCL_P(inp), GANCL_P(b),
-                    GANCL_V(cl_int, bias.mem != NULL), GANCL_P(gb), GANCL_P(saved), GANCL_P(running),
-                    GANCL_A(B), GANCL_A(N), GANCL_A(eps), GANCL_A(momentum), GANCL_A(training),
-                    GANCL_V(cl_int, act), GANCL_A(slope), GANCL_A(S));
+    const gancl_karg args[] = {GANCL_P(out), GANCL_P(inp), GANCL_P(b), GANCL_V(cl_int, bias.mem != NULL),
+                               GANCL_P(gb), GANCL_P(saved), GANCL_P(running), GANCL_A(B), GANCL_A(N),
+                               GANCL_A(eps), GANCL_A(momentum), GANCL_A(training), GANCL_V(cl_int, act),
+                               GANCL_A(slope), GANCL_A(S)};
+    launch(rt, "batchnorm_forward", N, S, args, (int)(sizeof args / sizeof *args));
 }
 
 void batchnorm_backward(const gancl_runtime *rt, gancl_ptr dinp, gancl_ptr dgb, gancl_ptr dbias,
                         gancl_ptr dout, gancl_ptr inp, gancl_ptr gb, gancl_ptr saved, int B, int N,
                         gancl_act act, float slope, int S) {
     gancl_ptr db = dbias.mem ? dbias : dgb; /* any valid buffer when there is no dbias */
-    GANCL_LAUNCH_REDUCTION(rt, "batchnorm_backward", (size_t)N, GANCL_LANES, GANCL_P(dinp), GANCL_P(dout), GANCL_P(inp), GANCL_P(gb),
-                    GANCL_P(dgb), GANCL_P(db), GANCL_V(cl_int, dbias.mem != NULL), GANCL_P(saved),
-                    GANCL_A(B), GANCL_A(N), GANCL_V(cl_int, act), GANCL_A(slope), GANCL_A(S));
+    const gancl_karg args[] = {GANCL_P(dinp), GANCL_P(dout), GANCL_P(inp), GANCL_P(gb), GANCL_P(dgb), GANCL_P(db),
+                               GANCL_V(cl_int, dbias.mem != NULL), GANCL_P(saved), GANCL_A(B), GANCL_A(N),
+                               GANCL_V(cl_int, act), GANCL_A(slope), GANCL_A(S)};
+    launch(rt, "batchnorm_backward", N, S, args, (int)(sizeof args / sizeof *args));
 }
 
 /* The v-th of the B*S values of feature j in [B, N, S]. */

@@ -241,6 +241,10 @@ static double check_bn_fused_backward(const gancl_runtime *rt) { return batchnor
 static double check_bn2d_train(const gancl_runtime *rt) { return batchnorm_check(rt, 0, 0, 6); }
 static double check_bn2d_eval(const gancl_runtime *rt) { return batchnorm_check(rt, 1, 0, 6); }
 static double check_bn2d_backward(const gancl_runtime *rt) { return batchnorm_check(rt, 2, 0, 6); }
+/* 21 positions: whole chunks of 8 and a tail (the CPU's per-channel kernels), with a bias and LeakyReLU before */
+static double check_bn2d_long_train(const gancl_runtime *rt) { return batchnorm_check(rt, 0, 1, 21); }
+static double check_bn2d_long_eval(const gancl_runtime *rt) { return batchnorm_check(rt, 1, 1, 21); }
+static double check_bn2d_long_backward(const gancl_runtime *rt) { return batchnorm_check(rt, 2, 1, 21); }
 
 static double loss_check(const gancl_runtime *rt, gancl_loss_kind kind, float y) {
     const int n = 37;
@@ -929,6 +933,9 @@ const gancl_check GANCL_CHECKS[] = {
     {"batchnorm2d forward (train)", check_bn2d_train, 1e-5, 0},
     {"batchnorm2d forward (eval)", check_bn2d_eval, 1e-5, 0},
     {"batchnorm2d backward", check_bn2d_backward, 1e-5, 0},
+    {"bias+leaky+batchnorm2d S=21 forward (train)", check_bn2d_long_train, 1e-5, 0},
+    {"bias+leaky+batchnorm2d S=21 forward (eval)", check_bn2d_long_eval, 1e-5, 0},
+    {"bias+leaky+batchnorm2d S=21 backward", check_bn2d_long_backward, 1e-5, 0},
     {"loss: bce on logits", check_bce, 1e-5, -1},
     {"loss: linear (wasserstein)", check_linear_loss, 1e-5, -1},
     {"loss: hinge", check_hinge, 1e-5, -1},
@@ -978,6 +985,7 @@ const gancl_check GANCL_CHECKS[] = {
     {"batchnorm2d forward (train) (GPU-shaped)", check_bn2d_train, 1e-5, 1},
     {"batchnorm2d forward (eval) (GPU-shaped)", check_bn2d_eval, 1e-5, 1},
     {"batchnorm2d backward (GPU-shaped)", check_bn2d_backward, 1e-5, 1},
+    {"bias+leaky+batchnorm2d S=21 backward (GPU-shaped)", check_bn2d_long_backward, 1e-5, 1},
     {"conv2d forward (stride 2, 1) (GPU-shaped)", check_conv_fw, 1e-5, 1},
     {"conv2d backward (stride 2, 1) (GPU-shaped)", check_conv_bw, 1e-5, 1},
     {"conv-transpose2d forward (stride 2, 1) (GPU-shaped)", check_convt_fw, 1e-5, 1},
