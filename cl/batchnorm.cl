@@ -100,6 +100,24 @@ __kernel void batchnorm_backward(__global float *dx, const uint dx_off, __global
 }
 #undef FOR_EACH_POSITION
 
+/* One feature's statistics for the scalar kernels below: in training, from the batch mean and
+ * the sum ss of squared deviations over its M values (saved and running written when `write`);
+ * otherwise the running ones. Returns the mean and 1/sqrt(var + eps). */
+float2 feature_stats(const int training, const float batch_mean, const float ss, const int M, const int f,
+                     const int N, const float eps, const float momentum, __global float *saved,
+                     const uint saved_off, __global float *running, const uint running_off, const int write) {
+    if (!training) return (float2)(running[running_off + f], 1.0f / sqrt(running[running_off + N + f] + eps));
+    const float var = ss / M, invstd = 1.0f / sqrt(var + eps);
+    if (write) {
+        saved[saved_off + f] = batch_mean;
+        saved[saved_off + N + f] = invstd;
+        const float unbiased = M > 1 ? ss / (M - 1) : var;
+        running[running_off + f] = (1.0f - momentum) * running[running_off + f] + momentum * batch_mean;
+        running[running_off + N + f] = (1.0f - momentum) * running[running_off + N + f] + momentum * unbiased;
+    }
+    return (float2)(batch_mean, invstd);
+}
+
 /* BatchNorm2d on CPUs (S > 1): one work item per channel f, reading its B runs of S contiguous
  * values LANES at a time, where the kernels above gather LANES channels S apart at every step
  * (on the DCGAN's 64 and 128 channels of 49 and 196 positions that took 10% of the iteration).
@@ -131,25 +149,16 @@ __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void batchnorm_forward_p
         }
         sum += REAL(a, n);
     }
-    float mean, invstd;
-    if (training) {
-        mean = lanes_sum(sum) / M;
-        lanes_t ss = 0.0f;
+    const float batch_mean = lanes_sum(sum) / M;
+    lanes_t ss = 0.0f;
+    if (training)
         FOR_EACH_CHUNK(i, n) {
-            const lanes_t d = lanes_load(x, x_off + i, 1, n) - mean;
+            const lanes_t d = lanes_load(x, x_off + i, 1, n) - batch_mean;
             ss += REAL(d * d, n);
         }
-        const float var = lanes_sum(ss) / M;
-        invstd = 1.0f / sqrt(var + eps);
-        saved[saved_off + f] = mean;
-        saved[saved_off + N + f] = invstd;
-        const float unbiased = M > 1 ? lanes_sum(ss) / (M - 1) : var;
-        running[running_off + f] = (1.0f - momentum) * running[running_off + f] + momentum * mean;
-        running[running_off + N + f] = (1.0f - momentum) * running[running_off + N + f] + momentum * unbiased;
-    } else {
-        mean = running[running_off + f];
-        invstd = 1.0f / sqrt(running[running_off + N + f] + eps);
-    }
+    const float2 st = feature_stats(training, batch_mean, lanes_sum(ss), M, f, N, eps, momentum, saved, saved_off,
+                                    running, running_off, 1);
+    const float mean = st.x, invstd = st.y;
     const float gamma = gb[gb_off + f], beta = gb[gb_off + N + f];
     FOR_EACH_CHUNK(i, n)
         lanes_store(y, y_off + i, 1, n, gamma * (lanes_load(x, x_off + i, 1, n) - mean) * invstd + beta);
@@ -218,22 +227,9 @@ __kernel void batchnorm_forward_wg(__global float *y, const uint y_off, __global
         ss += d * d;
     }
     ss = group_sum2(scratch, ss, 0.0f).x;
-    float mean, invstd;
-    if (training) {
-        mean = batch_mean;
-        const float var = ss / M;
-        invstd = 1.0f / sqrt(var + eps);
-        if (l == 0) {
-            saved[saved_off + j] = mean;
-            saved[saved_off + N + j] = invstd;
-            const float unbiased = M > 1 ? ss / (M - 1) : var;
-            running[running_off + j] = (1.0f - momentum) * running[running_off + j] + momentum * mean;
-            running[running_off + N + j] = (1.0f - momentum) * running[running_off + N + j] + momentum * unbiased;
-        }
-    } else {
-        mean = running[running_off + j];
-        invstd = 1.0f / sqrt(running[running_off + N + j] + eps);
-    }
+    const float2 st = feature_stats(training, batch_mean, ss, M, j, N, eps, momentum, saved, saved_off, running,
+                                    running_off, l == 0);
+    const float mean = st.x, invstd = st.y;
     const float gamma = gb[gb_off + j], beta = gb[gb_off + N + j];
     for (int v = l; v < M; v += L) y[y_off + AT(v)] = gamma * (x[x_off + AT(v)] - mean) * invstd + beta;
 }
