@@ -14,40 +14,26 @@
 /* ---- lanes: LANES neighbouring features handled together as one vector ----
  * Per-feature loops run inside a work item, where PoCL (CPUs) does not vectorise across work
  * items; a work item owning LANES features computes them as one vector instead. Lane l of
- * the value at index i is at i + l * stride; only the first n lanes exist (the last group of
+ * the value at index i is at i + l; only the first n lanes exist (the last group of
  * features): the others repeat lane n - 1 when loaded and are never stored. */
 #define LANES 8
 typedef float8 lanes_t;
 
-lanes_t lanes_load(__global const float *p, const int i, const int stride, const int n) {
-    if (n == LANES && stride == 1) return vload8(0, p + i);
-    if (n == LANES) /* one gather (BatchNorm2d: features S values apart) */
-        return (lanes_t)(p[i], p[i + stride], p[i + 2 * stride], p[i + 3 * stride], p[i + 4 * stride],
-                         p[i + 5 * stride], p[i + 6 * stride], p[i + 7 * stride]);
+lanes_t lanes_load(__global const float *p, const int i, const int n) {
+    if (n == LANES) return vload8(0, p + i);
     float v[LANES];
-    for (int l = 0; l < LANES; l++) v[l] = p[i + min(l, n - 1) * stride];
+    for (int l = 0; l < LANES; l++) v[l] = p[i + min(l, n - 1)];
     return vload8(0, v);
 }
 
-void lanes_store(__global float *p, const int i, const int stride, const int n, const lanes_t x) {
-    if (n == LANES && stride == 1) {
-        vstore8(x, 0, p + i);
-        return;
-    }
+void lanes_store(__global float *p, const int i, const int n, const lanes_t x) {
     if (n == LANES) {
-        p[i] = x.s0;
-        p[i + stride] = x.s1;
-        p[i + 2 * stride] = x.s2;
-        p[i + 3 * stride] = x.s3;
-        p[i + 4 * stride] = x.s4;
-        p[i + 5 * stride] = x.s5;
-        p[i + 6 * stride] = x.s6;
-        p[i + 7 * stride] = x.s7;
+        vstore8(x, 0, p + i);
         return;
     }
     float v[LANES];
     vstore8(x, 0, v);
-    for (int l = 0; l < n; l++) p[i + l * stride] = v[l];
+    for (int l = 0; l < n; l++) p[i + l] = v[l];
 }
 
 /* The activation of v, and its derivative from the output a, for a vector of lanes (act_apply,
@@ -101,9 +87,9 @@ __kernel void bias_act_forward(__global float *y, const uint y_off, __global con
     const int groups = (N + LANES - 1) / LANES, item = get_global_id(0);
     if (item >= B * groups) return;
     const int b = item / groups, f = (item - b * groups) * LANES, n = min(LANES, N - f);
-    lanes_t v = lanes_load(y, y_off + b * N + f, 1, n);
-    if (has_bias) v += lanes_load(bias, b_off + f, 1, n);
-    lanes_store(y, y_off + b * N + f, 1, n, act_apply(act, v, slope));
+    lanes_t v = lanes_load(y, y_off + b * N + f, n);
+    if (has_bias) v += lanes_load(bias, b_off + f, n);
+    lanes_store(y, y_off + b * N + f, n, act_apply(act, v, slope));
 }
 
 /* dy[B, N] <- dy * act'(y) (the gradient before the activation, in place);
@@ -117,11 +103,11 @@ __kernel void bias_act_backward(__global float *dy, const uint dy_off, __global 
     const int n = min(LANES, N - f);
     lanes_t sum = 0.0f;
     for (int i = f; i < B * N; i += N) {
-        const lanes_t d = lanes_load(dy, dy_off + i, 1, n) * act_grad(act, lanes_load(y, y_off + i, 1, n), slope);
-        lanes_store(dy, dy_off + i, 1, n, d);
+        const lanes_t d = lanes_load(dy, dy_off + i, n) * act_grad(act, lanes_load(y, y_off + i, n), slope);
+        lanes_store(dy, dy_off + i, n, d);
         sum += d;
     }
-    if (has_dbias) lanes_store(dbias, db_off + f, 1, n, lanes_load(dbias, db_off + f, 1, n) + sum);
+    if (has_dbias) lanes_store(dbias, db_off + f, n, lanes_load(dbias, db_off + f, n) + sum);
 }
 
 /* The same with one work group per feature j (GPU-shaped: its items stride over the rows and

@@ -5,16 +5,14 @@
  * S = H*W; S = 1 for BatchNorm1d); statistics are over the B*S values of a feature. gb holds gamma[N] then beta[N]; saved holds
  * the batch mean[N] then 1/sqrt(var + eps)[N] for the backward pass; running holds the running
  * mean[N] then the running variance[N] (unbiased, as PyTorch keeps it). act: 0 none, 1 leaky
- * (slope), 2 tanh, as in activation.cl. One work item per LANES features (activation.cl),
- * looping over the batch (CPU-shaped, S = 1); the _planes kernels one per channel (CPU-shaped,
- * S > 1); the _wg kernels compute the same with one work group per feature, whose items stride
- * over its values and reduce in local memory (GPU-shaped). */
+ * (slope), 2 tanh, as in activation.cl. On CPUs, one work item per LANES features looping over
+ * the batch (S = 1; these take no S), or the _planes kernels, one per channel (S > 1); on GPUs
+ * the _wg kernels, one work group per feature whose items stride over its values and reduce in
+ * local memory. The three take the same arguments, S last. */
 
-/* Every position of the group of features starting at f: lane 0's index i (lane l at
- * i + l S); S values in a row at (b N + f) S for each row b. */
-#define FOR_EACH_POSITION(i)                                                  \
-    for (int row_ = f * S; row_ < B * N * S; row_ += N * S)                   \
-        for (int i = row_; i < row_ + S; i++)
+/* The first two kernels are BatchNorm1d's (S = 1) on CPUs. Every row of the group of features
+ * starting at f: lane 0's index i (lane l at i + l). */
+#define FOR_EACH_ROW(i) for (int i = f; i < B * N; i += N)
 
 /* When has_bias or act: x[B, N] <- act(x + bias) in place (the input the backward pass needs).
  * Then y = gamma (x - mean) / sqrt(var + eps) + beta with batch (training) or running stats. */
@@ -24,18 +22,17 @@ __kernel void batchnorm_forward(__global float *y, const uint y_off, __global fl
                                 __global float *saved, const uint saved_off,
                                 __global float *running, const uint running_off, const int B,
                                 const int N, const float eps, const float momentum,
-                                const int training, const int act, const float slope,
-                                const int S) {
+                                const int training, const int act, const float slope) {
     const int f = get_global_id(0) * LANES;
     if (f >= N) return;
-    const int n = min(LANES, N - f), M = B * S; /* M values per feature */
-    const lanes_t bias_f = has_bias ? lanes_load(bias, b_off + f, 1, n) : 0.0f;
+    const int n = min(LANES, N - f), M = B; /* M values per feature */
+    const lanes_t bias_f = has_bias ? lanes_load(bias, b_off + f, n) : 0.0f;
     lanes_t sum = 0.0f;
-    FOR_EACH_POSITION(i) {
-        lanes_t a = lanes_load(x, x_off + i, S, n);
+    FOR_EACH_ROW(i) {
+        lanes_t a = lanes_load(x, x_off + i, n);
         if (has_bias || act) {
             a = act_apply(act, a + bias_f, slope);
-            lanes_store(x, x_off + i, S, n, a);
+            lanes_store(x, x_off + i, n, a);
         }
         sum += a;
     }
@@ -43,26 +40,26 @@ __kernel void batchnorm_forward(__global float *y, const uint y_off, __global fl
     if (training) {
         mean = sum / M;
         lanes_t ss = 0.0f;
-        FOR_EACH_POSITION(i) {
-            const lanes_t d = lanes_load(x, x_off + i, S, n) - mean;
+        FOR_EACH_ROW(i) {
+            const lanes_t d = lanes_load(x, x_off + i, n) - mean;
             ss += d * d;
         }
         const lanes_t var = ss / M;
         invstd = 1.0f / sqrt(var + eps);
-        lanes_store(saved, saved_off + f, 1, n, mean);
-        lanes_store(saved, saved_off + N + f, 1, n, invstd);
+        lanes_store(saved, saved_off + f, n, mean);
+        lanes_store(saved, saved_off + N + f, n, invstd);
         const lanes_t unbiased = M > 1 ? ss / (M - 1) : var;
-        lanes_store(running, running_off + f, 1, n,
-                    (1.0f - momentum) * lanes_load(running, running_off + f, 1, n) + momentum * mean);
-        lanes_store(running, running_off + N + f, 1, n,
-                    (1.0f - momentum) * lanes_load(running, running_off + N + f, 1, n) + momentum * unbiased);
+        lanes_store(running, running_off + f, n,
+                    (1.0f - momentum) * lanes_load(running, running_off + f, n) + momentum * mean);
+        lanes_store(running, running_off + N + f, n,
+                    (1.0f - momentum) * lanes_load(running, running_off + N + f, n) + momentum * unbiased);
     } else {
-        mean = lanes_load(running, running_off + f, 1, n);
-        invstd = 1.0f / sqrt(lanes_load(running, running_off + N + f, 1, n) + eps);
+        mean = lanes_load(running, running_off + f, n);
+        invstd = 1.0f / sqrt(lanes_load(running, running_off + N + f, n) + eps);
     }
-    const lanes_t gamma = lanes_load(gb, gb_off + f, 1, n), beta = lanes_load(gb, gb_off + N + f, 1, n);
-    FOR_EACH_POSITION(i)
-        lanes_store(y, y_off + i, S, n, gamma * (lanes_load(x, x_off + i, S, n) - mean) * invstd + beta);
+    const lanes_t gamma = lanes_load(gb, gb_off + f, n), beta = lanes_load(gb, gb_off + N + f, n);
+    FOR_EACH_ROW(i)
+        lanes_store(y, y_off + i, n, gamma * (lanes_load(x, x_off + i, n) - mean) * invstd + beta);
 }
 
 /* dx[B, N] <- the gradient at BatchNorm's input (training mode), times act'(x) when act (the
@@ -74,31 +71,31 @@ __kernel void batchnorm_backward(__global float *dx, const uint dx_off, __global
                                  const uint dgb_off, __global float *dbias, const uint db_off,
                                  const int has_dbias, __global const float *saved,
                                  const uint saved_off, const int B, const int N, const int act,
-                                 const float slope, const int S) {
+                                 const float slope) {
     const int f = get_global_id(0) * LANES;
     if (f >= N) return;
-    const int n = min(LANES, N - f), M = B * S;
-    const lanes_t mean = lanes_load(saved, saved_off + f, 1, n), invstd = lanes_load(saved, saved_off + N + f, 1, n);
+    const int n = min(LANES, N - f), M = B;
+    const lanes_t mean = lanes_load(saved, saved_off + f, n), invstd = lanes_load(saved, saved_off + N + f, n);
     lanes_t sdy = 0.0f, sdyx = 0.0f;
-    FOR_EACH_POSITION(i) {
-        const lanes_t g = lanes_load(dy, dy_off + i, S, n);
+    FOR_EACH_ROW(i) {
+        const lanes_t g = lanes_load(dy, dy_off + i, n);
         sdy += g;
-        sdyx += g * (lanes_load(x, x_off + i, S, n) - mean) * invstd;
+        sdyx += g * (lanes_load(x, x_off + i, n) - mean) * invstd;
     }
-    lanes_store(dgb, dgb_off + f, 1, n, lanes_load(dgb, dgb_off + f, 1, n) + sdyx);
-    lanes_store(dgb, dgb_off + N + f, 1, n, lanes_load(dgb, dgb_off + N + f, 1, n) + sdy);
-    const lanes_t k = lanes_load(gb, gb_off + f, 1, n) * invstd / M;
+    lanes_store(dgb, dgb_off + f, n, lanes_load(dgb, dgb_off + f, n) + sdyx);
+    lanes_store(dgb, dgb_off + N + f, n, lanes_load(dgb, dgb_off + N + f, n) + sdy);
+    const lanes_t k = lanes_load(gb, gb_off + f, n) * invstd / M;
     lanes_t sum = 0.0f;
-    FOR_EACH_POSITION(i) {
-        const lanes_t xv = lanes_load(x, x_off + i, S, n);
+    FOR_EACH_ROW(i) {
+        const lanes_t xv = lanes_load(x, x_off + i, n);
         const lanes_t xhat = (xv - mean) * invstd;
-        const lanes_t d = k * (M * lanes_load(dy, dy_off + i, S, n) - sdy - xhat * sdyx) * act_grad(act, xv, slope);
-        lanes_store(dx, dx_off + i, S, n, d);
+        const lanes_t d = k * (M * lanes_load(dy, dy_off + i, n) - sdy - xhat * sdyx) * act_grad(act, xv, slope);
+        lanes_store(dx, dx_off + i, n, d);
         sum += d;
     }
-    if (has_dbias) lanes_store(dbias, db_off + f, 1, n, lanes_load(dbias, db_off + f, 1, n) + sum);
+    if (has_dbias) lanes_store(dbias, db_off + f, n, lanes_load(dbias, db_off + f, n) + sum);
 }
-#undef FOR_EACH_POSITION
+#undef FOR_EACH_ROW
 
 /* One feature's statistics for the scalar kernels below: in training, from the batch mean and
  * the sum ss of squared deviations over its M values (saved and running written when `write`);
@@ -119,8 +116,9 @@ float2 feature_stats(const int training, const float batch_mean, const float ss,
 }
 
 /* BatchNorm2d on CPUs (S > 1): one work item per channel f, reading its B runs of S contiguous
- * values LANES at a time, where the kernels above gather LANES channels S apart at every step
- * (on the DCGAN's 64 and 128 channels of 49 and 196 positions that took 10% of the iteration).
+ * values LANES at a time (LANES channels per item, as for S = 1, lie S apart: gathered at every
+ * step, on the DCGAN's 64 and 128 channels of 49 and 196 positions, they took 10% of the
+ * iteration).
  * FOR_EACH_CHUNK gives the offset i of a chunk and how many of its lanes are real (n); the sums
  * leave the others out (lanes_load repeats the last real value in them). */
 #define FOR_EACH_CHUNK(i, n)                                                                   \
@@ -142,10 +140,10 @@ __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void batchnorm_forward_p
     const float bias_f = has_bias ? bias[b_off + f] : 0.0f;
     lanes_t sum = 0.0f;
     FOR_EACH_CHUNK(i, n) {
-        lanes_t a = lanes_load(x, x_off + i, 1, n);
+        lanes_t a = lanes_load(x, x_off + i, n);
         if (has_bias || act) {
             a = act_apply(act, a + bias_f, slope);
-            lanes_store(x, x_off + i, 1, n, a);
+            lanes_store(x, x_off + i, n, a);
         }
         sum += REAL(a, n);
     }
@@ -153,7 +151,7 @@ __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void batchnorm_forward_p
     lanes_t ss = 0.0f;
     if (training)
         FOR_EACH_CHUNK(i, n) {
-            const lanes_t d = lanes_load(x, x_off + i, 1, n) - batch_mean;
+            const lanes_t d = lanes_load(x, x_off + i, n) - batch_mean;
             ss += REAL(d * d, n);
         }
     const float2 st = feature_stats(training, batch_mean, lanes_sum(ss), M, f, N, eps, momentum, saved, saved_off,
@@ -161,7 +159,7 @@ __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void batchnorm_forward_p
     const float mean = st.x, invstd = st.y;
     const float gamma = gb[gb_off + f], beta = gb[gb_off + N + f];
     FOR_EACH_CHUNK(i, n)
-        lanes_store(y, y_off + i, 1, n, gamma * (lanes_load(x, x_off + i, 1, n) - mean) * invstd + beta);
+        lanes_store(y, y_off + i, n, gamma * (lanes_load(x, x_off + i, n) - mean) * invstd + beta);
 }
 
 __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void batchnorm_backward_planes(
@@ -175,9 +173,9 @@ __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void batchnorm_backward_
     const float mean = saved[saved_off + f], invstd = saved[saved_off + N + f];
     lanes_t sdy8 = 0.0f, sdyx8 = 0.0f;
     FOR_EACH_CHUNK(i, n) {
-        const lanes_t g = REAL(lanes_load(dy, dy_off + i, 1, n), n);
+        const lanes_t g = REAL(lanes_load(dy, dy_off + i, n), n);
         sdy8 += g;
-        sdyx8 += g * (lanes_load(x, x_off + i, 1, n) - mean) * invstd;
+        sdyx8 += g * (lanes_load(x, x_off + i, n) - mean) * invstd;
     }
     const float sdy = lanes_sum(sdy8), sdyx = lanes_sum(sdyx8);
     dgb[dgb_off + f] += sdyx;
@@ -185,10 +183,10 @@ __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void batchnorm_backward_
     const float k = gb[gb_off + f] * invstd / M;
     lanes_t sum = 0.0f;
     FOR_EACH_CHUNK(i, n) {
-        const lanes_t xv = lanes_load(x, x_off + i, 1, n);
-        const lanes_t d = k * (M * lanes_load(dy, dy_off + i, 1, n) - sdy - (xv - mean) * invstd * sdyx) *
+        const lanes_t xv = lanes_load(x, x_off + i, n);
+        const lanes_t d = k * (M * lanes_load(dy, dy_off + i, n) - sdy - (xv - mean) * invstd * sdyx) *
                           act_grad(act, xv, slope);
-        lanes_store(dx, dx_off + i, 1, n, d);
+        lanes_store(dx, dx_off + i, n, d);
         sum += REAL(d, n);
     }
     if (has_dbias) dbias[db_off + f] += lanes_sum(sum);

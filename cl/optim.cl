@@ -11,12 +11,12 @@ __kernel void adam(__global float *buf, const uint n, const float lr, const floa
     const int i = (int)get_global_id(0) * LANES;
     if (i >= (int)n) return;
     const int l = min(LANES, (int)n - i);
-    const lanes_t g = lanes_load(buf + n, i, 1, l);
-    const lanes_t m = beta1 * lanes_load(buf + 2 * n, i, 1, l) + (1.0f - beta1) * g;
-    const lanes_t v = beta2 * lanes_load(buf + 3 * n, i, 1, l) + (1.0f - beta2) * g * g;
-    lanes_store(buf + 2 * n, i, 1, l, m);
-    lanes_store(buf + 3 * n, i, 1, l, v);
-    lanes_store(buf, i, 1, l, lanes_load(buf, i, 1, l) - (lr / bc1) * m / (sqrt(v) / sqrt(bc2) + eps));
+    const lanes_t g = lanes_load(buf + n, i, l);
+    const lanes_t m = beta1 * lanes_load(buf + 2 * n, i, l) + (1.0f - beta1) * g;
+    const lanes_t v = beta2 * lanes_load(buf + 3 * n, i, l) + (1.0f - beta2) * g * g;
+    lanes_store(buf + 2 * n, i, l, m);
+    lanes_store(buf + 3 * n, i, l, v);
+    lanes_store(buf, i, l, lanes_load(buf, i, l) - (lr / bc1) * m / (sqrt(v) / sqrt(bc2) + eps));
 }
 
 /* RMSprop as PyTorch's (no momentum, not centred): v = alpha v + (1 - alpha) g^2,
@@ -26,10 +26,10 @@ __kernel void rmsprop(__global float *buf, const uint n, const float lr, const f
     const int i = (int)get_global_id(0) * LANES;
     if (i >= (int)n) return;
     const int l = min(LANES, (int)n - i);
-    const lanes_t g = lanes_load(buf + n, i, 1, l);
-    const lanes_t v = alpha * lanes_load(buf + 3 * n, i, 1, l) + (1.0f - alpha) * g * g;
-    lanes_store(buf + 3 * n, i, 1, l, v);
-    lanes_store(buf, i, 1, l, lanes_load(buf, i, 1, l) - lr * g / (sqrt(v) + eps));
+    const lanes_t g = lanes_load(buf + n, i, l);
+    const lanes_t v = alpha * lanes_load(buf + 3 * n, i, l) + (1.0f - alpha) * g * g;
+    lanes_store(buf + 3 * n, i, l, v);
+    lanes_store(buf, i, l, lanes_load(buf, i, l) - lr * g / (sqrt(v) + eps));
 }
 
 /* Clamps the n parameters to [-c, c] (the original WGAN's critic constraint). */

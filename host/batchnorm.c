@@ -5,17 +5,20 @@
 #include <math.h>
 #include <stdio.h>
 
-/* kernel `name` over N features of S positions: on a CPU with S > 1 its _planes twin, one work
- * item per channel; otherwise one item per LANES features (CPU) or a work group per feature (GPU) */
+/* kernel `name` over N features of S positions (args: its n arguments, S last): on a CPU its
+ * _planes twin, one work item per channel, when S > 1, else the kernel itself, one item per
+ * LANES features, which takes no S; on a GPU the _wg twin, a work group per feature */
 static void launch(const gancl_runtime *rt, const char *name, int N, int S, const gancl_karg *args, int n) {
-    if (S > 1 && !rt->gpu_shaped) {
+    if (rt->gpu_shaped) {
+        gancl_launch_reduction(rt, name, (size_t)N, GANCL_LANES, args, n);
+    } else if (S > 1) {
         char planes[64];
         snprintf(planes, sizeof planes, "%s_planes", name);
         cl_kernel k = gancl_kernel(rt, planes);
         gancl_set_args(k, args, n);
         gancl_launch_items(rt, k, (size_t)N, 1);
     } else {
-        gancl_launch_reduction(rt, name, (size_t)N, GANCL_LANES, args, n);
+        gancl_launch_reduction(rt, name, (size_t)N, GANCL_LANES, args, n - 1);
     }
 }
 
