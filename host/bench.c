@@ -54,9 +54,8 @@ int gancl_bench(const gancl_runtime *rt, gancl_model model, int batch, int iters
     CL_CHECK(clFinish(rt->queue));
     double warm = now_s() - t0;
     gancl_prof_harvest(rt);
-    if (rt->prof) { /* the warm-up is not part of the profile (nor are the names of the tune's products) */
+    if (rt->prof) { /* the warm-up is not part of the profile */
         rt->prof->n_totals = 0;
-        rt->prof->n_labels = 0;
     }
     int per_group = iters / GROUPS > 0 ? iters / GROUPS : 1;
     double ms[GROUPS], wall = 0;

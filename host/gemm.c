@@ -101,15 +101,15 @@ static void shape_log_add(gancl_shape_log *log, int ta, int tb, size_t M, size_t
 
 static size_t round_up(size_t n, size_t m) { return (n + m - 1) / m * m; }
 
-/* The profile's name of a GEMM: "gemm", the transposes, the shape and the method; NULL when not
- * profiling. */
-static const char *gemm_label(const gancl_runtime *rt, gancl_gemm_method m, int ta, int tb, size_t M, size_t N,
-                              size_t K) {
+/* The profile's name of a GEMM in s: "gemm", the transposes, the shape and the method; NULL (and
+ * nothing written) when not profiling. */
+typedef char gemm_label_t[48];
+static const char *gemm_label(const gancl_runtime *rt, gemm_label_t s, gancl_gemm_method m, int ta, int tb,
+                              size_t M, size_t N, size_t K) {
     if (!rt->prof) return NULL;
-    char s[48];
-    snprintf(s, sizeof s, "gemm %c%c %zux%zux%zu %s", ta ? 'T' : 'N', tb ? 'T' : 'N', M, N, K,
+    snprintf(s, sizeof(gemm_label_t), "gemm %c%c %zux%zux%zu %s", ta ? 'T' : 'N', tb ? 'T' : 'N', M, N, K,
              gancl_gemm_method_name(m));
-    return gancl_prof_label(rt, s);
+    return s;
 }
 
 static void kernel_launch(const gancl_runtime *rt, const method_desc *d, const char *label, int ta, int tb,
@@ -232,7 +232,8 @@ void gancl_gemm_packed_run(const gancl_runtime *rt, gancl_gemm_method m, int ta,
                            size_t K, float alpha, cl_mem A, size_t a_off, float beta, cl_mem C,
                            size_t c_off) {
     const method_desc *d = &METHODS[m];
-    const char *label = gemm_label(rt, m, ta, tb, M, N, K);
+    gemm_label_t name;
+    const char *label = gemm_label(rt, name, m, ta, tb, M, N, K);
     const size_t R = (size_t)d->rows, b_off = a_panels(d, M, K);
     cl_mem s = rt->gemm_scratch->mem;
     if (d->kind == PACKED) {
@@ -254,7 +255,8 @@ static void packed_gemm(const gancl_runtime *rt, gancl_gemm_method m, int ta, in
         const size_t R = (size_t)d->rows;
         cl_mem s = scratch(rt, panel_bytes(d, M, N, K));
         pack(rt, s, 0, A, a_off, M, K, !ta, d->cols); // [M/32][K][32] = op(A)^T
-        pk_launch(rt, d, gemm_label(rt, m, ta, tb, M, N, K), N, M, K, alpha, B, b_off, tb ? R * K : R, tb ? K : 1,
+        gemm_label_t name;
+        pk_launch(rt, d, gemm_label(rt, name, m, ta, tb, M, N, K), N, M, K, alpha, B, b_off, tb ? R * K : R, tb ? K : 1,
                   tb ? 1 : N, s, 0, beta, C, c_off, 1);
         return;
     }
@@ -281,7 +283,8 @@ static void clblast_gemm(const gancl_runtime *rt, int ta, int tb, size_t M, size
     cl_event begin = gancl_prof_span_begin(rt);
     CLBLAST_CHECK(CLBlastSgemmWithTempBuffer(CLBlastLayoutRowMajor, at, bt, M, N, K, alpha, A, a_off,
                                              lda, B, b_off, ldb, beta, C, c_off, N, &q, NULL, tmp));
-    gancl_prof_span_end(rt, begin, gemm_label(rt, GANCL_GEMM_CLBLAST, ta, tb, M, N, K), 2.0 * M * N * K);
+    gemm_label_t name;
+    gancl_prof_span_end(rt, begin, gemm_label(rt, name, GANCL_GEMM_CLBLAST, ta, tb, M, N, K), 2.0 * M * N * K);
 }
 
 void gancl_gemm_with(const gancl_runtime *rt, gancl_gemm_method method, int ta, int tb, size_t M,
@@ -302,7 +305,8 @@ void gancl_gemm_with(const gancl_runtime *rt, gancl_gemm_method method, int ta, 
     else /* K == 0 (C = beta C) is left to our kernels: CLBlast rejects it */
     {
         const gancl_gemm_method m = method == GANCL_GEMM_CLBLAST ? GANCL_GEMM_MATMUL : method;
-        kernel_launch(rt, &METHODS[m], gemm_label(rt, m, ta, tb, M, N, K), ta, tb, M, N, K, alpha, A, a_off, B,
+        gemm_label_t name;
+        kernel_launch(rt, &METHODS[m], gemm_label(rt, name, m, ta, tb, M, N, K), ta, tb, M, N, K, alpha, A, a_off, B,
                       b_off, beta, C, c_off);
     }
 }

@@ -31,20 +31,11 @@ cl_event *gancl_prof_event(const gancl_runtime *rt, const char *name, double flo
         p->cap_pending = cap;
     }
     gancl_prof_pending *e = &p->pending[p->n_pending++];
-    e->name = name;
+    snprintf(e->name, sizeof e->name, "%s", name);
     e->flops = flops;
     e->event = NULL;
     e->begin = NULL;
     return &e->event;
-}
-
-const char *gancl_prof_label(const gancl_runtime *rt, const char *name) {
-    struct gancl_profiler *p = rt->prof;
-    for (int i = 0; i < p->n_labels; i++)
-        if (!strcmp(p->labels[i], name)) return p->labels[i];
-    if (p->n_labels == GANCL_PROF_NAMES) return "gemm ?";
-    snprintf(p->labels[p->n_labels], sizeof p->labels[0], "%s", name);
-    return p->labels[p->n_labels++];
 }
 
 cl_event gancl_prof_span_begin(const gancl_runtime *rt) {

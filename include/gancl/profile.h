@@ -11,7 +11,7 @@
 #include <stdio.h>
 
 typedef struct {
-    const char *name;
+    char name[48]; /* a copy: GEMM names are made per launch */
     cl_event event;
     cl_event begin; /* for spans: a marker before the work (its end starts the span), or NULL */
     double flops;
@@ -32,18 +32,14 @@ struct gancl_profiler {
     int n_pending, cap_pending;
     gancl_prof_total totals[GANCL_PROF_NAMES];
     int n_totals;
-    char labels[GANCL_PROF_NAMES][48]; /* names made at run time (GEMM shapes), kept for the events */
-    int n_labels;
     double wall_seconds; /* wall time the profiled work took, added by the caller */
 };
 
 /* Attaches a profiler to the runtime (profiling from now on). */
 void gancl_profiler_start(gancl_runtime *rt);
 void gancl_profiler_free(gancl_runtime *rt);
-/* An event slot for the next enqueue under `name`, or NULL when not profiling. */
+/* An event slot for the next enqueue under `name` (copied), or NULL when not profiling. */
 cl_event *gancl_prof_event(const gancl_runtime *rt, const char *name, double flops);
-/* A name made at run time that lives as long as the profiler ("gemm ?" once the table is full). */
-const char *gancl_prof_label(const gancl_runtime *rt, const char *name);
 /* A span over several enqueues whose events we do not see (CLBlast's indirect GEMM runs
  * helper kernels before and after the one event it returns): markers before and after. */
 cl_event gancl_prof_span_begin(const gancl_runtime *rt);
