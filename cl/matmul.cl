@@ -419,13 +419,14 @@ __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void gemm_pack(
         }                                                                                               \
     }
 
-/* C = alpha op(A) op(B from the panels) + beta C (or its transpose, ct) for R x 16 V blocks;
+/* C = alpha op(A) op(B from the panels) + beta C (or its transpose, ct) for R x 16 V blocks,
+ * C's rows (columns, ct) ldc apart, so that C may be a block of columns of a wider matrix;
  * STEPS is PK_STEPS' function */
 #define PK_KERNEL(NAME, STEPS, R, V)                                                                     \
     __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void NAME(                                   \
         const int M, const int N, const int K, __global const float *A, const uint a_off, const int a_ps, \
         const int a_rs, const int a_ks, __global const float *Bp, const uint b_off, const float alpha,   \
-        const float beta, __global float *C, const uint c_off, const int ct) {                           \
+        const float beta, __global float *C, const uint c_off, const int ldc, const int ct) {            \
         /* the host picks how many work items share the row panels (gemm.c's PK_GROUP per item) */   \
         const int g = get_global_id(0), q = get_global_id(1), panels = (M + R - 1) / R;             \
         const int per = (panels + (int)get_global_size(0) - 1) / (int)get_global_size(0);            \
@@ -447,19 +448,19 @@ __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void gemm_pack(
                 _Pragma("unroll") for (int i = 0; i < R * V; i++) acc[i] = 0.0f;                      \
                 STEPS(acc, A + (size_t)p * a_ps + (size_t)k0 * a_ks, off, a_ks, b + (size_t)k0 * 16 * V, kn); \
                 if (!ct) {                                                                           \
-                    __global float *t = C + (size_t)p * R * N + j0;                                  \
+                    __global float *t = C + (size_t)p * R * ldc + j0;                                \
                     _Pragma("unroll") for (int i = 0; i < R * V; i++) {                               \
                         float16 o = alpha * acc[i];                                                  \
-                        if (keep != 0.0f) o = fma((float16)keep, vload16(i % V, t + i / V * N), o);    \
-                        vstore16(o, i % V, t + i / V * N);                                           \
+                        if (keep != 0.0f) o = fma((float16)keep, vload16(i % V, t + i / V * ldc), o);  \
+                        vstore16(o, i % V, t + i / V * ldc);                                         \
                     }                                                                                \
                 } else {                                                                             \
-                    __global float *t = C + (size_t)j0 * M + p * R;                                  \
+                    __global float *t = C + (size_t)j0 * ldc + p * R;                                \
                     _Pragma("unroll") for (int r = 0; r < R; r++) {                                   \
                         float v[16 * V];                                                             \
                         _Pragma("unroll") for (int i = 0; i < V; i++) vstore16(alpha * acc[r * V + i], i, v); \
                         for (int c = 0; c < 16 * V; c++) {                                           \
-                            __global float *o = t + (size_t)c * M + r;                               \
+                            __global float *o = t + (size_t)c * ldc + r;                             \
                             *o = keep != 0.0f ? fma(keep, *o, v[c]) : v[c];                          \
                         }                                                                            \
                     }                                                                                \
@@ -477,7 +478,7 @@ __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void gemm_pack(
                 for (int i = 0; i < V; i++) vstore16(alpha * acc[r * V + i], i, v);                  \
                 for (int c = 0; c < 16 * V && j0 + c < N; c++) {                                     \
                     const int i = p * R + r, j = j0 + c;                                             \
-                    __global float *o = C + (ct ? (size_t)j * M + i : (size_t)i * N + j);            \
+                    __global float *o = C + (ct ? (size_t)j * ldc + i : (size_t)i * ldc + j);        \
                     *o = beta != 0.0f ? fma(beta, *o, v[c]) : v[c];                                  \
                 }                                                                                    \
             }                                                                                        \

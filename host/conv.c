@@ -32,28 +32,58 @@ static void col_image(const gancl_runtime *rt, int to_col, gancl_ptr col, gancl_
         gancl_launch_1d(rt, k, to_col ? (size_t)g.C * g.K * g.K * B * g.OH : (size_t)B * g.C * g.H);
 }
 
+/* How many of a batch's B images one step of a chunked product takes: as many as `per_image`
+ * bytes each fit in rt->panel_chunk (at least 1), spread evenly over the steps. */
+static int chunk_images(const gancl_runtime *rt, size_t per_image, int B) {
+    const size_t most = rt->panel_chunk / per_image;
+    if (most >= (size_t)B) return B;
+    const int steps = (int)((B + (most ? most : 1) - 1) / (most ? most : 1));
+    return (B + steps - 1) / steps;
+}
+
+/* C = alpha op(A) op(col) + beta C by a panel method m, which packs op(B): im2col_pack writes
+ * op(B)'s panels straight from the image, and col is never written. It goes a chunk of images at
+ * a time, so that the GEMM reads each chunk's panels while they are still in the cache (whole,
+ * the DCGAN's reached 160 MB, which went out to memory and back): a chunk is a block of columns
+ * of C when op(B) = col (tb = 0), and a block of k, added into C, when op(B) = col^T (tb = 1,
+ * the weight gradients). */
+static void gemm_col_packed(const gancl_runtime *rt, gancl_gemm_method m, int ta, int tb, size_t M, size_t N,
+                            size_t K, float alpha, gancl_ptr A, gancl_ptr img, gancl_conv_geom g, int B, float beta,
+                            gancl_ptr C) {
+    const size_t P = (size_t)g.OH * g.OW, image = (size_t)g.C * g.H * g.W;
+    const int nb = chunk_images(rt, (tb ? N : K) * P * sizeof(float), B);
+    size_t b_off;
+    int width;
+    cl_mem s = gancl_gemm_panels_begin(rt, m, ta, M, K, A.mem, A.off, tb ? N : nb * P, tb ? nb * P : K, &b_off, &width);
+    if (width > 32 || width % 16) gancl_die("im2col_pack takes panels of 16 or 32 columns, not %d", width);
+    const gancl_gemm_shape whole = {ta, tb, M, N, K, 1};
+    cl_kernel k = gancl_kernel(rt, "im2col_pack");
+    for (int b0 = 0; b0 < B; b0 += nb) {
+        const size_t pos = (size_t)(B - b0 < nb ? B - b0 : nb) * P; /* the chunk's positions */
+        const size_t n = tb ? N : pos, kd = tb ? pos : K;          /* its op(B): kd x n */
+        gancl_set_args(k, (const gancl_karg[]){GANCL_A(s), GANCL_V(cl_uint, b_off), GANCL_A(img.mem),
+                                               GANCL_V(cl_uint, img.off + b0 * image), GANCL_V(cl_int, n),
+                                               GANCL_V(cl_int, kd), GANCL_A(tb), GANCL_A(width), GANCL_A(g.C),
+                                               GANCL_A(g.H), GANCL_A(g.W), GANCL_A(g.K), GANCL_A(g.stride),
+                                               GANCL_A(g.pad), GANCL_A(g.OH), GANCL_A(g.OW)}, 16);
+        gancl_launch_items(rt, k, (kd + 63) / 64, (n + (size_t)width - 1) / (size_t)width);
+        if (tb) /* steps b0 P .. of k, added into C after the first chunk */
+            gancl_gemm_panels_run(rt, m, &whole, N, b0 * P, kd, alpha, A.mem, A.off, b0 ? 1.0f : beta, C.mem, C.off, N);
+        else /* columns b0 P .. of C */
+            gancl_gemm_panels_run(rt, m, &whole, n, 0, K, alpha, A.mem, A.off, beta, C.mem, C.off + b0 * P, N);
+    }
+}
+
 /* C[M, N] = alpha op(A) op(col) + beta C, where col = im2col(img) [CKK, B*P] and op(B) is col
- * (tb = 0) or col^T (tb = 1): when the GEMM's method packs its operands, im2col_pack writes
- * op(B)'s panels straight from the image and col is never written; otherwise col is filled
- * first, unless *col_ready says it already holds im2col(img) (set here once it does). */
+ * (tb = 0) or col^T (tb = 1): by gemm_col_packed when the GEMM's method packs its operands;
+ * otherwise col is filled first, unless *col_ready says it already holds im2col(img) (set here
+ * once it does). */
 static void gemm_col(const gancl_runtime *rt, int ta, int tb, size_t M, size_t N, size_t K, float alpha,
                      gancl_ptr A, gancl_ptr img, gancl_conv_geom g, int B, gancl_ptr col, int *col_ready,
                      float beta, gancl_ptr C) {
     const gancl_gemm_method m = gancl_gemm_method_with_panels(gancl_gemm_choose(rt, ta, tb, M, N, K));
     if (gancl_gemm_method_packs(m) && !rt->shape_log) {
-        size_t panels;
-        int width;
-        cl_mem s = gancl_gemm_b_panels(rt, m, M, N, K, &panels, &width);
-        if (width > 32 || width % 16)
-            gancl_die("im2col_pack takes panels of 16 or 32 columns, not %d", width);
-        cl_kernel k = gancl_kernel(rt, "im2col_pack");
-        gancl_set_args(k, (const gancl_karg[]){GANCL_A(s), GANCL_V(cl_uint, panels), GANCL_P(img),
-                                               GANCL_V(cl_int, N), GANCL_V(cl_int, K), GANCL_A(tb),
-                                               GANCL_A(width), GANCL_A(g.C), GANCL_A(g.H), GANCL_A(g.W),
-                                               GANCL_A(g.K), GANCL_A(g.stride), GANCL_A(g.pad),
-                                               GANCL_A(g.OH), GANCL_A(g.OW)}, 16);
-        gancl_launch_items(rt, k, (K + 63) / 64, (N + (size_t)width - 1) / (size_t)width);
-        gancl_gemm_packed_run(rt, m, ta, tb, M, N, K, alpha, A.mem, A.off, beta, C.mem, C.off);
+        gemm_col_packed(rt, m, ta, tb, M, N, K, alpha, A, img, g, B, beta, C);
         return;
     }
     if (!*col_ready) col_image(rt, 1, col, img, g, B);
@@ -72,6 +102,23 @@ static void permute(const gancl_runtime *rt, gancl_ptr dst, gancl_ptr src, int B
 
 static const gancl_ptr NONE = {NULL, 0};
 
+/* img[B, C, H, W] = col2im(W^T @ x), x[B, X, P] in NCHW and W[X, CKK]: a transposed
+ * convolution's forward pass, and a convolution's input gradient. It goes a chunk of images at a
+ * time: tmp[X, n P] = the chunk of x, col[CKK, n P] = W^T @ tmp, then its n images of img, so
+ * that col2im reads each chunk of col while it is still in the cache. */
+static void col2im_product(const gancl_runtime *rt, gancl_ptr img, gancl_ptr x, gancl_ptr weight,
+                           gancl_conv_geom g, int X, int B, gancl_ptr col, gancl_ptr tmp) {
+    const size_t CKK = (size_t)g.C * g.K * g.K, P = (size_t)g.OH * g.OW;
+    const int nb = chunk_images(rt, CKK * P * sizeof(float), B);
+    for (int b0 = 0; b0 < B; b0 += nb) {
+        const int n = B - b0 < nb ? B - b0 : nb;
+        permute(rt, tmp, gancl_at(x, (size_t)b0 * X * P), n, X, (int)P, 1, NONE);
+        gancl_gemm(rt, 1, 0, CKK, (size_t)n * P, (size_t)X, 1.0f, weight.mem, weight.off, tmp.mem, tmp.off, 0.0f,
+                   col.mem, col.off);
+        col_image(rt, 0, col, gancl_at(img, (size_t)b0 * g.C * g.H * g.W), g, n);
+    }
+}
+
 void conv2d_forward(const gancl_runtime *rt, gancl_ptr out, gancl_ptr inp, gancl_ptr weight,
                     gancl_ptr bias, gancl_conv_geom g, int OC, int B, gancl_ptr col, gancl_ptr tmp) {
     const size_t CKK = (size_t)g.C * g.K * g.K, BP = (size_t)B * g.OH * g.OW;
@@ -84,7 +131,7 @@ void conv2d_backward(const gancl_runtime *rt, gancl_ptr dinp, gancl_ptr dweight,
                      gancl_ptr dout, gancl_ptr inp, gancl_ptr weight, gancl_conv_geom g, int OC,
                      int B, gancl_ptr col, gancl_ptr tmp) {
     const size_t CKK = (size_t)g.C * g.K * g.K, BP = (size_t)B * g.OH * g.OW;
-    permute(rt, tmp, dout, B, OC, g.OH * g.OW, 1, NONE); // tmp[OC, B*P] = dout
+    if (dbias.mem || dweight.mem) permute(rt, tmp, dout, B, OC, g.OH * g.OW, 1, NONE); // tmp[OC, B*P] = dout
     if (dbias.mem) {
         GANCL_LAUNCH_REDUCTION(rt, "row_sums", (size_t)OC, 1, // dbias[OC] += row sums
                                GANCL_P(dbias), GANCL_P(tmp), GANCL_A(OC), GANCL_V(cl_int, BP));
@@ -93,20 +140,12 @@ void conv2d_backward(const gancl_runtime *rt, gancl_ptr dinp, gancl_ptr dweight,
         int col_ready = 0;
         gemm_col(rt, 0, 1, (size_t)OC, CKK, BP, 1.0f, tmp, inp, g, B, col, &col_ready, 1.0f, dweight);
     }
-    if (dinp.mem) {                                      // dcol = W^T @ tmp; dinp = col2im(dcol)
-        gancl_gemm(rt, 1, 0, CKK, BP, (size_t)OC, 1.0f, weight.mem, weight.off, tmp.mem, tmp.off, 0.0f,
-                   col.mem, col.off);
-        col_image(rt, 0, col, dinp, g, B);
-    }
+    if (dinp.mem) col2im_product(rt, dinp, dout, weight, g, OC, B, col, tmp); // dinp = col2im(W^T @ dout)
 }
 
 void convt2d_forward(const gancl_runtime *rt, gancl_ptr out, gancl_ptr inp, gancl_ptr weight,
                      gancl_conv_geom g, int Cin, int B, gancl_ptr col, gancl_ptr tmp) {
-    const size_t CKK = (size_t)g.C * g.K * g.K, BP = (size_t)B * g.OH * g.OW;
-    permute(rt, tmp, inp, B, Cin, g.OH * g.OW, 1, NONE); // tmp[Cin, B*p] = inp
-    gancl_gemm(rt, 1, 0, CKK, BP, (size_t)Cin, 1.0f, weight.mem, weight.off, tmp.mem, tmp.off, 0.0f,
-               col.mem, col.off);                         // col[CKK, B*p] = W^T[CKK, Cin] @ tmp
-    col_image(rt, 0, col, out, g, B);                     // out[B, C, H, W] = col2im(col)
+    col2im_product(rt, out, inp, weight, g, Cin, B, col, tmp);
 }
 
 void convt2d_backward(const gancl_runtime *rt, gancl_ptr dinp, gancl_ptr dweight, gancl_ptr dout,

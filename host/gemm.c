@@ -151,18 +151,19 @@ static void kernel_launch(const gancl_runtime *rt, const method_desc *d, const c
 }
 
 /* the panel kernels (cl/matmul.cl's gemm_pk_*): C = alpha op(A) op(B) + beta C (its transpose
- * with ct) from op(B)'s panels Bp at b_off, where row R p + r of op(A) starts at A[a_off + p a_ps +
- * r a_rs] and step k adds a_ks; one work item per PK_GROUP row panels and a column panel. */
+ * with ct; C's rows, or columns, ldc apart) from op(B)'s panels Bp at b_off, where row R p + r of
+ * op(A) starts at A[a_off + p a_ps + r a_rs] and step k adds a_ks; one work item per PK_GROUP
+ * row panels and a column panel. */
 static void pk_launch(const gancl_runtime *rt, const method_desc *d, const char *label, size_t M, size_t N,
                       size_t K, float alpha,
                       cl_mem A, size_t a_off, size_t a_ps, size_t a_rs, size_t a_ks, cl_mem Bp, size_t b_off,
-                      float beta, cl_mem C, size_t c_off, int ct) {
+                      float beta, cl_mem C, size_t c_off, size_t ldc, int ct) {
     cl_kernel k = gancl_kernel(rt, d->kernel);
     gancl_set_args(k, (const gancl_karg[]){GANCL_V(cl_int, M), GANCL_V(cl_int, N), GANCL_V(cl_int, K), GANCL_A(A),
                                            GANCL_V(cl_uint, a_off), GANCL_V(cl_int, a_ps), GANCL_V(cl_int, a_rs),
                                            GANCL_V(cl_int, a_ks), GANCL_A(Bp), GANCL_V(cl_uint, b_off),
                                            GANCL_A(alpha), GANCL_A(beta), GANCL_A(C), GANCL_V(cl_uint, c_off),
-                                           GANCL_A(ct)}, 15);
+                                           GANCL_V(cl_int, ldc), GANCL_A(ct)}, 16);
     const size_t global[2] = {((M + d->rows - 1) / d->rows + PK_GROUP - 1) / PK_GROUP, (N + d->cols - 1) / d->cols};
     CL_CHECK(clEnqueueNDRangeKernel(rt->queue, k, 2, NULL, global, (const size_t[]){1, 1}, 0, NULL,
                                     gancl_prof_event(rt, label, 2.0 * M * N * K)));
@@ -205,43 +206,45 @@ gancl_gemm_method gancl_gemm_method_with_panels(gancl_gemm_method m) {
 /* The panels in the scratch buffer: pk's op(A) ones at 0 (Ap[M/8][K][8]), then op(B)'s
  * (Bp[N/32][K][32]); pb's op(B) ones at 0; pt's op(A) ones at 0, as columns of op(A)^T. */
 static size_t a_panels(const method_desc *d, size_t M, size_t K) { return d->kind == PACKED ? round_up(M, d->rows) * K : 0; }
-/* the scratch bytes all of a panel method's panels take */
-static size_t panel_bytes(const method_desc *d, size_t M, size_t N, size_t K) {
-    return (a_panels(d, M, K) + round_up(d->kind == PACKED_T ? M : N, d->cols) * K) * sizeof(float);
+/* the scratch bytes all of a panel method's panels take, op(B)'s being bn columns by bk steps */
+static size_t panel_bytes(const method_desc *d, size_t M, size_t K, size_t bn, size_t bk) {
+    return (a_panels(d, M, K) + round_up(d->kind == PACKED_T ? M : bn, d->cols) * bk) * sizeof(float);
 }
 
-cl_mem gancl_gemm_b_panels(const gancl_runtime *rt, gancl_gemm_method m, size_t M, size_t N, size_t K,
-                           size_t *b_off, int *width) {
+cl_mem gancl_gemm_panels_begin(const gancl_runtime *rt, gancl_gemm_method m, int ta, size_t M, size_t K, cl_mem A,
+                               size_t a_off, size_t bn, size_t bk, size_t *b_off, int *width) {
     const method_desc *d = &METHODS[m];
     *b_off = a_panels(d, M, K);
     *width = d->cols;
-    return scratch(rt, panel_bytes(d, M, N, K));
+    cl_mem s = scratch(rt, panel_bytes(d, M, K, bn, bk));
+    if (d->kind == PACKED) pack(rt, s, 0, A, a_off, M, K, !ta, d->rows); // Ap[M/8][K][8] = op(A)
+    return s;
 }
 
 void gancl_gemm_reserve(const gancl_runtime *rt, gancl_gemm_method m, size_t M, size_t N, size_t K) {
     if (m < 0 || m >= N_METHODS || METHODS[m].kind < PACKED) return;
     const size_t before = rt->gemm_scratch->bytes; /* a grown buffer is a new one */
-    cl_mem s = scratch(rt, panel_bytes(&METHODS[m], M, N, K));
+    cl_mem s = scratch(rt, panel_bytes(&METHODS[m], M, K, N, K));
     if (rt->gemm_scratch->bytes == before) return;
     const float zero = 0.0f; /* a fresh buffer: its pages cost their first write */
     CL_CHECK(clEnqueueFillBuffer(rt->queue, s, &zero, sizeof zero, 0, rt->gemm_scratch->bytes, 0, NULL, NULL));
     CL_CHECK(clFinish(rt->queue));
 }
 
-void gancl_gemm_packed_run(const gancl_runtime *rt, gancl_gemm_method m, int ta, int tb, size_t M, size_t N,
-                           size_t K, float alpha, cl_mem A, size_t a_off, float beta, cl_mem C,
-                           size_t c_off) {
+void gancl_gemm_panels_run(const gancl_runtime *rt, gancl_gemm_method m, const gancl_gemm_shape *whole, size_t n,
+                           size_t k0, size_t kn, float alpha, cl_mem A, size_t a_off, float beta, cl_mem C,
+                           size_t c_off, size_t ldc) {
     const method_desc *d = &METHODS[m];
+    const size_t R = (size_t)d->rows, M = whole->M, K = whole->K, b_off = a_panels(d, M, K);
     gemm_label_t name;
-    const char *label = gemm_label(rt, name, m, ta, tb, M, N, K);
-    const size_t R = (size_t)d->rows, b_off = a_panels(d, M, K);
+    const char *label = gemm_label(rt, name, m, whole->ta, whole->tb, M, whole->N, K);
     cl_mem s = rt->gemm_scratch->mem;
-    if (d->kind == PACKED) {
-        pack(rt, s, 0, A, a_off, M, K, !ta, d->rows); // Ap[M/8][K][8] = op(A)
-        pk_launch(rt, d, label, M, N, K, alpha, s, 0, R * K, 1, R, s, b_off, beta, C, c_off, 0);
-    } else /* pb: op(A) row i at A[i K] (or column i of A, ta) */
-        pk_launch(rt, d, label, M, N, K, alpha, A, a_off, ta ? R : R * K, ta ? 1 : K, ta ? M : 1, s, b_off, beta,
-                  C, c_off, 0);
+    if (d->kind == PACKED)
+        pk_launch(rt, d, label, M, n, kn, alpha, s, k0 * R, R * K, 1, R, s, b_off, beta, C, c_off, ldc, 0);
+    else if (whole->ta) /* pb: op(A) row i is column i of A[K, M] */
+        pk_launch(rt, d, label, M, n, kn, alpha, A, a_off + k0 * M, R, 1, M, s, b_off, beta, C, c_off, ldc, 0);
+    else /* pb: op(A) row i at A[i K] */
+        pk_launch(rt, d, label, M, n, kn, alpha, A, a_off + k0, R * K, K, 1, s, b_off, beta, C, c_off, ldc, 0);
 }
 
 /* pk, pb: op(B) packed into the scratch buffer, then the micro-kernel over the panels; pt:
@@ -253,18 +256,18 @@ static void packed_gemm(const gancl_runtime *rt, gancl_gemm_method m, int ta, in
     const method_desc *d = &METHODS[m];
     if (d->kind == PACKED_T) {
         const size_t R = (size_t)d->rows;
-        cl_mem s = scratch(rt, panel_bytes(d, M, N, K));
+        cl_mem s = scratch(rt, panel_bytes(d, M, K, N, K));
         pack(rt, s, 0, A, a_off, M, K, !ta, d->cols); // [M/32][K][32] = op(A)^T
         gemm_label_t name;
         pk_launch(rt, d, gemm_label(rt, name, m, ta, tb, M, N, K), N, M, K, alpha, B, b_off, tb ? R * K : R, tb ? K : 1,
-                  tb ? 1 : N, s, 0, beta, C, c_off, 1);
+                  tb ? 1 : N, s, 0, beta, C, c_off, N, 1);
         return;
     }
     size_t panels_off;
     int width;
-    cl_mem s = gancl_gemm_b_panels(rt, m, M, N, K, &panels_off, &width);
+    cl_mem s = gancl_gemm_panels_begin(rt, m, ta, M, K, A, a_off, N, K, &panels_off, &width);
     pack(rt, s, panels_off, B, b_off, N, K, tb, width); // Bp[N/32][K][32]
-    gancl_gemm_packed_run(rt, m, ta, tb, M, N, K, alpha, A, a_off, beta, C, c_off);
+    gancl_gemm_panels_run(rt, m, &(gancl_gemm_shape){ta, tb, M, N, K, 1}, N, 0, K, alpha, A, a_off, beta, C, c_off, N);
 }
 
 static void clblast_gemm(const gancl_runtime *rt, int ta, int tb, size_t M, size_t N, size_t K,

@@ -403,7 +403,7 @@ static double check_gp_direction(const gancl_runtime *rt) {
 
 /* conv2d (transposed = 0) or convt2d (1) on odd, non-square shapes, stride 2 or (stride1)
  * stride 1, forward or backward, against the direct loops. */
-static double conv_check(const gancl_runtime *rt, int transposed, int backward, int stride1) {
+static double conv_check_once(const gancl_runtime *rt, int transposed, int backward, int stride1) {
     const int B = 3, OC = 4, Cin = 3;
     gancl_conv_geom g = transposed ? (stride1 ? gancl_convt_geom_make(2, 5, 4, 5, 1, 2, 0)  /* 3x5x4 -> 2x5x4 */
                                               : gancl_convt_geom_make(2, 4, 5, 5, 2, 2, 1)) /* 3x4x5 -> 2x8x10 */
@@ -457,6 +457,12 @@ static double conv_check(const gancl_runtime *rt, int transposed, int backward, 
     return err;
 }
 
+/* ... with the batch whole and with one image per chunk (rt->panel_chunk) */
+static double conv_check(const gancl_runtime *rt, int transposed, int backward, int stride1) {
+    gancl_runtime r = *rt;
+    r.panel_chunk = 1;
+    return fmax(conv_check_once(rt, transposed, backward, stride1), conv_check_once(&r, transposed, backward, stride1));
+}
 static double check_conv_fw(const gancl_runtime *rt) { return fmax(conv_check(rt, 0, 0, 0), conv_check(rt, 0, 0, 1)); }
 static double check_conv_bw(const gancl_runtime *rt) { return fmax(conv_check(rt, 0, 1, 0), conv_check(rt, 0, 1, 1)); }
 static double check_convt_fw(const gancl_runtime *rt) { return fmax(conv_check(rt, 1, 0, 0), conv_check(rt, 1, 0, 1)); }

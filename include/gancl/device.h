@@ -87,6 +87,9 @@ typedef struct {
     struct gancl_profiler *prof; /* NULL unless profiling */
     struct gancl_shape_log *shape_log; /* when set, gancl_gemm records shapes instead of running */
     struct gancl_scratch *gemm_scratch; /* CLBlast's temporary buffer, kept between calls */
+    size_t panel_chunk; /* the bytes of im2col panels (or col2im input) that a convolution writes
+                           and reads back in one step, a chunk of the batch's images at a time, so
+                           that they are still in the cache (conv.c); SIZE_MAX: whole batches */
 } gancl_runtime;
 
 /* Creates the context and queue on `dev` and builds (or loads from cache) all kernels.

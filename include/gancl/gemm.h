@@ -41,33 +41,36 @@ int gancl_gemm_method_suits(gancl_gemm_method m, const gancl_device_info *dev);
  * kernels on CPUs, where the quick tune leaves it out. */
 int gancl_gemm_method_gpu_shaped(gancl_gemm_method m);
 
-/* Whether m packs op(B) into panels first (pk-, pb-). Such a GEMM also runs in two steps,
- * for an op(B) that is not a matrix in memory (conv.c packs an im2col matrix straight from the
- * image): gancl_gemm_b_panels makes room for the panels in the runtime's scratch buffer and says
- * where op(B)'s go: from element *b_off, N/width panels of K x width (panel q, row k, lane w:
- * op(B)[k, width q + w]), zero past N. Once they are written, gancl_gemm_packed_run packs op(A)
- * (pk-) and computes C. */
-int gancl_gemm_method_packs(gancl_gemm_method m);
-/* m, or for a pt- method the pb- one on the same kernel: pt- reads op(B) where it lies, so for a
- * convolution it would need the im2col matrix written first, which the tuner's timing of the
- * product alone does not count (for the DCGAN's 128x1600x25088 weight gradient an im2col of 38
- * ms per iteration, to gain 7% on the product) */
-gancl_gemm_method gancl_gemm_method_with_panels(gancl_gemm_method m);
-cl_mem gancl_gemm_b_panels(const gancl_runtime *rt, gancl_gemm_method m, size_t M, size_t N, size_t K,
-                           size_t *b_off, int *width);
-/* Grows (and writes once) the scratch buffer that m needs for this shape, so that timing m
- * (tune.c) does not count the allocation. Nothing for the methods that do not pack. */
-void gancl_gemm_reserve(const gancl_runtime *rt, gancl_gemm_method m, size_t M, size_t N, size_t K);
-void gancl_gemm_packed_run(const gancl_runtime *rt, gancl_gemm_method m, int ta, int tb, size_t M, size_t N,
-                           size_t K, float alpha, cl_mem A, size_t a_off, float beta, cl_mem C,
-                           size_t c_off);
-
 /* One GEMM shape, and how often an iteration runs it. */
 typedef struct {
     int ta, tb;
     size_t M, N, K;
     int count;
 } gancl_gemm_shape;
+
+/* Whether m packs op(B) into panels first (pk-, pb-). Such a GEMM also runs in steps, for an
+ * op(B) that is not a matrix in memory (conv.c packs an im2col matrix straight from the image,
+ * a chunk of it at a time): gancl_gemm_panels_begin packs op(A) [M, K] (pk-) and makes room in
+ * the runtime's scratch buffer (returned) for op(B)'s panels of bn columns by bk steps of k, and
+ * says where they go: from element *b_off, bn/width panels of bk x width (panel q, row k, lane
+ * w: op(B)[k, width q + w]), zero past bn. Once they are written, gancl_gemm_panels_run computes
+ * C[M, n] = alpha op(A)[:, k0 .. k0 + kn) op(B) + beta C from them, C's rows ldc apart (a block
+ * of columns of a wider C, or a block of k added into C with beta 1). `whole` is the product
+ * the steps make up (its transposes, M and K, and its name in the profile). */
+int gancl_gemm_method_packs(gancl_gemm_method m);
+/* m, or for a pt- method the pb- one on the same kernel: pt- reads op(B) where it lies, so for a
+ * convolution it would need the im2col matrix written first, which the tuner's timing of the
+ * product alone does not count (for the DCGAN's 128x1600x25088 weight gradient an im2col of 38
+ * ms per iteration, to gain 7% on the product) */
+gancl_gemm_method gancl_gemm_method_with_panels(gancl_gemm_method m);
+cl_mem gancl_gemm_panels_begin(const gancl_runtime *rt, gancl_gemm_method m, int ta, size_t M, size_t K, cl_mem A,
+                               size_t a_off, size_t bn, size_t bk, size_t *b_off, int *width);
+void gancl_gemm_panels_run(const gancl_runtime *rt, gancl_gemm_method m, const gancl_gemm_shape *whole, size_t n,
+                           size_t k0, size_t kn, float alpha, cl_mem A, size_t a_off, float beta, cl_mem C,
+                           size_t c_off, size_t ldc);
+/* Grows (and writes once) the scratch buffer that m needs for this shape, so that timing m
+ * (tune.c) does not count the allocation. Nothing for the methods that do not pack. */
+void gancl_gemm_reserve(const gancl_runtime *rt, gancl_gemm_method m, size_t M, size_t N, size_t K);
 
 #define GANCL_MAX_SHAPES 512
 #define GANCL_GEMM_MAX_METHODS 32 /* the most GEMM methods there may be (gemm.c checks its table) */
