@@ -35,10 +35,10 @@ static void col_image(const gancl_runtime *rt, int to_col, gancl_ptr col, gancl_
 /* How many of a batch's B images one step of a chunked product takes: as many as `per_image`
  * bytes each fit in rt->panel_chunk (at least 1), spread evenly over the steps. */
 static int chunk_images(const gancl_runtime *rt, size_t per_image, int B) {
-    const size_t most = rt->panel_chunk / per_image;
+    const size_t fit = rt->panel_chunk / per_image, most = fit ? fit : 1;
     if (most >= (size_t)B) return B;
-    const int steps = (int)((B + (most ? most : 1) - 1) / (most ? most : 1));
-    return (B + steps - 1) / steps;
+    const size_t steps = ((size_t)B + most - 1) / most;
+    return (int)(((size_t)B + steps - 1) / steps);
 }
 
 /* C = alpha op(A) op(col) + beta C by a panel method m, which packs op(B): im2col_pack writes
