@@ -270,6 +270,13 @@ static void packed_gemm(const gancl_runtime *rt, gancl_gemm_method m, int ta, in
     gancl_gemm_panels_run(rt, m, &(gancl_gemm_shape){ta, tb, M, N, K, 1}, N, 0, K, alpha, A, a_off, beta, C, c_off, N);
 }
 
+int gancl_gemm_clblast_route(const gancl_runtime *rt, int indirect) {
+    /* CLBlast takes its indirect path from m n k >= XGEMM_MIN_INDIRECT_SIZE^3 */
+    const char *name[1] = {"XGEMM_MIN_INDIRECT_SIZE"};
+    size_t size[1] = {indirect ? 1 : 100000000};
+    return CLBlastOverrideParameters(rt->dev.id, "GemmRoutine", CLBlastPrecisionSingle, 1, name, size);
+}
+
 static void clblast_gemm(const gancl_runtime *rt, int ta, int tb, size_t M, size_t N, size_t K,
                          float alpha, cl_mem A, size_t a_off, cl_mem B, size_t b_off, float beta,
                          cl_mem C, size_t c_off) {

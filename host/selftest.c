@@ -93,6 +93,20 @@ GEMM_CHECK_ALL(pb_6x16, "pb-6x16")
 GEMM_CHECK_ALL(pt_8x32, "pt-8x32")
 GEMM_CHECK_ALL(pt_6x16, "pt-6x16")
 
+/* CLBlast's indirect GEMM kernel (Xgemm, with the parameters in effect for the device: CLBlast's
+ * database's, or a set `gan-cl tune` chose) on the shapes above, all four transposes. CLBlast
+ * takes it only for products above a size threshold (384^3 to 768^3 multiply-adds, by vendor),
+ * so this check sends every CLBlast product through it for the rest of the process, and comes
+ * last. CLBlast 1.5.3's Xgemm computes wrong results with GEMMK = 1 and MWG != NWG (fixed in
+ * 1.6.3, CLBlast PR 543), parameters its database holds for some GPUs (Intel Arc A770 and UHD
+ * 770 among those reported); test_clblast checks that this check catches them. */
+static double check_clblast_indirect(const gancl_runtime *rt) {
+    if (gancl_gemm_clblast_route(rt, 1)) return INFINITY;
+    double e = 0;
+    for (int t = 0; t < 4; t++) e = fmax(e, gancl_check_gemm(rt, GANCL_GEMM_CLBLAST, t >> 1, t & 1));
+    return e;
+}
+
 /* ---- helpers for the layer checks: tensors sit at an odd offset after garbage ---- */
 
 #define PAD 5
@@ -997,6 +1011,7 @@ const gancl_check GANCL_CHECKS[] = {
     {"conv-transpose2d forward (stride 2, 1) (GPU-shaped)", check_convt_fw, 1e-5, 1},
     {"conv-transpose2d backward (stride 2, 1) (GPU-shaped)", check_convt_bw, 1e-5, 1},
     {"linear+relu/sigmoid/softplus backward (GPU-shaped)", check_act_others_bw, 1e-5, 1},
+    {"gemm clblast, indirect kernel (last)", check_clblast_indirect, 1e-4, -1},
 };
 const int GANCL_N_CHECKS = sizeof GANCL_CHECKS / sizeof *GANCL_CHECKS;
 

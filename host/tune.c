@@ -53,8 +53,6 @@ static const char *const XGEMM_NAMES[] = {"GEMMK", "KREG", "KWG", "KWI", "MDIMA"
                                           "NDIMC", "NWG", "SA", "SB", "STRM", "STRN", "VWM", "VWN"};
 static const char *const DIRECT_NAMES[] = {"KWID", "MDIMAD", "MDIMCD", "NDIMBD", "NDIMCD",
                                            "PADA", "PADB", "VWMD", "VWND", "WGD"};
-#define ALWAYS_INDIRECT 1
-#define ALWAYS_DIRECT 100000000
 
 typedef struct {
     const char *name;
@@ -98,10 +96,7 @@ static int apply_candidate(const gancl_runtime *rt, const candidate *c) {
     for (size_t i = 0; i < n; i++) names[i] = c->direct ? DIRECT_NAMES[i] : XGEMM_NAMES[i];
     int rc = CLBlastOverrideParameters(rt->dev.id, c->direct ? "XgemmDirect" : "Xgemm",
                                        CLBlastPrecisionSingle, n, names, c->values);
-    if (rc) return rc;
-    const char *rn[1] = {"XGEMM_MIN_INDIRECT_SIZE"};
-    size_t rv[1] = {c->direct ? ALWAYS_DIRECT : ALWAYS_INDIRECT};
-    return CLBlastOverrideParameters(rt->dev.id, "GemmRoutine", CLBlastPrecisionSingle, 1, rn, rv);
+    return rc ? rc : gancl_gemm_clblast_route(rt, !c->direct);
 }
 
 int gancl_tuning_path(const gancl_runtime *rt, char *out, size_t len) {

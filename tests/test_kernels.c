@@ -65,26 +65,20 @@ static void test_kernel_lookup(void **state) {
     assert_true(rt.n_kernels >= 1);
 }
 
-static int setup(void **state) {
-    (void)state;
-    return open_test_runtime_fresh_cache(&rt, &device, cache_root, sizeof cache_root);
-}
-
-static int teardown(void **state) {
-    (void)state;
-    close_test_runtime_fresh_cache(&rt, cache_root);
-    return 0;
-}
+FRESH_RUNTIME_GROUP(rt, device, cache_root)
 
 int main(void) {
-    struct CMUnitTest tests[128];
+    struct CMUnitTest *tests = calloc((size_t)GANCL_N_CHECKS + 2, sizeof *tests);
+    assert_non_null(tests);
     int n = 0;
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_program_cache);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_kernel_lookup);
-    for (int i = 0; i < GANCL_N_CHECKS && n < 128; i++) {
+    for (int i = 0; i < GANCL_N_CHECKS; i++) {
         tests[n] = (struct CMUnitTest)cmocka_unit_test_prestate(run_check, (void *)&GANCL_CHECKS[i]);
         tests[n].name = GANCL_CHECKS[i].name;
         n++;
     }
-    return _cmocka_run_group_tests("kernels", tests, (size_t)n, setup, teardown);
+    const int failed = _cmocka_run_group_tests("kernels", tests, (size_t)n, setup, teardown);
+    free(tests);
+    return failed;
 }

@@ -415,16 +415,7 @@ static void test_gpu_never_gets_cpu_kernels(void **state) {
     remove(path);
 }
 
-static int setup(void **state) {
-    (void)state;
-    return open_test_runtime_fresh_cache(&rt, &device, cache_root, sizeof cache_root);
-}
-
-static int teardown(void **state) {
-    (void)state;
-    close_test_runtime_fresh_cache(&rt, cache_root);
-    return 0;
-}
+FRESH_RUNTIME_GROUP(rt, device, cache_root)
 
 int main(void) {
     const struct CMUnitTest tests[] = {

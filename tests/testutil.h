@@ -215,6 +215,19 @@ static inline void close_test_runtime_fresh_cache(gancl_runtime *rt, const char 
     gancl_runtime_free(rt);
     remove_tree(root);
 }
+
+/* cmocka's group `setup` and `teardown` for a program whose tests share one runtime `rt` (on
+ * `device`) with gan-cl's caches in a fresh directory `root` (a char array) */
+#define FRESH_RUNTIME_GROUP(rt, device, root)                                          \
+    static int setup(void **state) {                                                   \
+        (void)state;                                                                   \
+        return open_test_runtime_fresh_cache(&(rt), &(device), (root), sizeof(root));  \
+    }                                                                                  \
+    static int teardown(void **state) {                                                \
+        (void)state;                                                                   \
+        close_test_runtime_fresh_cache(&(rt), (root));                                 \
+        return 0;                                                                      \
+    }
 #endif
 
 #endif

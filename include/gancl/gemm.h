@@ -68,6 +68,10 @@ cl_mem gancl_gemm_panels_begin(const gancl_runtime *rt, gancl_gemm_method m, int
 void gancl_gemm_panels_run(const gancl_runtime *rt, gancl_gemm_method m, const gancl_gemm_shape *whole, size_t n,
                            size_t k0, size_t kn, float alpha, cl_mem A, size_t a_off, float beta, cl_mem C,
                            size_t c_off, size_t ldc);
+/* Sends every CLBlast GEMM on rt's device, for the rest of the process, through CLBlast's
+ * indirect kernel (Xgemm, on padded copies; indirect 1) or its direct one (XgemmDirect; 0),
+ * where CLBlast would choose by size. CLBlast's status (0: done). */
+int gancl_gemm_clblast_route(const gancl_runtime *rt, int indirect);
 /* Grows (and writes once) the scratch buffer that m needs for this shape, so that timing m
  * (tune.c) does not count the allocation. Nothing for the methods that do not pack. */
 void gancl_gemm_reserve(const gancl_runtime *rt, gancl_gemm_method m, size_t M, size_t N, size_t K);
