@@ -105,14 +105,15 @@ static const gancl_ptr NONE = {NULL, 0};
 /* img[B, C, H, W] = col2im(W^T @ x), x[B, X, P] in NCHW and W[X, CKK]: a transposed
  * convolution's forward pass, and a convolution's input gradient. It goes a chunk of images at a
  * time: tmp[X, n P] = the chunk of x, col[CKK, n P] = W^T @ tmp, then its n images of img, so
- * that col2im reads each chunk of col while it is still in the cache. */
+ * that col2im reads each chunk of col while it is still in the cache. x_in_tmp: tmp already
+ * holds the whole of x that way, [X, B P] (used when one chunk takes the batch). */
 static void col2im_product(const gancl_runtime *rt, gancl_ptr img, gancl_ptr x, gancl_ptr weight,
-                           gancl_conv_geom g, int X, int B, gancl_ptr col, gancl_ptr tmp) {
+                           gancl_conv_geom g, int X, int B, gancl_ptr col, gancl_ptr tmp, int x_in_tmp) {
     const size_t CKK = (size_t)g.C * g.K * g.K, P = (size_t)g.OH * g.OW;
     const int nb = chunk_images(rt, CKK * P * sizeof(float), B);
     for (int b0 = 0; b0 < B; b0 += nb) {
         const int n = B - b0 < nb ? B - b0 : nb;
-        permute(rt, tmp, gancl_at(x, (size_t)b0 * X * P), n, X, (int)P, 1, NONE);
+        if (!(x_in_tmp && n == B)) permute(rt, tmp, gancl_at(x, (size_t)b0 * X * P), n, X, (int)P, 1, NONE);
         gancl_gemm(rt, 1, 0, CKK, (size_t)n * P, (size_t)X, 1.0f, weight.mem, weight.off, tmp.mem, tmp.off, 0.0f,
                    col.mem, col.off);
         col_image(rt, 0, col, gancl_at(img, (size_t)b0 * g.C * g.H * g.W), g, n);
@@ -131,7 +132,8 @@ void conv2d_backward(const gancl_runtime *rt, gancl_ptr dinp, gancl_ptr dweight,
                      gancl_ptr dout, gancl_ptr inp, gancl_ptr weight, gancl_conv_geom g, int OC,
                      int B, gancl_ptr col, gancl_ptr tmp) {
     const size_t CKK = (size_t)g.C * g.K * g.K, BP = (size_t)B * g.OH * g.OW;
-    if (dbias.mem || dweight.mem) permute(rt, tmp, dout, B, OC, g.OH * g.OW, 1, NONE); // tmp[OC, B*P] = dout
+    const int cbs = dbias.mem || dweight.mem;
+    if (cbs) permute(rt, tmp, dout, B, OC, g.OH * g.OW, 1, NONE); // tmp[OC, B*P] = dout
     if (dbias.mem) {
         GANCL_LAUNCH_REDUCTION(rt, "row_sums", (size_t)OC, 1, // dbias[OC] += row sums
                                GANCL_P(dbias), GANCL_P(tmp), GANCL_A(OC), GANCL_V(cl_int, BP));
@@ -140,12 +142,12 @@ void conv2d_backward(const gancl_runtime *rt, gancl_ptr dinp, gancl_ptr dweight,
         int col_ready = 0;
         gemm_col(rt, 0, 1, (size_t)OC, CKK, BP, 1.0f, tmp, inp, g, B, col, &col_ready, 1.0f, dweight);
     }
-    if (dinp.mem) col2im_product(rt, dinp, dout, weight, g, OC, B, col, tmp); // dinp = col2im(W^T @ dout)
+    if (dinp.mem) col2im_product(rt, dinp, dout, weight, g, OC, B, col, tmp, cbs); // dinp = col2im(W^T @ dout)
 }
 
 void convt2d_forward(const gancl_runtime *rt, gancl_ptr out, gancl_ptr inp, gancl_ptr weight,
                      gancl_conv_geom g, int Cin, int B, gancl_ptr col, gancl_ptr tmp) {
-    col2im_product(rt, out, inp, weight, g, Cin, B, col, tmp);
+    col2im_product(rt, out, inp, weight, g, Cin, B, col, tmp, 0);
 }
 
 void convt2d_backward(const gancl_runtime *rt, gancl_ptr dinp, gancl_ptr dweight, gancl_ptr dout,
